@@ -1,0 +1,28 @@
+# rkd — the README's commands. `make test` is what CI runs (.ci/run).
+
+SWIFT ?= swift
+# Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: bootstrap build test bench lint clean
+
+# Installs the Debian packages (needs root or password-less sudo when something is missing).
+bootstrap:
+	scripts/bootstrap
+
+build:
+	$(SWIFT) build
+
+test: bootstrap
+	$(SWIFT) build --build-tests
+	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+
+# Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json.
+bench: bootstrap
+	$(SWIFT) run -c release EngineBench
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+clean:
+	$(SWIFT) package clean

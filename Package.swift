@@ -1,0 +1,71 @@
+// swift-tools-version: 6.1
+// rkd — hardens and audits image classifiers against adversarial examples.
+// Layers import downward only; see ../shared/docs/DESIGN.md and README.md for the target map.
+import PackageDescription
+
+/// Settings shared by every Swift target.
+let defaultSwiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+/// The numeric code is always optimised, even in debug builds, so that `swift test` runs the real
+/// kernels at speed. CPU baseline: x86-64 with AVX2 and FMA (Haswell, 2013, and later); see README.
+let numericSwiftSettings: [SwiftSetting] =
+    defaultSwiftSettings + [
+        .unsafeFlags(["-O", "-target-cpu", "haswell"])
+    ]
+
+let package = Package(
+    name: "rkd",
+    products: [
+        .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "EngineBench", targets: ["EngineBench"]),
+    ],
+    targets: [
+        // ---- System libraries -------------------------------------------------------------
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+
+        // ---- Engine -----------------------------------------------------------------------
+        .target(
+            name: "TensorEngine",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .target(
+            name: "TensorEngineTestSupport",
+            dependencies: ["TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "TensorEngineTests",
+            dependencies: ["TensorEngine", "TensorEngineTestSupport"],
+            swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- Neural networks --------------------------------------------------------------
+        .target(
+            name: "NN",
+            dependencies: ["TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "NNTests",
+            dependencies: ["NN", "TensorEngine", "TensorEngineTestSupport"],
+            swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- Benchmarks -------------------------------------------------------------------
+        .executableTarget(
+            name: "EngineBench",
+            dependencies: ["TensorEngine", "NN", "TensorEngineTestSupport"],
+            swiftSettings: numericSwiftSettings
+        ),
+    ]
+)

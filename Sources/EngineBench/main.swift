@@ -1,0 +1,1 @@
+print("EngineBench: not yet")

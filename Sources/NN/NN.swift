@@ -1,0 +1,1 @@
+// Layers, models, losses and optimizers over TensorEngine.

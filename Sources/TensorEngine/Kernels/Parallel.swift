@@ -1,0 +1,51 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+
+/// Thread policy for the engine: one number for OpenBLAS and for the engine's own parallel loops.
+///
+/// `RKD_THREADS` sets it; by default it is the number of online cores. OpenBLAS is told explicitly
+/// on first use, so its own default (which may differ per build) never applies.
+public enum EngineThreads {
+    /// The number of threads the engine uses.
+    public static let count: Int = {
+        let env = ProcessInfo.processInfo.environment["RKD_THREADS"].flatMap { Int($0) }
+        let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
+        openblas_set_num_threads(Int32(n))
+        return n
+    }()
+
+    /// Makes sure the thread count has been applied to OpenBLAS (idempotent).
+    @inline(__always)
+    static func configure() { _ = count }
+}
+
+/// A value moved across threads by code that guarantees the threads touch disjoint data.
+@usableFromInline
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    @usableFromInline let value: Value
+    @usableFromInline init(_ value: Value) { self.value = value }
+}
+
+/// Runs `body` over `0..<count` split into contiguous chunks on up to `EngineThreads.count`
+/// threads, serially when the work is small (`count * costPerItem < 32768`). Chunks must write
+/// disjoint outputs.
+@inlinable
+@usableFromInline
+func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = EngineThreads.count
+    if threads == 1 || count < 2 || count * costPerItem < 32_768 {
+        body(0..<count)
+        return
+    }
+    let chunks = min(threads, count)
+    let per = (count + chunks - 1) / chunks
+    withoutActuallyEscaping(body) { escapable in
+        let box = UncheckedSendable(escapable)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let start = c * per
+            let end = min(count, start + per)
+            if start < end { box.value(start..<end) }
+        }
+    }
+}
