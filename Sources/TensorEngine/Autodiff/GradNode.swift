@@ -13,13 +13,15 @@ final class GradNode: Sendable {
     let shape: [Int]
     /// The op's output values, detached.
     let output: [Float]
-    /// Given the gradient with respect to the output and the output itself (re-attached to this
-    /// node, so VJPs that use it stay differentiable), returns one gradient per input, or `nil`
-    /// for an input that gets none (integer-like inputs, constants).
-    let vjp: (@Sendable (_ upstream: Tensor, _ output: Tensor) -> [Tensor?])?
+    /// Given the gradient with respect to the output, the output itself (re-attached to this
+    /// node, so VJPs that use it stay differentiable) and which inputs need a gradient, returns one
+    /// gradient per input, or `nil` for an input that gets none. Expensive VJPs skip the inputs
+    /// whose `needed` flag is false (weights during an attack, inputs during training).
+    let vjp: VJP?
 
-    init(name: String, inputs: [Tensor], shape: [Int], output: [Float],
-         vjp: @escaping @Sendable (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]) {
+    typealias VJP = @Sendable (_ upstream: Tensor, _ output: Tensor, _ needed: [Bool]) -> [Tensor?]
+
+    init(name: String, inputs: [Tensor], shape: [Int], output: [Float], vjp: @escaping VJP) {
         self.name = name
         self.inputs = inputs
         self.shape = shape

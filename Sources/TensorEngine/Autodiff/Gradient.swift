@@ -57,7 +57,8 @@ public func gradient(
             guard reaches[id] == true, let vjp = node.vjp, let upstream = grads[id] else { continue }
             if !targetSet.contains(id) { grads[id] = nil }  // free as we go
             let output = Tensor(shape: node.shape, scalars: node.output, node: createGraph ? node : nil)
-            let inputGrads = vjp(upstream, output)
+            let needed = node.inputs.map { input in input.node.map { reaches[ObjectIdentifier($0)] == true } ?? false }
+            let inputGrads = vjp(upstream, output, needed)
             precondition(inputGrads.count == node.inputs.count, "\(node.name): VJP returned \(inputGrads.count) gradients")
             for (input, g) in zip(node.inputs, inputGrads) {
                 guard let child = input.node, let g, reaches[ObjectIdentifier(child)] == true else { continue }

@@ -28,10 +28,20 @@ extension Tensor {
         _ name: String,
         _ output: Tensor,
         inputs: [Tensor],
-        vjp: @escaping @Sendable (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]
+        vjp: @escaping @Sendable (_ upstream: Tensor, _ output: Tensor, _ needed: [Bool]) -> [Tensor?]
     ) -> Tensor {
         guard GradientMode.isRecording, inputs.contains(where: { $0.node != nil }) else { return output }
         let node = GradNode(name: name, inputs: inputs, shape: output.shape, output: output.scalars, vjp: vjp)
         return Tensor(shape: output.shape, scalars: output.scalars, node: node)
+    }
+
+    /// `record` for cheap VJPs that compute every input's gradient regardless of need.
+    static func record(
+        _ name: String,
+        _ output: Tensor,
+        inputs: [Tensor],
+        vjp: @escaping @Sendable (_ upstream: Tensor, _ output: Tensor) -> [Tensor?]
+    ) -> Tensor {
+        record(name, output, inputs: inputs) { g, y, _ in vjp(g, y) }
     }
 }

@@ -30,32 +30,31 @@ extension Tensor {
 
     static func binary(
         _ name: String, _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float,
-        vjp: @escaping @Sendable (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor) -> (Tensor?, Tensor?)
+        vjp: @escaping @Sendable (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ needed: [Bool]) -> (Tensor?, Tensor?)
     ) -> Tensor {
         let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape, f)
         let out = Tensor(shape: shape, scalars: values)
-        return .record(name, out, inputs: [a, b]) { g, y in
-            let (ga, gb) = vjp(g, a, b, y)
-            return [ga?.sumToShape(a.shape), gb?.sumToShape(b.shape)]
+        return .record(name, out, inputs: [a, b]) { g, y, needed in
+            let (ga, gb) = vjp(g, a, b, y, needed)
+            return [needed[0] ? ga?.sumToShape(a.shape) : nil, needed[1] ? gb?.sumToShape(b.shape) : nil]
         }
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        binary("add", a, b, +) { g, _, _, _ in (g, g) }
+        binary("add", a, b, +) { g, _, _, _, _ in (g, g) }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        binary("sub", a, b, -) { g, _, _, _ in (g, -g) }
+        binary("sub", a, b, -) { g, _, _, _, n in (g, n[1] ? -g : nil) }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        binary("mul", a, b, *) { g, a, b, _ in (g * b, g * a) }
+        binary("mul", a, b, *) { g, a, b, _, n in (n[0] ? g * b : nil, n[1] ? g * a : nil) }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        binary("div", a, b, /) { g, a, b, _ in
-            let gb = b.node == nil ? nil : -(g * a / (b * b))
-            return (g / b, gb)
+        binary("div", a, b, /) { g, a, b, _, n in
+            (n[0] ? g / b : nil, n[1] ? -(g * a / (b * b)) : nil)
         }
     }
 
@@ -81,10 +80,8 @@ extension Tensor {
 /// xᵖ elementwise with broadcasting. VJP: `p·x^(p−1)` for x and `xᵖ·log x` for p (taken only when p
 /// is tracked; it is NaN for x < 0, as the real power is).
 public func pow(_ x: Tensor, _ p: Tensor) -> Tensor {
-    Tensor.binary("pow", x, p, { powf($0, $1) }) { g, x, p, y in
-        let gx = g * p * pow(x, p - 1)
-        let gp = p.node == nil ? nil : g * y * log(x)
-        return (gx, gp)
+    Tensor.binary("pow", x, p, { powf($0, $1) }) { g, x, p, y, n in
+        (n[0] ? g * p * pow(x, p - 1) : nil, n[1] ? g * y * log(x) : nil)
     }
 }
 
@@ -93,7 +90,7 @@ public func pow(_ x: Tensor, _ p: Float) -> Tensor { pow(x, Tensor(p)) }
 
 /// The elementwise minimum (ties send the gradient to `a`), with broadcasting.
 public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.binary("minimum", a, b, { Swift.min($0, $1) }) { g, a, b, _ in
+    Tensor.binary("minimum", a, b, { Swift.min($0, $1) }) { g, a, b, _, _ in
         let takeA = Tensor.mask(a, b) { $0 <= $1 }
         return (g * takeA, g * (1 - takeA))
     }
@@ -101,7 +98,7 @@ public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
 
 /// The elementwise maximum (ties send the gradient to `a`), with broadcasting.
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.binary("maximum", a, b, { Swift.max($0, $1) }) { g, a, b, _ in
+    Tensor.binary("maximum", a, b, { Swift.max($0, $1) }) { g, a, b, _, _ in
         let takeA = Tensor.mask(a, b) { $0 >= $1 }
         return (g * takeA, g * (1 - takeA))
     }

@@ -8,14 +8,15 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let K2 = transposeB ? b.shape[1] : b.shape[0]
     let N = transposeB ? b.shape[0] : b.shape[1]
     precondition(K == K2, "matmul: inner extents differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "")")
+    OpCounters.increment(OpCounters.matmulCalls)
     let out = Tensor(shape: [M, N], scalars: Kernels.gemm(a.scalars, b.scalars, M: M, N: N, K: K,
                                                          transposeA: transposeA, transposeB: transposeB))
-    return .record("matmul", out, inputs: [a, b]) { g, _ in
+    return .record("matmul", out, inputs: [a, b]) { g, _, needed in
         // C = op(A)·op(B): dop(A) = g·op(B)ᵀ, dop(B) = op(A)ᵀ·g; transpose back when stored transposed.
-        let ga: Tensor? = a.node == nil ? nil :
+        let ga: Tensor? = !needed[0] ? nil :
             (transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
                         : matmul(g, b, transposeA: false, transposeB: !transposeB))
-        let gb: Tensor? = b.node == nil ? nil :
+        let gb: Tensor? = !needed[1] ? nil :
             (transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
                         : matmul(a, g, transposeA: !transposeA, transposeB: false))
         return [ga, gb]
