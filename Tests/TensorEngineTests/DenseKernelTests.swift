@@ -1,0 +1,113 @@
+import TensorEngine
+import TensorEngineTestSupport
+import Testing
+
+private func random(_ n: Int, seed: UInt64) -> [Float] {
+    var rng = RandomGenerator(seed: seed)
+    return (0..<n).map { _ in rng.nextNormal() }
+}
+
+@Suite("Dense kernels equal their naive twins")
+struct DenseKernelTests {
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 130, 70), (128, 16, 144)])
+    func gemm(_ mnk: (Int, Int, Int)) {
+        let (M, N, K) = mnk
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = random(M * K, seed: 1)
+            let b = random(K * N, seed: 2)
+            let c = random(M * N, seed: 3)
+            let fast = Kernels.gemm(a, b, M: M, N: N, K: K, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2, c: c)
+            let naive = NaiveKernels.gemm(a, b, M: M, N: N, K: K, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2, c: c)
+            #expect(Tolerance.scaledMaxError(fast, naive) < 1e-5, "M=\(M) N=\(N) K=\(K) tA=\(ta) tB=\(tb)")
+        }
+    }
+
+    @Test(arguments: [
+        ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 3, 4], [3, 1]), ([1, 3, 1], [2, 1, 5]),
+        ([4, 1, 6, 6], [1, 5, 1, 1]), ([], [2, 2]), ([70000], [1]), ([2, 1, 300, 200], [1, 3, 1, 200]),
+    ])
+    func broadcastBinary(_ shapes: ([Int], [Int])) {
+        let (sa, sb) = shapes
+        let a = random(sa.reduce(1, *), seed: 4)
+        let b = random(sb.reduce(1, *), seed: 5)
+        guard let outShape = Kernels.broadcastShape(sa, sb) else {
+            Issue.record("shapes \(sa) and \(sb) should broadcast")
+            return
+        }
+        let fast = Kernels.broadcastBinary(a, sa, b, sb) { $0 * 2 - $1 }
+        #expect(fast.shape == outShape)
+        #expect(fast.scalars == NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape) { $0 * 2 - $1 })
+        #expect(Kernels.broadcast(b, sb, to: outShape) == NaiveKernels.broadcastBinary(b, sb, [0], [], outShape: outShape) { x, _ in x })
+    }
+
+    @Test func incompatibleShapesDoNotBroadcast() {
+        #expect(Kernels.broadcastShape([2, 3], [4, 3]) == nil)
+        #expect(Kernels.broadcastShape([3], [2, 1]) == [2, 3])
+    }
+
+    @Test(arguments: [([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]), ([5, 300, 70], [1, 2]),
+                      ([128, 16, 28, 28], [0, 2, 3])])
+    func sum(_ c: ([Int], [Int])) {
+        let x = random(c.0.reduce(1, *), seed: 6)
+        #expect(Tolerance.scaledMaxError(Kernels.sum(x, c.0, axes: c.1), NaiveKernels.sum(x, c.0, axes: c.1)) < 1e-5)
+    }
+
+    @Test(arguments: [([2, 3, 4], [2, 0, 1]), ([2, 3, 4], [0, 2, 1]), ([3, 1, 5, 2], [3, 2, 1, 0]), ([300, 200], [1, 0])])
+    func permute(_ c: ([Int], [Int])) {
+        let x = random(c.0.reduce(1, *), seed: 7)
+        #expect(Kernels.permute(x, c.0, c.1) == NaiveKernels.permute(x, c.0, c.1))
+    }
+
+    @Test func sliceWithNegativeSteps() {
+        let shape = [5, 6, 3]
+        let x = random(90, seed: 8)
+        for (starts, ends, steps) in [([0, 0, 0], [5, 6, 3], [1, 1, 1]), ([4, 1, 2], [-1, 6, 0], [-2, 2, -1]),
+                                      ([1, 5, 0], [4, -1, 3], [1, -3, 2])] {
+            #expect(Kernels.slice(x, shape, starts: starts, ends: ends, steps: steps)
+                == NaiveKernels.slice(x, shape, starts: starts, ends: ends, steps: steps))
+        }
+    }
+
+    @Test(arguments: [([4, 10], 1), ([4, 10], 0), ([2, 3, 5], 1)])
+    func softmax(_ c: ([Int], Int)) {
+        let x = random(c.0.reduce(1, *), seed: 9).map { $0 * 5 }
+        for log in [false, true] {
+            let fast = Kernels.softmax(x, c.0, axis: c.1, log: log)
+            #expect(Tolerance.allClose(fast, NaiveKernels.softmax(x, c.0, axis: c.1, log: log), rtol: 1e-5, atol: 1e-6))
+        }
+    }
+
+    @Test func maxAxisReportsFirstMaximumAndNaN() {
+        let x: [Float] = [1, 3, 3, 2, .nan, 5]
+        let (values, argmax) = Kernels.maxAxis(x, [2, 3], axis: 1)
+        #expect(values[0] == 3 && argmax == [1, 4])
+        #expect(values[1].isNaN)
+    }
+
+    @Test func gatherAndScatterAreAdjoint() {
+        let x = random(20, seed: 10)
+        let g = random(7, seed: 11)
+        let indices: [Int32] = [3, 0, 3, 19, 7, 7, 7]
+        let gathered = Kernels.gatherFlat(x, indices)
+        let scattered = Kernels.scatterAddFlat(g, indices, count: 20)
+        let lhs = zip(gathered, g).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x, scattered).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(Swift.abs(lhs - rhs) < 1e-5)
+    }
+
+    @Test func randomStreamsAreReproducible() {
+        var a = RandomGenerator(seed: 42)
+        var b = RandomGenerator(seed: 42)
+        let first = (0..<5).map { _ in a.next() }
+        #expect(first == (0..<5).map { _ in b.next() })
+        var c = RandomGenerator(seed: 43)
+        #expect(first != (0..<5).map { _ in c.next() })
+        // Moments of 100k normals: mean ≈ 0, variance ≈ 1.
+        let n = Tensor.normal([100_000], using: &a)
+        let mean = n.scalars.reduce(0.0) { $0 + Double($1) } / 100_000
+        let variance = n.scalars.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / 100_000
+        #expect(Swift.abs(mean) < 0.01 && Swift.abs(variance - 1) < 0.02)
+        let u = Tensor.uniform([100_000], using: &a)
+        #expect(u.scalars.allSatisfy { $0 >= 0 && $0 < 1 })
+    }
+}
