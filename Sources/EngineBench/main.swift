@@ -1,1 +1,52 @@
-print("EngineBench: not yet")
+import Foundation
+import TensorEngine
+
+// EngineBench: times the engine's kernels and whole models, after checking each fast kernel
+// against its naive twin. Writes docs/benchmarks/engine.md and engine.json.
+//
+//   swift run -c release EngineBench [--batch N] [--output DIR] [--skip-gemm]
+
+var arguments = CommandLine.arguments.dropFirst()
+var batch = 128
+var outputDirectory = "docs/benchmarks"
+var skipGEMM = false
+while let flag = arguments.popFirst() {
+    switch flag {
+    case "--batch":
+        guard let value = arguments.popFirst().flatMap(Int.init), value > 0 else {
+            FileHandle.standardError.write(Data("EngineBench: --batch needs a positive integer\n".utf8))
+            exit(2)
+        }
+        batch = value
+    case "--output":
+        guard let value = arguments.popFirst() else {
+            FileHandle.standardError.write(Data("EngineBench: --output needs a directory\n".utf8))
+            exit(2)
+        }
+        outputDirectory = value
+    case "--skip-gemm":
+        skipGEMM = true
+    case "--help", "-h":
+        print("usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm]")
+        exit(0)
+    default:
+        FileHandle.standardError.write(Data("EngineBench: unknown flag \(flag); see --help\n".utf8))
+        exit(2)
+    }
+}
+
+let machine = BenchmarkReport.machine()
+var report = BenchmarkReport(
+    date: ISO8601DateFormatter().string(from: Date()), cpu: machine.cpu, threads: EngineThreads.count,
+    gitCommit: machine.commit)
+print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batch)")
+if !skipGEMM { benchmarkGEMM(into: &report) }
+benchmarkConvolutions(batch: batch, into: &report)
+benchmarkModels(batch: batch, into: &report)
+do {
+    try report.write(to: URL(fileURLWithPath: outputDirectory))
+    print("EngineBench: wrote \(outputDirectory)/engine.md and engine.json")
+} catch {
+    FileHandle.standardError.write(Data("EngineBench: could not write \(outputDirectory): \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// One measured figure.
+struct BenchmarkRow: Codable {
+    var section: String
+    var name: String
+    var shape: String
+    var medianMilliseconds: Double
+    var gflops: Double?
+    var imagesPerSecond: Double?
+    var runs: Int
+    var validation: String
+}
+
+/// The whole benchmark run, as written to docs/benchmarks/engine.json.
+struct BenchmarkReport: Codable {
+    var date: String
+    var cpu: String
+    var threads: Int
+    var gitCommit: String
+    var rows: [BenchmarkRow] = []
+    var notes: [String] = []
+
+    static func machine() -> (cpu: String, commit: String) {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "rev-parse", "--short", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        var commit = "unknown"
+        if (try? process.run()) != nil {
+            process.waitUntilExit()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            commit = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return (model, commit)
+    }
+
+    func markdown() -> String {
+        var lines = [
+            "# TensorEngine benchmarks",
+            "",
+            "Written by `make bench` (`swift run -c release EngineBench`). Medians of repeated runs after a warm-up;",
+            "every timed kernel was first checked against its naive loop twin (column *checked*).",
+            "",
+            "- date: \(date)",
+            "- CPU: \(cpu), \(threads) threads (OpenBLAS and the engine's own loops)",
+            "- commit: \(gitCommit)",
+            "",
+        ]
+        var section = ""
+        for row in rows {
+            if row.section != section {
+                section = row.section
+                lines += ["", "## \(section)", "", "| what | shape | median ms | GFLOP/s | images/s | checked |",
+                          "| --- | --- | ---: | ---: | ---: | --- |"]
+            }
+            let gflops = row.gflops.map { String(format: "%.1f", $0) } ?? ""
+            let ips = row.imagesPerSecond.map { String(format: "%.0f", $0) } ?? ""
+            lines.append("| \(row.name) | \(row.shape) | \(String(format: "%.3f", row.medianMilliseconds)) | \(gflops) | \(ips) | \(row.validation) |")
+        }
+        if !notes.isEmpty {
+            lines += ["", "## Notes", ""] + notes.map { "- \($0)" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: directory.appendingPathComponent("engine.json"), options: .atomic)
+        try Data(markdown().utf8).write(to: directory.appendingPathComponent("engine.md"), options: .atomic)
+    }
+}

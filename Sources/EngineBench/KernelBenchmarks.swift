@@ -1,0 +1,101 @@
+import Foundation
+import TensorEngine
+import TensorEngineTestSupport
+
+/// ResNet-20's convolution shapes on 28×28 single-channel input (Fashion-MNIST), batch N.
+func resnet20ConvShapes(batch N: Int) -> [(name: String, geometry: Conv2DGeometry, perImage: Int)] {
+    func conv(_ c: Int, _ k: Int, _ hw: Int, _ r: Int, _ stride: Int) -> Conv2DGeometry {
+        Conv2DGeometry(batch: N, inChannels: c, height: hw, width: hw, outChannels: k, kernelHeight: r, kernelWidth: r,
+                       strideH: stride, strideW: stride, padTop: r / 2, padLeft: r / 2, padBottom: r / 2, padRight: r / 2)
+    }
+    return [
+        ("stem 1→16 3×3 @28", conv(1, 16, 28, 3, 1), 1),
+        ("16→16 3×3 @28", conv(16, 16, 28, 3, 1), 6),
+        ("16→32 3×3 s2 @28", conv(16, 32, 28, 3, 2), 1),
+        ("16→32 1×1 s2 @28", conv(16, 32, 28, 1, 2), 1),
+        ("32→32 3×3 @14", conv(32, 32, 14, 3, 1), 5),
+        ("32→64 3×3 s2 @14", conv(32, 64, 14, 3, 2), 1),
+        ("32→64 1×1 s2 @14", conv(32, 64, 14, 1, 2), 1),
+        ("64→64 3×3 @7", conv(64, 64, 7, 3, 1), 5),
+    ]
+}
+
+/// Multiply–adds ×2 of a convolution (the same count for its two backward kernels).
+func convFlops(_ g: Conv2DGeometry) -> Double {
+    2.0 * Double(g.batch * g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth
+        * g.outHeight * g.outWidth)
+}
+
+private func randomArray(_ n: Int, _ rng: inout RandomGenerator) -> [Float] {
+    (0..<n).map { _ in rng.nextNormal() }
+}
+
+/// sgemm GFLOP/s at square and convolution-like shapes.
+func benchmarkGEMM(into report: inout BenchmarkReport) {
+    var rng = RandomGenerator(seed: 1)
+    let shapes: [(Int, Int, Int)] = [(512, 512, 512), (1024, 1024, 1024), (16, 100_352, 144), (64, 6272, 576)]
+    for (M, N, K) in shapes {
+        let a = randomArray(M * K, &rng)
+        let b = randomArray(K * N, &rng)
+        // Check a corner of the product against the naive twin (the full naive product is too slow at this size).
+        let fast = Kernels.gemm(a, b, M: M, N: N, K: K)
+        let rows = min(M, 8)
+        let naive = NaiveKernels.gemm(Array(a[0..<(rows * K)]), b, M: rows, N: N, K: K)
+        let error = Tolerance.scaledMaxError(Array(fast[0..<(rows * N)]), naive)
+        let t = Timing.measure { blackHole(Kernels.gemm(a, b, M: M, N: N, K: K)) }
+        report.rows.append(BenchmarkRow(
+            section: "OpenBLAS sgemm", name: "sgemm", shape: "M=\(M) N=\(N) K=\(K)",
+            medianMilliseconds: t.median * 1e3, gflops: 2.0 * Double(M * N * K) / t.median / 1e9,
+            imagesPerSecond: nil, runs: t.runs.count, validation: error < 1e-4 ? "ok (\(rows) rows)" : "FAILED \(error)"))
+        print("sgemm \(M)x\(N)x\(K): \(String(format: "%.1f", 2.0 * Double(M * N * K) / t.median / 1e9)) GFLOP/s")
+    }
+}
+
+/// Convolution forward, backward-input and backward-filter at ResNet-20's shapes.
+func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
+    var rng = RandomGenerator(seed: 2)
+    var totals = (forward: 0.0, input: 0.0, filter: 0.0, flops: 0.0)
+    for (name, g, perImage) in resnet20ConvShapes(batch: batch) {
+        let x = randomArray(g.inputCount, &rng)
+        let w = randomArray(g.weightCount, &rng)
+        let dy = randomArray(g.outputCount, &rng)
+        // Validate on a small batch of the same geometry against the naive loop twins.
+        var small = g
+        small.batch = 2
+        let xs = Array(x[0..<small.inputCount])
+        let dys = Array(dy[0..<small.outputCount])
+        let checks = [
+            Tolerance.scaledMaxError(Kernels.conv2d(xs, w, bias: nil, small), NaiveKernels.conv2d(xs, w, bias: nil, small)),
+            Tolerance.scaledMaxError(Kernels.conv2dBackwardInput(dys, w, small), NaiveKernels.conv2dBackwardInput(dys, w, small)),
+            Tolerance.scaledMaxError(Kernels.conv2dBackwardFilter(xs, dys, small), NaiveKernels.conv2dBackwardFilter(xs, dys, small)),
+        ]
+        let flops = convFlops(g)
+        let kernels: [(String, () -> Void)] = [
+            ("forward", { blackHole(Kernels.conv2d(x, w, bias: nil, g)) }),
+            ("backward input", { blackHole(Kernels.conv2dBackwardInput(dy, w, g)) }),
+            ("backward filter", { blackHole(Kernels.conv2dBackwardFilter(x, dy, g)) }),
+        ]
+        for (k, (kind, body)) in kernels.enumerated() {
+            let t = Timing.measure(minRuns: 5, minSeconds: 0.5, body)
+            let gflops = flops / t.median / 1e9
+            report.rows.append(BenchmarkRow(
+                section: "Convolution kernels at ResNet-20 shapes, batch \(batch)", name: "\(kind): \(name)",
+                shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
+                medianMilliseconds: t.median * 1e3, gflops: gflops, imagesPerSecond: nil, runs: t.runs.count,
+                validation: checks[k] < 1e-4 ? "ok" : "FAILED \(checks[k])"))
+            print("conv \(kind) \(name): \(String(format: "%.1f", gflops)) GFLOP/s")
+            switch k {
+            case 0: totals.forward += t.median * Double(perImage)
+            case 1: totals.input += t.median * Double(perImage)
+            default: totals.filter += t.median * Double(perImage)
+            }
+        }
+        totals.flops += flops * Double(perImage)
+    }
+    for (kind, seconds) in [("forward", totals.forward), ("backward input", totals.input), ("backward filter", totals.filter)] {
+        report.rows.append(BenchmarkRow(
+            section: "Convolution kernels at ResNet-20 shapes, batch \(batch)", name: "all 19 convolutions: \(kind)",
+            shape: "N=\(batch)", medianMilliseconds: seconds * 1e3, gflops: totals.flops / seconds / 1e9,
+            imagesPerSecond: Double(batch) / seconds, runs: 0, validation: "sum of the rows above"))
+    }
+}
