@@ -32,10 +32,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
 
+        .systemLibrary(name: "CMalloc"),
+
         // ---- Engine -----------------------------------------------------------------------
         .target(
             name: "TensorEngine",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CMalloc"],
             swiftSettings: numericSwiftSettings
         ),
         .target(

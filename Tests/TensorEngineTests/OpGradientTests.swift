@@ -46,6 +46,9 @@ let elementwiseCases: [GradientCase] = [
     GradientCase(name: "log", shapes: [[2, 5]], low: 0.5, high: 3) { GradientCheck.projection(log($0[0])) },
     GradientCase(name: "sqrt", shapes: [[2, 5]], low: 0.5, high: 3) { GradientCheck.projection(sqrt($0[0])) },
     GradientCase(name: "abs", shapes: [[10]]) { GradientCheck.projection(abs(awayFromZero($0[0]))) },
+    GradientCase(name: "sign (zero derivative)", shapes: [[10]]) {
+        GradientCheck.projection(sign(awayFromZero($0[0])) + $0[0])
+    },
     GradientCase(name: "relu", shapes: [[10]]) { GradientCheck.projection(relu(awayFromZero($0[0]))) },
     GradientCase(name: "leakyRelu", shapes: [[10]]) { GradientCheck.projection(leakyRelu(awayFromZero($0[0]), alpha: 0.1)) },
     GradientCase(name: "sigmoid", shapes: [[10]], low: -3, high: 3) { GradientCheck.projection(sigmoid($0[0])) },

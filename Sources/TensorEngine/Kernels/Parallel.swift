@@ -1,3 +1,4 @@
+import CMalloc
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -12,8 +13,18 @@ public enum EngineThreads {
         let env = ProcessInfo.processInfo.environment["RKD_THREADS"].flatMap { Int($0) }
         let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
         openblas_set_num_threads(Int32(n))
+        configureAllocator()
         return n
     }()
+
+    /// Keeps large tensor buffers on the heap: by default glibc serves every allocation over
+    /// 128 KiB to 32 MiB with a fresh `mmap` and returns it with `munmap`, so each op's output pays
+    /// for page faults and kernel zeroing. Raising the mmap and trim thresholds lets freed buffers be
+    /// reused (see docs/benchmarks/engine.md for the effect).
+    private static func configureAllocator() {
+        _ = mallopt(M_MMAP_THRESHOLD, 512 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
+    }
 
     /// Makes sure the thread count has been applied to OpenBLAS (idempotent).
     @inline(__always)
