@@ -50,6 +50,9 @@ let elementwiseCases: [GradientCase] = [
         GradientCheck.projection(sign(awayFromZero($0[0])) + $0[0])
     },
     GradientCase(name: "relu", shapes: [[10]]) { GradientCheck.projection(relu(awayFromZero($0[0]))) },
+    GradientCase(name: "reluGradient", shapes: [[10], [10]]) {
+        GradientCheck.projection(reluGradient($0[0], awayFromZero($0[1])))
+    },
     GradientCase(name: "leakyRelu", shapes: [[10]]) { GradientCheck.projection(leakyRelu(awayFromZero($0[0]), alpha: 0.1)) },
     GradientCase(name: "sigmoid", shapes: [[10]], low: -3, high: 3) { GradientCheck.projection(sigmoid($0[0])) },
     GradientCase(name: "tanh", shapes: [[10]], low: -2, high: 2) { GradientCheck.projection(tanh($0[0])) },
