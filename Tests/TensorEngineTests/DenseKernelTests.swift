@@ -111,3 +111,22 @@ struct DenseKernelTests {
         #expect(u.scalars.allSatisfy { $0 >= 0 && $0 < 1 })
     }
 }
+
+@Suite("Batch-norm backward kernel equals its naive twin")
+struct BatchNormBackwardKernelTests {
+    @Test(arguments: [(2, 3, 5), (4, 16, 49), (3, 2, 1), (128, 4, 9)])
+    func matchesNaive(_ dims: (Int, Int, Int)) {
+        let (N, C, S) = dims
+        var rng = RandomGenerator(seed: 12)
+        let x = (0..<(N * C * S)).map { _ in rng.nextNormal() * 2 + 0.5 }
+        let g = (0..<(N * C * S)).map { _ in rng.nextNormal() }
+        let stats = Kernels.batchNormStatistics(x, batch: N, channels: C, spatial: S)
+        let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
+        let scale = (0..<C).map { _ in rng.nextNormal() }
+        let fast = Kernels.batchNormBackward(g, x, batch: N, channels: C, spatial: S, mean: stats.mean, invStd: invStd, scale: scale)
+        let naive = NaiveKernels.batchNormBackward(g, x, batch: N, channels: C, spatial: S, mean: stats.mean, invStd: invStd, scale: scale)
+        #expect(Tolerance.scaledMaxError(fast.dx, naive.dx) < 1e-4)
+        #expect(Tolerance.scaledMaxError(fast.sumG, naive.sumG) < 1e-4)
+        #expect(Tolerance.scaledMaxError(fast.sumGXhat, naive.sumGXhat) < 1e-4)
+    }
+}

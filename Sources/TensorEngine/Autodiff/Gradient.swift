@@ -13,6 +13,15 @@
 public func gradient(
     of y: Tensor, wrt xs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false
 ) -> [Tensor] {
+    backpropagate(y, wrt: xs, seed: seed, createGraph: createGraph, partial: false)
+}
+
+/// The walk behind `gradient(of:wrt:)`. With `partial`, the targets are cut points: nothing below a
+/// target is visited, so each result is the partial derivative holding the other targets fixed (what
+/// a VJP must return even when one target depends on another).
+func backpropagate(
+    _ y: Tensor, wrt xs: [Tensor], seed: Tensor?, createGraph: Bool, partial: Bool
+) -> [Tensor] {
     precondition(seed != nil || y.count == 1, "gradient(of:): y has shape \(y.shape); pass a seed for non-scalars")
     if let seed { precondition(seed.shape == y.shape, "gradient(of:): seed \(seed.shape) for y \(y.shape)") }
     let targets = xs.map { x -> ObjectIdentifier in
@@ -26,10 +35,11 @@ public func gradient(
     let targetSet = Set(targets)
     var reaches: [ObjectIdentifier: Bool] = [:]
     var order: [GradNode] = []  // post-order: inputs before users
+    var propagates: Set<ObjectIdentifier> = []  // nodes with a target strictly below them
     var stack: [(GradNode, Int)] = [(root, 0)]
     var visiting: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
     while let (node, next) = stack.popLast() {
-        if next < node.inputs.count {
+        if next < node.inputs.count && !(partial && targetSet.contains(ObjectIdentifier(node))) {
             stack.append((node, next + 1))
             if let child = node.inputs[next].node {
                 let id = ObjectIdentifier(child)
@@ -40,11 +50,12 @@ public func gradient(
             }
         } else {
             let id = ObjectIdentifier(node)
-            var r = targetSet.contains(id)
+            var below = false
             for input in node.inputs {
-                if let child = input.node, reaches[ObjectIdentifier(child)] == true { r = true }
+                if let child = input.node, reaches[ObjectIdentifier(child)] == true { below = true }
             }
-            reaches[id] = r
+            reaches[id] = below || targetSet.contains(id)
+            if below { propagates.insert(id) }
             order.append(node)
         }
     }
@@ -54,7 +65,8 @@ public func gradient(
         grads[ObjectIdentifier(root)] = seed ?? Tensor(repeating: 1, shape: y.shape)
         for node in order.reversed() {
             let id = ObjectIdentifier(node)
-            guard reaches[id] == true, let vjp = node.vjp, let upstream = grads[id] else { continue }
+            // A target's own gradient is final; walk below it only if another target lies there.
+            guard propagates.contains(id), let vjp = node.vjp, let upstream = grads[id] else { continue }
             if !targetSet.contains(id) { grads[id] = nil }  // free as we go
             let output = Tensor(shape: node.shape, scalars: node.output, node: createGraph ? node : nil)
             let needed = node.inputs.map { input in input.node.map { reaches[ObjectIdentifier($0)] == true } ?? false }

@@ -43,22 +43,44 @@ public func batchNormTraining(
     let b = (0..<c).map { offset.scalars[$0] - mean[$0] * a[$0] }
     let y = Kernels.channelAffine(x.scalars, batch: n, channels: c, spatial: spatial, scale: a, shift: b)
     let out = Tensor(shape: x.shape, scalars: y)
-    let view = [1, c] + [Int](repeating: 1, count: x.rank - 2)
     let axes = [0] + Array(2..<x.rank)
     let recorded = Tensor.record("batchNormTraining", out, inputs: [x, scale, offset]) { g, _, needed in
-        // x̂ = (x − μ)/σ with μ, σ from x; dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)).
-        let mu = x.mean(axes: axes, keepDims: true)
-        let centered = x - mu
-        let inv = 1 / sqrt((centered * centered).mean(axes: axes, keepDims: true) + epsilon)
-        let xhat = centered * inv
-        let gx: Tensor? = !needed[0] ? nil :
-            (scale.reshaped(view) * inv) * (g - g.mean(axes: axes, keepDims: true)
-                - xhat * (g * xhat).mean(axes: axes, keepDims: true))
+        // Fast path: one fused kernel for dx, d scale and d offset. Each result is recorded (when
+        // the backward pass records) as a fused op whose derivatives are those of the composed
+        // reference formulas below, so batch norm stays differentiable to every order.
+        let (dx, sumG, sumGXhat) = Kernels.batchNormBackward(
+            g.scalars, x.scalars, batch: n, channels: c, spatial: spatial, mean: mean, invStd: invStd,
+            scale: scale.scalars)
         return [
-            gx,
-            needed[1] ? (g * xhat).sum(axes: axes) : nil,
-            needed[2] ? g.sum(axes: axes) : nil,
+            needed[0] ? Tensor.recordFused("batchNormInputGradient", Tensor(shape: x.shape, scalars: dx),
+                                           inputs: [g, x, scale]) { batchNormInputGradientReference($0[0], $0[1], $0[2], epsilon) } : nil,
+            needed[1] ? Tensor.recordFused("batchNormScaleGradient", Tensor(shape: [c], scalars: sumGXhat),
+                                           inputs: [g, x]) { args in
+                (args[0] * normalizedReference(args[1], epsilon)).sum(axes: axes)
+            } : nil,
+            needed[2] ? Tensor.recordFused("batchNormOffsetGradient", Tensor(shape: [c], scalars: sumG), inputs: [g]) {
+                $0[0].sum(axes: axes)
+            } : nil,
         ]
     }
     return (recorded, mean, variance)
+}
+
+/// x̂ = (x − μ)/√(σ² + ε) with the batch statistics of x, composed from ops (differentiable in x).
+func normalizedReference(_ x: Tensor, _ epsilon: Float) -> Tensor {
+    let axes = [0] + Array(2..<x.rank)
+    let centered = x - x.mean(axes: axes, keepDims: true)
+    return centered / sqrt((centered * centered).mean(axes: axes, keepDims: true) + epsilon)
+}
+
+/// The training batch-norm input derivative composed from ops:
+/// dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)), with μ and σ the batch statistics of x.
+func batchNormInputGradientReference(_ g: Tensor, _ x: Tensor, _ scale: Tensor, _ epsilon: Float) -> Tensor {
+    let axes = [0] + Array(2..<x.rank)
+    let view = [1, x.shape[1]] + [Int](repeating: 1, count: x.rank - 2)
+    let centered = x - x.mean(axes: axes, keepDims: true)
+    let inv = 1 / sqrt((centered * centered).mean(axes: axes, keepDims: true) + epsilon)
+    let xhat = centered * inv
+    return (scale.reshaped(view) * inv)
+        * (g - g.mean(axes: axes, keepDims: true) - xhat * (g * xhat).mean(axes: axes, keepDims: true))
 }
