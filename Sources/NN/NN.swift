@@ -1,1 +1,0 @@
-// Layers, models, losses and optimizers over TensorEngine.
