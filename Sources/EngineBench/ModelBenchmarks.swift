@@ -36,6 +36,10 @@ func benchmarkModels(batch: Int, into report: inout BenchmarkReport) {
         let loss = crossEntropy(logits: model.logits(tx, context: ForwardContext(isTraining: false)), labels: labels)
         blackHole(gradient(of: loss, wrt: [tx]))
     }
+    var optimizer = SGD(learningRate: 0.01, momentum: 0.9, nesterov: false, weightDecay: 5e-4)
+    add("train step (SGD, batch-norm training mode)", flopsFactor: 3) {
+        blackHole(trainStep(model: model, optimizer: &optimizer, inputs: x, labels: labels))
+    }
     report.notes.append(
         "Effective GFLOP/s count \(String(format: "%.1f", resnet20ForwardFlopsPerImage() / 1e6)) MFLOP per image forward "
             + "(convolutions and the linear layer), ×2 with the input gradient, ×3 for a training step.")

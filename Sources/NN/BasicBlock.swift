@@ -20,6 +20,8 @@ public final class BasicBlock: Layer {
     public let bn2: BatchNorm2D
     /// The projection shortcut, or `nil` for the identity.
     public let shortcut: Sequential?
+    /// The shortcut's convolution and batch norm, for the folded evaluation path.
+    private let projection: (conv: Conv2D, bn: BatchNorm2D)?
 
     /// A block from `inChannels` to `outChannels` channels with the given stride, initialised from `rng`.
     public init(inChannels: Int, outChannels: Int, stride: Int = 1, rng: inout RandomGenerator) {
@@ -51,9 +53,12 @@ public final class BasicBlock: Layer {
                 bias: false,
                 rng: &rng
             )
-            shortcut = Sequential(named: [("conv", projection), ("bn", BatchNorm2D(channels: outChannels))])
+            let projectionBN = BatchNorm2D(channels: outChannels)
+            shortcut = Sequential(named: [("conv", projection), ("bn", projectionBN)])
+            self.projection = (projection, projectionBN)
         } else {
             shortcut = nil
+            projection = nil
         }
         conv1.qualifyNames(under: "conv1")
         bn1.qualifyNames(under: "bn1")
@@ -71,9 +76,9 @@ public final class BasicBlock: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, context: ForwardContext) -> Tensor {
-        let h = relu(bn1(conv1(x, context: context), context: context))
-        let residual = bn2(conv2(h, context: context), context: context)
-        let skip = shortcut.map { $0(x, context: context) } ?? x
+        let h = relu(convBatchNorm(conv1, bn1, x, context: context))
+        let residual = convBatchNorm(conv2, bn2, h, context: context)
+        let skip = projection.map { convBatchNorm($0.conv, $0.bn, x, context: context) } ?? x
         return relu(residual + skip)
     }
 }

@@ -17,9 +17,49 @@ extension Kernels {
             for i in 0..<M { for j in 0..<N { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        // OpenBLAS runs single-threaded (see EngineThreads); large products are split into column
+        // blocks (or row blocks when N is small) over the engine's own threads, so OpenBLAS's
+        // spinning workers never compete with the engine's loops for the cores.
+        let threads = EngineThreads.count
+        let work = M * N * K
+        let ta = transposeA ? CblasTrans : CblasNoTrans
+        let tb = transposeB ? CblasTrans : CblasNoTrans
+        if threads > 1 && work >= 1 << 20 && N >= 32 * threads {
+            let block = ((N + threads - 1) / threads + 15) / 16 * 16
+            let blocks = (N + block - 1) / block
+            let pa = UncheckedSendable(a)
+            let pb = UncheckedSendable(b)
+            let pc = UncheckedSendable(c)
+            parallelChunks(blocks, costPerItem: 1 << 20) { range in
+                for j in range {
+                    let j0 = j * block
+                    let n = min(block, N - j0)
+                    cblas_sgemm(
+                        CblasRowMajor, ta, tb, Int32(M), Int32(n), Int32(K), alpha, pa.value, Int32(lda),
+                        pb.value + (transposeB ? j0 * ldb : j0), Int32(ldb), beta, pc.value + j0, Int32(ldc))
+                }
+            }
+        } else if threads > 1 && work >= 1 << 20 && M >= 16 * threads {
+            let block = ((M + threads - 1) / threads + 7) / 8 * 8
+            let blocks = (M + block - 1) / block
+            let pa = UncheckedSendable(a)
+            let pb = UncheckedSendable(b)
+            let pc = UncheckedSendable(c)
+            parallelChunks(blocks, costPerItem: 1 << 20) { range in
+                for i in range {
+                    let i0 = i * block
+                    let m = min(block, M - i0)
+                    cblas_sgemm(
+                        CblasRowMajor, ta, tb, Int32(m), Int32(N), Int32(K), alpha,
+                        pa.value + (transposeA ? i0 : i0 * lda), Int32(lda), pb.value, Int32(ldb), beta,
+                        pc.value + i0 * ldc, Int32(ldc))
+                }
+            }
+        } else {
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+                Int32(ldc))
+        }
     }
 
     /// Array form: returns op(A)·op(B)·alpha + beta·C for A, B (and optional C) stored densely.

@@ -12,7 +12,9 @@ public enum EngineThreads {
     public static let count: Int = {
         let env = ProcessInfo.processInfo.environment["RKD_THREADS"].flatMap { Int($0) }
         let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(Int32(n))
+        // OpenBLAS stays single-threaded: its pthread workers spin after each call and would fight
+        // the engine's own threads for the cores; Kernels.gemm splits large products itself.
+        openblas_set_num_threads(1)
         configureAllocator()
         return n
     }()
