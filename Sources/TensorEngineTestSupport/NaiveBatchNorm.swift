@@ -3,7 +3,10 @@ import TensorEngine
 extension NaiveKernels {
     /// Per-channel mean and biased variance of x (N,C,HW), two passes in `Double`.
     public static func batchNormStatistics(
-        _ x: [Float], batch: Int, channels: Int, spatial: Int
+        _ x: [Float],
+        batch: Int,
+        channels: Int,
+        spatial: Int
     ) -> (mean: [Float], variance: [Float]) {
         var mean = [Float](repeating: 0, count: channels)
         var variance = [Float](repeating: 0, count: channels)
@@ -29,7 +32,12 @@ extension NaiveKernels {
 
     /// y[n,c,i] = x[n,c,i]·scale[c] + shift[c], x (N,C,HW).
     public static func channelAffine(
-        _ x: [Float], batch: Int, channels: Int, spatial: Int, scale: [Float], shift: [Float]
+        _ x: [Float],
+        batch: Int,
+        channels: Int,
+        spatial: Int,
+        scale: [Float],
+        shift: [Float]
     ) -> [Float] {
         var y = [Float](repeating: 0, count: x.count)
         for n in 0..<batch {

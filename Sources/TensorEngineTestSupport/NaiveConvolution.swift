@@ -9,7 +9,9 @@ extension NaiveKernels {
     /// y[n,k,oh,ow] = bias[k] + Σ_(c∈group(k), r, s) w[k,c,r,s] · x[n, c, oh·sH − padTop + r·dH, ow·sW − padLeft + s·dW],
     /// taps outside the input reading 0. x is (N,C,H,W), w is (K,C/G,R,S) → y (N,K,Ho,Wo).
     public static func conv2d(_ x: [Float], _ w: [Float], bias: [Float]?, _ g: Conv2DGeometry) -> [Float] {
-        let (n, c, h, wd, k, r, s) = (g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth)
+        let (n, c, h, wd, k, r, s) = (
+            g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth
+        )
         let ho = g.outHeight
         let wo = g.outWidth
         let cg = c / g.groups
@@ -47,12 +49,17 @@ extension NaiveKernels {
     /// The adjoint of `conv2d` in x, by scattering: every dy[n,k,oh,ow] adds w[k,c,r,s]·dy to the
     /// x position its tap (c,r,s) read. dy is (N,K,Ho,Wo) → dx (N,C,H,W).
     public static func conv2dBackwardInput(_ dy: [Float], _ w: [Float], _ g: Conv2DGeometry) -> [Float] {
-        let (n, c, h, wd, k, r, s) = (g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth)
+        let (n, c, h, wd, k, r, s) = (
+            g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth
+        )
         let ho = g.outHeight
         let wo = g.outWidth
         let cg = c / g.groups
         let kg = k / g.groups
-        precondition(dy.count == n * k * ho * wo && w.count == k * cg * r * s, "NaiveKernels.conv2dBackwardInput: bad counts")
+        precondition(
+            dy.count == n * k * ho * wo && w.count == k * cg * r * s,
+            "NaiveKernels.conv2dBackwardInput: bad counts"
+        )
         var dx = [Double](repeating: 0, count: n * c * h * wd)
         for b in 0..<n {
             for oc in 0..<k {
@@ -68,7 +75,8 @@ extension NaiveKernels {
                                 for ks in 0..<s {
                                     let iw = ow * g.strideW - g.padLeft + ks * g.dilationW
                                     if iw < 0 || iw >= wd { continue }
-                                    dx[((b * c + ic) * h + ih) * wd + iw] += grad * Double(w[((oc * cg + ci) * r + kr) * s + ks])
+                                    dx[((b * c + ic) * h + ih) * wd + iw] +=
+                                        grad * Double(w[((oc * cg + ci) * r + kr) * s + ks])
                                 }
                             }
                         }
@@ -82,12 +90,17 @@ extension NaiveKernels {
     /// The adjoint of `conv2d` in w, by scattering: every dy[n,k,oh,ow] adds dy·x[tap] to w[k,c,r,s].
     /// x is (N,C,H,W), dy is (N,K,Ho,Wo) → dw (K,C/G,R,S).
     public static func conv2dBackwardFilter(_ x: [Float], _ dy: [Float], _ g: Conv2DGeometry) -> [Float] {
-        let (n, c, h, wd, k, r, s) = (g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth)
+        let (n, c, h, wd, k, r, s) = (
+            g.batch, g.inChannels, g.height, g.width, g.outChannels, g.kernelHeight, g.kernelWidth
+        )
         let ho = g.outHeight
         let wo = g.outWidth
         let cg = c / g.groups
         let kg = k / g.groups
-        precondition(x.count == n * c * h * wd && dy.count == n * k * ho * wo, "NaiveKernels.conv2dBackwardFilter: bad counts")
+        precondition(
+            x.count == n * c * h * wd && dy.count == n * k * ho * wo,
+            "NaiveKernels.conv2dBackwardFilter: bad counts"
+        )
         var dw = [Double](repeating: 0, count: k * cg * r * s)
         for b in 0..<n {
             for oc in 0..<k {
@@ -103,7 +116,8 @@ extension NaiveKernels {
                                 for ks in 0..<s {
                                     let iw = ow * g.strideW - g.padLeft + ks * g.dilationW
                                     if iw < 0 || iw >= wd { continue }
-                                    dw[((oc * cg + ci) * r + kr) * s + ks] += grad * Double(x[((b * c + ic) * h + ih) * wd + iw])
+                                    dw[((oc * cg + ci) * r + kr) * s + ks] +=
+                                        grad * Double(x[((b * c + ic) * h + ih) * wd + iw])
                                 }
                             }
                         }

@@ -6,12 +6,19 @@ extension Kernels {
     /// x is (N,C,HW). Two passes; each plane is summed in SIMD `Float` blocks of at most 1024
     /// elements whose partial sums are accumulated in `Double`.
     public static func batchNormStatistics(
-        _ x: [Float], batch: Int, channels: Int, spatial: Int
+        _ x: [Float],
+        batch: Int,
+        channels: Int,
+        spatial: Int
     ) -> (mean: [Float], variance: [Float]) {
-        precondition(batch > 0 && channels > 0 && spatial > 0, "batchNormStatistics: (N,C,HW) = (\(batch),\(channels),\(spatial)) must be positive")
+        precondition(
+            batch > 0 && channels > 0 && spatial > 0,
+            "batchNormStatistics: (N,C,HW) = (\(batch),\(channels),\(spatial)) must be positive"
+        )
         precondition(
             x.count == batch * channels * spatial,
-            "batchNormStatistics: x has \(x.count) elements, (N,C,HW) = (\(batch),\(channels),\(spatial))")
+            "batchNormStatistics: x has \(x.count) elements, (N,C,HW) = (\(batch),\(channels),\(spatial))"
+        )
         let planes = batch * channels
         let total = Double(batch * spatial)
         // Per-plane partial sums, then per-channel totals in a fixed order (deterministic).
@@ -63,7 +70,9 @@ extension Kernels {
 
     @inline(__always)
     static func blockedSum(
-        _ x: UnsafePointer<Float>, _ count: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>
+        _ x: UnsafePointer<Float>,
+        _ count: Int,
+        _ f: (SIMD8<Float>) -> SIMD8<Float>
     ) -> Double {
         typealias V = SIMD8<Float>
         var total = 0.0
@@ -104,14 +113,21 @@ extension Kernels {
 
     /// y[n,c,i] = x[n,c,i]·scale[c] + shift[c]. x is (N,C,HW), scale and shift are (C).
     public static func channelAffine(
-        _ x: [Float], batch: Int, channels: Int, spatial: Int, scale: [Float], shift: [Float]
+        _ x: [Float],
+        batch: Int,
+        channels: Int,
+        spatial: Int,
+        scale: [Float],
+        shift: [Float]
     ) -> [Float] {
         precondition(
             x.count == batch * channels * spatial,
-            "channelAffine: x has \(x.count) elements, (N,C,HW) = (\(batch),\(channels),\(spatial))")
+            "channelAffine: x has \(x.count) elements, (N,C,HW) = (\(batch),\(channels),\(spatial))"
+        )
         precondition(
             scale.count == channels && shift.count == channels,
-            "channelAffine: scale has \(scale.count) and shift \(shift.count) elements, C = \(channels)")
+            "channelAffine: scale has \(scale.count) and shift \(shift.count) elements, C = \(channels)"
+        )
         let count = x.count
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             x.withUnsafeBufferPointer { px in

@@ -15,8 +15,11 @@ extension Kernels {
 
     /// y (N,K,Ho,Wo) = w_g (K/G, C/G·R·S) × col_g (C/G·R·S, nChunk·Ho·Wo), scattered back to NCHW, + bias.
     static func conv2dIm2col(
-        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-        _ y: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry
+        _ x: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry
     ) {
         let chunk = im2colChunk(g)
         let hw = g.outHeight * g.outWidth
@@ -37,9 +40,20 @@ extension Kernels {
             let target = nc == 1 ? y + n0 * g.outChannels * hw : ybuf
             for gi in 0..<g.groups {
                 gemm(
-                    transposeA: false, transposeB: false, M: kg, N: ld, K: cgrs, alpha: 1,
-                    a: w + gi * kg * cgrs, lda: cgrs, b: col + gi * cgrs * ld, ldb: ld,
-                    beta: 0, c: target + gi * kg * ld, ldc: ld)
+                    transposeA: false,
+                    transposeB: false,
+                    M: kg,
+                    N: ld,
+                    K: cgrs,
+                    alpha: 1,
+                    a: w + gi * kg * cgrs,
+                    lda: cgrs,
+                    b: col + gi * cgrs * ld,
+                    ldb: ld,
+                    beta: 0,
+                    c: target + gi * kg * ld,
+                    ldc: ld
+                )
             }
             // ybuf is (K, nChunk, Ho·Wo); y[n0 + n] is (K, Ho·Wo).
             let channels = g.outChannels
@@ -62,7 +76,10 @@ extension Kernels {
 
     /// dx (N,C,H,W) = col2im(w_gᵀ (C/G·R·S, K/G) × dy_g (K/G, nChunk·Ho·Wo)).
     static func conv2dIm2colBackwardInput(
-        _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry
+        _ dy: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry
     ) {
         let chunk = im2colChunk(g)
         let hw = g.outHeight * g.outWidth
@@ -81,9 +98,20 @@ extension Kernels {
             let source = gatherChunk(dy + n0 * g.outChannels * hw, images: nc, channels: g.outChannels, hw, dybuf)
             for gi in 0..<g.groups {
                 gemm(
-                    transposeA: true, transposeB: false, M: cgrs, N: ld, K: kg, alpha: 1,
-                    a: w + gi * kg * cgrs, lda: cgrs, b: source + gi * kg * ld, ldb: ld,
-                    beta: 0, c: col + gi * cgrs * ld, ldc: ld)
+                    transposeA: true,
+                    transposeB: false,
+                    M: cgrs,
+                    N: ld,
+                    K: kg,
+                    alpha: 1,
+                    a: w + gi * kg * cgrs,
+                    lda: cgrs,
+                    b: source + gi * kg * ld,
+                    ldb: ld,
+                    beta: 0,
+                    c: col + gi * cgrs * ld,
+                    ldc: ld
+                )
             }
             col2im(col, images: nc, dx + n0 * g.inChannels * g.height * g.width, g)
         }
@@ -91,7 +119,10 @@ extension Kernels {
 
     /// dw_g (K/G, C/G·R·S) = Σ_chunks dy_g (K/G, nChunk·Ho·Wo) × col_gᵀ (nChunk·Ho·Wo, C/G·R·S).
     static func conv2dIm2colBackwardFilter(
-        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry
+        _ x: UnsafePointer<Float>,
+        _ dy: UnsafePointer<Float>,
+        _ dw: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry
     ) {
         let chunk = im2colChunk(g)
         let hw = g.outHeight * g.outWidth
@@ -111,9 +142,20 @@ extension Kernels {
             let source = gatherChunk(dy + n0 * g.outChannels * hw, images: nc, channels: g.outChannels, hw, dybuf)
             for gi in 0..<g.groups {
                 gemm(
-                    transposeA: false, transposeB: true, M: kg, N: cgrs, K: ld, alpha: 1,
-                    a: source + gi * kg * ld, lda: ld, b: col + gi * cgrs * ld, ldb: ld,
-                    beta: n0 == 0 ? 0 : 1, c: dw + gi * kg * cgrs, ldc: cgrs)
+                    transposeA: false,
+                    transposeB: true,
+                    M: kg,
+                    N: cgrs,
+                    K: ld,
+                    alpha: 1,
+                    a: source + gi * kg * ld,
+                    lda: ld,
+                    b: col + gi * cgrs * ld,
+                    ldb: ld,
+                    beta: n0 == 0 ? 0 : 1,
+                    c: dw + gi * kg * cgrs,
+                    ldc: cgrs
+                )
             }
         }
     }
@@ -121,7 +163,11 @@ extension Kernels {
     /// Rearranges a chunk of dy (nChunk, K, Ho·Wo) into (K, nChunk·Ho·Wo) in `buffer`; with one image
     /// the layouts agree and `dy` itself is returned.
     static func gatherChunk(
-        _ dy: UnsafePointer<Float>, images: Int, channels: Int, _ hw: Int, _ buffer: UnsafeMutablePointer<Float>
+        _ dy: UnsafePointer<Float>,
+        images: Int,
+        channels: Int,
+        _ hw: Int,
+        _ buffer: UnsafeMutablePointer<Float>
     ) -> UnsafePointer<Float> {
         if images == 1 { return dy }
         parallelChunks(images * channels, costPerItem: hw) { range in
@@ -145,7 +191,8 @@ extension Kernels {
     }
 
     /// col (C·R·S, images·Ho·Wo) from x (images, C, H, W); rows are split over threads.
-    static func im2col(_ x: UnsafePointer<Float>, images: Int, _ col: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry) {
+    static func im2col(_ x: UnsafePointer<Float>, images: Int, _ col: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry)
+    {
         let ho = g.outHeight
         let wo = g.outWidth
         let hw = ho * wo
@@ -188,7 +235,8 @@ extension Kernels {
 
     /// dx (images, C, H, W) = Σ over taps of col (C·R·S, images·Ho·Wo) put back in place (overwrites dx).
     /// Planes (n, c) are split over threads, so no two threads write the same element.
-    static func col2im(_ col: UnsafePointer<Float>, images: Int, _ dx: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry) {
+    static func col2im(_ col: UnsafePointer<Float>, images: Int, _ dx: UnsafeMutablePointer<Float>, _ g: Conv2DGeometry)
+    {
         let ho = g.outHeight
         let wo = g.outWidth
         let hw = ho * wo

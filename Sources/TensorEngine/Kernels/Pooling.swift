@@ -28,9 +28,21 @@ public struct Pool2DGeometry: Sendable, Equatable, Hashable {
     public var ceilMode: Bool
 
     public init(
-        batch: Int, channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int,
-        strideH: Int = 1, strideW: Int = 1, dilationH: Int = 1, dilationW: Int = 1,
-        padTop: Int = 0, padLeft: Int = 0, padBottom: Int = 0, padRight: Int = 0, ceilMode: Bool = false
+        batch: Int,
+        channels: Int,
+        height: Int,
+        width: Int,
+        kernelHeight: Int,
+        kernelWidth: Int,
+        strideH: Int = 1,
+        strideW: Int = 1,
+        dilationH: Int = 1,
+        dilationW: Int = 1,
+        padTop: Int = 0,
+        padLeft: Int = 0,
+        padBottom: Int = 0,
+        padRight: Int = 0,
+        ceilMode: Bool = false
     ) {
         self.batch = batch
         self.channels = channels
@@ -66,7 +78,13 @@ public struct Pool2DGeometry: Sendable, Equatable, Hashable {
     public var outputCount: Int { batch * channels * outHeight * outWidth }
 
     static func outExtent(
-        _ size: Int, _ pad0: Int, _ pad1: Int, _ kernel: Int, _ stride: Int, _ dilation: Int, _ ceil: Bool
+        _ size: Int,
+        _ pad0: Int,
+        _ pad1: Int,
+        _ kernel: Int,
+        _ stride: Int,
+        _ dilation: Int,
+        _ ceil: Bool
     ) -> Int {
         let span = size + pad0 + pad1 - dilation * (kernel - 1) - 1
         if span < 0 || stride < 1 { return 0 }
@@ -115,7 +133,13 @@ public struct Pool2DGeometry: Sendable, Equatable, Hashable {
     }
 
     static func windows(
-        _ outCount: Int, size: Int, pad0: Int, pad1: Int, kernel: Int, stride: Int, dilation: Int
+        _ outCount: Int,
+        size: Int,
+        pad0: Int,
+        pad1: Int,
+        kernel: Int,
+        stride: Int,
+        dilation: Int
     ) -> [AxisWindow] {
         (0..<max(outCount, 0)).map { o in
             let origin = o * stride - pad0
@@ -127,20 +151,35 @@ public struct Pool2DGeometry: Sendable, Equatable, Hashable {
                 return lo < hi ? lo..<hi : 0..<0
             }
             return AxisWindow(
-                taps: count(0, size), origin: origin, paddedTaps: count(-pad0, size + pad1).count)
+                taps: count(0, size),
+                origin: origin,
+                paddedTaps: count(-pad0, size + pad1).count
+            )
         }
     }
 
     var rowWindows: [AxisWindow] {
         Self.windows(
-            outHeight, size: height, pad0: padTop, pad1: padBottom, kernel: kernelHeight, stride: strideH,
-            dilation: dilationH)
+            outHeight,
+            size: height,
+            pad0: padTop,
+            pad1: padBottom,
+            kernel: kernelHeight,
+            stride: strideH,
+            dilation: dilationH
+        )
     }
 
     var columnWindows: [AxisWindow] {
         Self.windows(
-            outWidth, size: width, pad0: padLeft, pad1: padRight, kernel: kernelWidth, stride: strideW,
-            dilation: dilationW)
+            outWidth,
+            size: width,
+            pad0: padLeft,
+            pad1: padRight,
+            kernel: kernelWidth,
+            stride: strideW,
+            dilation: dilationW
+        )
     }
 }
 
@@ -175,17 +214,21 @@ extension Kernels {
                                 let rw = rows[oh]
                                 for ow in 0..<wo {
                                     let cw = cols[ow]
-                                    var best = -Float.infinity
-                                    var bestIndex = -1
+                                    // Every window has a tap inside the input (validate), so the
+                                    // first one seeds the maximum; later ones replace it only when
+                                    // strictly greater (a select, not a branch).
+                                    let firstRow = rw.origin + rw.taps.lowerBound * g.dilationH
+                                    let firstColumn = cw.origin + cw.taps.lowerBound * g.dilationW
+                                    var bestIndex = base + firstRow * g.width + firstColumn
+                                    var best = px[bestIndex]
                                     for r in rw.taps {
                                         let rowBase = base + (rw.origin + r * g.dilationH) * g.width + cw.origin
                                         for s in cw.taps {
                                             let i = rowBase + s * g.dilationW
                                             let v = px[i]
-                                            if v > best || bestIndex < 0 {
-                                                best = v
-                                                bestIndex = i
-                                            }
+                                            let greater = v > best
+                                            best = greater ? v : best
+                                            bestIndex = greater ? i : bestIndex
                                         }
                                     }
                                     let o = plane * outPlane + oh * wo + ow

@@ -1,0 +1,188 @@
+import TensorEngine
+import TensorEngineTestSupport
+import Testing
+
+/// max |a − b| / max |b| (or the absolute error when b is all zeros).
+func kernelRelativeError(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count, "kernelRelativeError: \(a.count) vs \(b.count) elements")
+    var worst = 0.0
+    var scale = 0.0
+    for (x, y) in zip(a, b) {
+        worst = max(worst, abs(Double(x) - Double(y)))
+        scale = max(scale, abs(Double(y)))
+    }
+    return scale == 0 ? worst : worst / scale
+}
+
+/// Σ a·b in Double, and Σ |a·b| as the scale of its rounding error.
+func kernelDot(_ a: [Float], _ b: [Float]) -> (value: Double, scale: Double) {
+    precondition(a.count == b.count, "kernelDot: \(a.count) vs \(b.count) elements")
+    var value = 0.0
+    var scale = 0.0
+    for (x, y) in zip(a, b) {
+        value += Double(x) * Double(y)
+        scale += abs(Double(x) * Double(y))
+    }
+    return (value, scale)
+}
+
+func kernelRandom(_ count: Int, _ rng: inout RandomGenerator) -> [Float] {
+    (0..<count).map { _ in rng.nextNormal() }
+}
+
+/// One convolution geometry of the test grid.
+struct ConvCase: Sendable, CustomTestStringConvertible {
+    let g: Conv2DGeometry
+    var testDescription: String {
+        "N\(g.batch) C\(g.inChannels)→K\(g.outChannels) \(g.height)×\(g.width) k\(g.kernelHeight)×\(g.kernelWidth) "
+            + "s(\(g.strideH),\(g.strideW)) d(\(g.dilationH),\(g.dilationW)) "
+            + "p(\(g.padTop),\(g.padLeft),\(g.padBottom),\(g.padRight)) G\(g.groups)"
+    }
+
+    init(
+        _ n: Int,
+        _ c: Int,
+        _ k: Int,
+        _ h: Int,
+        _ w: Int,
+        kernel: (Int, Int),
+        stride: (Int, Int) = (1, 1),
+        dilation: (Int, Int) = (1, 1),
+        pads: (Int, Int, Int, Int) = (0, 0, 0, 0),
+        groups: Int = 1
+    ) {
+        g = Conv2DGeometry(
+            batch: n,
+            inChannels: c,
+            height: h,
+            width: w,
+            outChannels: k,
+            kernelHeight: kernel.0,
+            kernelWidth: kernel.1,
+            strideH: stride.0,
+            strideW: stride.1,
+            dilationH: dilation.0,
+            dilationW: dilation.1,
+            padTop: pads.0,
+            padLeft: pads.1,
+            padBottom: pads.2,
+            padRight: pads.3,
+            groups: groups
+        )
+    }
+}
+
+let convCases: [ConvCase] = [
+    ConvCase(1, 1, 1, 5, 5, kernel: (3, 3), pads: (1, 1, 1, 1)),
+    ConvCase(2, 3, 8, 7, 9, kernel: (3, 3), pads: (1, 0, 2, 1)),
+    ConvCase(3, 4, 6, 9, 7, kernel: (2, 3), stride: (2, 2), pads: (0, 1, 1, 0)),
+    ConvCase(2, 6, 4, 11, 10, kernel: (3, 3), stride: (3, 3), dilation: (2, 2), pads: (2, 1, 0, 2)),
+    ConvCase(2, 4, 8, 8, 8, kernel: (1, 1), groups: 2),
+    ConvCase(1, 8, 8, 10, 9, kernel: (3, 3), dilation: (2, 2), pads: (2, 2, 2, 2), groups: 2),
+    ConvCase(2, 6, 6, 9, 9, kernel: (3, 3), pads: (1, 1, 1, 1), groups: 6),
+    ConvCase(2, 4, 8, 7, 8, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), groups: 4),
+    ConvCase(3, 5, 7, 6, 13, kernel: (1, 1), stride: (2, 2)),
+    ConvCase(2, 3, 5, 5, 5, kernel: (1, 1), pads: (1, 0, 0, 1)),
+    ConvCase(1, 16, 16, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
+    ConvCase(2, 16, 32, 14, 14, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+    ConvCase(2, 2, 12, 12, 12, kernel: (3, 3), dilation: (2, 2), pads: (1, 2, 0, 1)),
+    ConvCase(1, 4, 4, 6, 6, kernel: (2, 3), pads: (2, 0, 1, 3)),
+    ConvCase(3, 8, 20, 15, 17, kernel: (3, 3), pads: (1, 1, 1, 1), groups: 4),
+    ConvCase(1, 3, 3, 7, 5, kernel: (3, 2), stride: (1, 2), dilation: (1, 2), pads: (0, 1, 1, 0)),
+    ConvCase(2, 4, 4, 13, 11, kernel: (3, 3), stride: (2, 3), dilation: (2, 1), pads: (1, 0, 2, 1)),
+    ConvCase(2, 3, 4, 2, 3, kernel: (3, 3), pads: (1, 1, 1, 1)),
+    ConvCase(10, 16, 8, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
+    ConvCase(2, 5, 9, 11, 12, kernel: (1, 1)),
+    ConvCase(5, 2, 4, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
+    ConvCase(7, 3, 8, 5, 6, kernel: (3, 3), dilation: (1, 2), pads: (3, 0, 1, 2)),
+]
+
+let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise]
+
+@Suite("Convolution kernels")
+struct ConvolutionKernelTests {
+    /// Every algorithm of conv2d and its two adjoints equals the naive loop nest.
+    @Test(arguments: convCases)
+    func fastEqualsNaive(_ c: ConvCase) {
+        let g = c.g
+        #expect(g.validate() == nil)
+        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF))
+        let x = kernelRandom(g.inputCount, &rng)
+        let w = kernelRandom(g.weightCount, &rng)
+        let bias = kernelRandom(g.outChannels, &rng)
+        let dy = kernelRandom(g.outputCount, &rng)
+        let y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
+        let yNoBias0 = NaiveKernels.conv2d(x, w, bias: nil, g)
+        let dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
+        let dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
+        for algorithm in convAlgorithms {
+            let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: algorithm)
+            #expect(kernelRelativeError(y, y0) <= 1e-5, "conv2d \(algorithm)")
+            let yNoBias = Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)
+            #expect(kernelRelativeError(yNoBias, yNoBias0) <= 1e-5, "conv2d without bias \(algorithm)")
+            let dx = Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)
+            #expect(kernelRelativeError(dx, dx0) <= 1e-5, "conv2dBackwardInput \(algorithm)")
+            let dw = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: algorithm)
+            #expect(kernelRelativeError(dw, dw0) <= 1e-5, "conv2dBackwardFilter \(algorithm)")
+        }
+    }
+
+    /// ⟨conv2d(x,w), dy⟩ = ⟨x, conv2dBackwardInput(dy,w)⟩ = ⟨w, conv2dBackwardFilter(x,dy)⟩.
+    @Test(arguments: convCases)
+    func backwardKernelsAreAdjoints(_ c: ConvCase) {
+        let g = c.g
+        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + 7)
+        let x = kernelRandom(g.inputCount, &rng)
+        let w = kernelRandom(g.weightCount, &rng)
+        let dy = kernelRandom(g.outputCount, &rng)
+        let forward = kernelDot(Kernels.conv2d(x, w, bias: nil, g), dy)
+        let input = kernelDot(x, Kernels.conv2dBackwardInput(dy, w, g))
+        let filter = kernelDot(w, Kernels.conv2dBackwardFilter(x, dy, g))
+        let tolerance = 1e-5 * max(forward.scale, input.scale, filter.scale, 1)
+        #expect(abs(forward.value - input.value) <= tolerance)
+        #expect(abs(forward.value - filter.value) <= tolerance)
+    }
+
+    @Test func geometryArithmetic() {
+        let g = Conv2DGeometry(
+            batch: 2,
+            inChannels: 4,
+            height: 11,
+            width: 10,
+            outChannels: 6,
+            kernelHeight: 3,
+            kernelWidth: 2,
+            strideH: 2,
+            strideW: 3,
+            dilationH: 2,
+            dilationW: 1,
+            padTop: 1,
+            padLeft: 0,
+            padBottom: 2,
+            padRight: 1,
+            groups: 2
+        )
+        #expect(g.outHeight == (11 + 3 - 2 * 2 - 1) / 2 + 1)
+        #expect(g.outWidth == (10 + 1 - 1 - 1) / 3 + 1)
+        #expect(g.inputCount == 2 * 4 * 11 * 10)
+        #expect(g.weightCount == 6 * 2 * 3 * 2)
+        #expect(g.outputCount == 2 * 6 * g.outHeight * g.outWidth)
+        #expect(g.validate() == nil)
+    }
+
+    @Test func validateNamesTheProblem() {
+        let good = ConvCase(1, 4, 4, 5, 5, kernel: (3, 3)).g
+        var g = good
+        g.groups = 3
+        #expect(g.validate()?.contains("groups 3") == true)
+        g = good
+        g.kernelHeight = 6
+        #expect(g.validate()?.contains("empty") == true)
+        g = good
+        g.padLeft = -1
+        #expect(g.validate()?.contains("padLeft") == true)
+        g = good
+        g.strideW = 0
+        #expect(g.validate()?.contains("strideW") == true)
+    }
+}
