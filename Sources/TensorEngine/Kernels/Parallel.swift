@@ -44,7 +44,6 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 /// threads, serially when the work is small (`count * costPerItem < 32768`). Chunks must write
 /// disjoint outputs.
 @inlinable
-@usableFromInline
 func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = EngineThreads.count
     if threads == 1 || count < 2 || count * costPerItem < 32_768 {

@@ -1,0 +1,161 @@
+// Direct stride-1 filter gradient.
+//
+// dw[k][c,r,s] = Σ_chunks Σ_P dy'[k][P] · xpad[c][P + offset(c,r,s)], where dy' is a chunk of dy on
+// the same stacked grid as x (junk positions zero), so junk positions contribute nothing. Work
+// items are blocks of 4 output channels × 3 taps; each item's entries are summed by one thread
+// over all chunks in order, so the result does not depend on the thread count.
+
+extension Kernels {
+    static func conv2dDirectBackwardFilter(
+        _ x: UnsafePointer<Float>,
+        _ dy: UnsafePointer<Float>,
+        _ dw: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry
+    ) {
+        let plan = DirectConvPlan(g, targetPositions: directFilterPositions)
+        let tapBlocks = (plan.taps + 2) / 3
+        // Taps past the end read offset 0 and are discarded.
+        let offsets = plan.tapOffsets + [Int](repeating: 0, count: tapBlocks * 3 - plan.taps)
+        let blocksPerGroup = plan.channelBlocks * tapBlocks
+        let items = g.groups * blocksPerGroup
+        let positions = (plan.flatCount + 7) / 8 * 8
+        let outPlane = plan.outH * plan.outW
+        let rowLength = plan.rowLength
+        offsets.withUnsafeBufferPointer { offsets in
+            parallelChunks(items, costPerItem: plan.chunks * positions * 12) { range in
+                let padCount = plan.inPerGroup * plan.channelStride
+                let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padCount)
+                xpad.initialize(repeating: 0, count: padCount)
+                let dyCount = plan.channelBlocks * 4 * plan.flatRounded
+                let dypad = UnsafeMutablePointer<Float>.allocate(capacity: dyCount)
+                dypad.initialize(repeating: 0, count: dyCount)
+                let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count * 12)
+                sums.initialize(repeating: 0, count: range.count * 12)
+                defer {
+                    xpad.deallocate()
+                    dypad.deallocate()
+                    sums.deallocate()
+                }
+                for chunk in 0..<plan.chunks {
+                    let n0 = chunk * plan.chunk
+                    let count = min(plan.chunk, g.batch - n0)
+                    var loadedGroup = -1
+                    for item in range {
+                        let gi = item / blocksPerGroup
+                        if gi != loadedGroup {
+                            plan.loadInput(x, images: n0, count: count, group: gi, xpad)
+                            if count < plan.chunk {
+                                // Image slots past the batch must hold zero gradient.
+                                dypad.update(repeating: 0, count: dyCount)
+                            }
+                            for k in 0..<plan.outPerGroup {
+                                for n in 0..<count {
+                                    let src = dy + ((n0 + n) * g.outChannels + gi * plan.outPerGroup + k) * outPlane
+                                    let dst = dypad + k * plan.flatRounded + n * plan.rowsPerImage * rowLength
+                                    for oh in 0..<plan.outH {
+                                        (dst + oh * rowLength).update(from: src + oh * plan.outW, count: plan.outW)
+                                    }
+                                }
+                            }
+                            loadedGroup = gi
+                        }
+                        let block = item % blocksPerGroup
+                        let kb = block / tapBlocks
+                        let tb = block % tapBlocks
+                        filterMicroKernel(
+                            dypad + kb * 4 * plan.flatRounded,
+                            rowStride: plan.flatRounded,
+                            xpad,
+                            offsets[tb * 3],
+                            offsets[tb * 3 + 1],
+                            offsets[tb * 3 + 2],
+                            positions,
+                            sums + (item - range.lowerBound) * 12
+                        )
+                    }
+                }
+                // dw[gi·K/G + 4·kb + j][3·tb + i] = sums[item][j·3 + i], inside the real extents.
+                for item in range {
+                    let gi = item / blocksPerGroup
+                    let block = item % blocksPerGroup
+                    let kb = block / tapBlocks
+                    let tb = block % tapBlocks
+                    let s = sums + (item - range.lowerBound) * 12
+                    for j in 0..<4 where kb * 4 + j < plan.outPerGroup {
+                        for i in 0..<3 where tb * 3 + i < plan.taps {
+                            dw[(gi * plan.outPerGroup + kb * 4 + j) * plan.taps + tb * 3 + i] = s[j * 3 + i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// out[j·3 + i] += Σ_(p < count) dy[j][p] · x[o_i + p] for 4 rows j (`rowStride` apart) and 3 taps i.
+    @inline(__always)
+    static func filterMicroKernel(
+        _ dy: UnsafePointer<Float>,
+        rowStride: Int,
+        _ x: UnsafePointer<Float>,
+        _ o0: Int,
+        _ o1: Int,
+        _ o2: Int,
+        _ count: Int,
+        _ out: UnsafeMutablePointer<Float>
+    ) {
+        typealias V = SIMD8<Float>
+        var a00 = V()
+        var a01 = V()
+        var a02 = V()
+        var a10 = V()
+        var a11 = V()
+        var a12 = V()
+        var a20 = V()
+        var a21 = V()
+        var a22 = V()
+        var a30 = V()
+        var a31 = V()
+        var a32 = V()
+        let d = UnsafeRawPointer(dy)
+        let rowBytes = rowStride * 4
+        let x0 = UnsafeRawPointer(x + o0)
+        let x1 = UnsafeRawPointer(x + o1)
+        let x2 = UnsafeRawPointer(x + o2)
+        var byte = 0
+        let end = count * 4
+        while byte < end {
+            let v0 = x0.loadUnaligned(fromByteOffset: byte, as: V.self)
+            let v1 = x1.loadUnaligned(fromByteOffset: byte, as: V.self)
+            let v2 = x2.loadUnaligned(fromByteOffset: byte, as: V.self)
+            let d0 = d.loadUnaligned(fromByteOffset: byte, as: V.self)
+            a00.addProduct(d0, v0)
+            a01.addProduct(d0, v1)
+            a02.addProduct(d0, v2)
+            let d1 = d.loadUnaligned(fromByteOffset: rowBytes + byte, as: V.self)
+            a10.addProduct(d1, v0)
+            a11.addProduct(d1, v1)
+            a12.addProduct(d1, v2)
+            let d2 = d.loadUnaligned(fromByteOffset: 2 * rowBytes + byte, as: V.self)
+            a20.addProduct(d2, v0)
+            a21.addProduct(d2, v1)
+            a22.addProduct(d2, v2)
+            let d3 = d.loadUnaligned(fromByteOffset: 3 * rowBytes + byte, as: V.self)
+            a30.addProduct(d3, v0)
+            a31.addProduct(d3, v1)
+            a32.addProduct(d3, v2)
+            byte += 32
+        }
+        out[0] += a00.sum()
+        out[1] += a01.sum()
+        out[2] += a02.sum()
+        out[3] += a10.sum()
+        out[4] += a11.sum()
+        out[5] += a12.sum()
+        out[6] += a20.sum()
+        out[7] += a21.sum()
+        out[8] += a22.sum()
+        out[9] += a30.sum()
+        out[10] += a31.sum()
+        out[11] += a32.sum()
+    }
+}
