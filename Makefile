@@ -11,10 +11,13 @@ bootstrap:
 	scripts/bootstrap
 
 build:
-	$(SWIFT) build
+	$(SWIFT) build $(BUILD_FLAGS)
 
-test: bootstrap
-	$(SWIFT) build --build-tests
+# An undeclared import between targets fails the build (layers import downward only).
+BUILD_FLAGS ?= --explicit-target-dependency-import-check error
+
+test: bootstrap lint
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
 # Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json.

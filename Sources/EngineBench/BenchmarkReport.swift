@@ -23,8 +23,10 @@ struct BenchmarkReport: Codable {
 
     static func machine() -> (cpu: String, commit: String) {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
+            ?? "unknown"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "rev-parse", "--short", "HEAD"]
@@ -56,12 +58,16 @@ struct BenchmarkReport: Codable {
         for row in rows {
             if row.section != section {
                 section = row.section
-                lines += ["", "## \(section)", "", "| what | shape | median ms | GFLOP/s | images/s | checked |",
-                          "| --- | --- | ---: | ---: | ---: | --- |"]
+                lines += [
+                    "", "## \(section)", "", "| what | shape | median ms | GFLOP/s | images/s | checked |",
+                    "| --- | --- | ---: | ---: | ---: | --- |",
+                ]
             }
             let gflops = row.gflops.map { String(format: "%.1f", $0) } ?? ""
             let ips = row.imagesPerSecond.map { String(format: "%.0f", $0) } ?? ""
-            lines.append("| \(row.name) | \(row.shape) | \(String(format: "%.3f", row.medianMilliseconds)) | \(gflops) | \(ips) | \(row.validation) |")
+            lines.append(
+                "| \(row.name) | \(row.shape) | \(String(format: "%.3f", row.medianMilliseconds)) | \(gflops) | \(ips) | \(row.validation) |"
+            )
         }
         if !notes.isEmpty {
             lines += ["", "## Notes", ""] + notes.map { "- \($0)" }

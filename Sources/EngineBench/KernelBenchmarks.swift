@@ -5,8 +5,21 @@ import TensorEngineTestSupport
 /// ResNet-20's convolution shapes on 28×28 single-channel input (Fashion-MNIST), batch N.
 func resnet20ConvShapes(batch N: Int) -> [(name: String, geometry: Conv2DGeometry, perImage: Int)] {
     func conv(_ c: Int, _ k: Int, _ hw: Int, _ r: Int, _ stride: Int) -> Conv2DGeometry {
-        Conv2DGeometry(batch: N, inChannels: c, height: hw, width: hw, outChannels: k, kernelHeight: r, kernelWidth: r,
-                       strideH: stride, strideW: stride, padTop: r / 2, padLeft: r / 2, padBottom: r / 2, padRight: r / 2)
+        Conv2DGeometry(
+            batch: N,
+            inChannels: c,
+            height: hw,
+            width: hw,
+            outChannels: k,
+            kernelHeight: r,
+            kernelWidth: r,
+            strideH: stride,
+            strideW: stride,
+            padTop: r / 2,
+            padLeft: r / 2,
+            padBottom: r / 2,
+            padRight: r / 2
+        )
     }
     return [
         ("stem 1→16 3×3 @28", conv(1, 16, 28, 3, 1), 1),
@@ -22,8 +35,11 @@ func resnet20ConvShapes(batch N: Int) -> [(name: String, geometry: Conv2DGeometr
 
 /// Multiply–adds ×2 of a convolution (the same count for its two backward kernels).
 func convFlops(_ g: Conv2DGeometry) -> Double {
-    2.0 * Double(g.batch * g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth
-        * g.outHeight * g.outWidth)
+    2.0
+        * Double(
+            g.batch * g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth
+                * g.outHeight * g.outWidth
+        )
 }
 
 private func randomArray(_ n: Int, _ rng: inout RandomGenerator) -> [Float] {
@@ -43,10 +59,18 @@ func benchmarkGEMM(into report: inout BenchmarkReport) {
         let naive = NaiveKernels.gemm(Array(a[0..<(rows * K)]), b, M: rows, N: N, K: K)
         let error = Tolerance.scaledMaxError(Array(fast[0..<(rows * N)]), naive)
         let t = Timing.measure { blackHole(Kernels.gemm(a, b, M: M, N: N, K: K)) }
-        report.rows.append(BenchmarkRow(
-            section: "OpenBLAS sgemm", name: "sgemm", shape: "M=\(M) N=\(N) K=\(K)",
-            medianMilliseconds: t.median * 1e3, gflops: 2.0 * Double(M * N * K) / t.median / 1e9,
-            imagesPerSecond: nil, runs: t.runs.count, validation: error < 1e-4 ? "ok (\(rows) rows)" : "FAILED \(error)"))
+        report.rows.append(
+            BenchmarkRow(
+                section: "OpenBLAS sgemm",
+                name: "sgemm",
+                shape: "M=\(M) N=\(N) K=\(K)",
+                medianMilliseconds: t.median * 1e3,
+                gflops: 2.0 * Double(M * N * K) / t.median / 1e9,
+                imagesPerSecond: nil,
+                runs: t.runs.count,
+                validation: error < 1e-4 ? "ok (\(rows) rows)" : "FAILED \(error)"
+            )
+        )
         print("sgemm \(M)x\(N)x\(K): \(String(format: "%.1f", 2.0 * Double(M * N * K) / t.median / 1e9)) GFLOP/s")
     }
 }
@@ -65,9 +89,18 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
         let xs = Array(x[0..<small.inputCount])
         let dys = Array(dy[0..<small.outputCount])
         let checks = [
-            Tolerance.scaledMaxError(Kernels.conv2d(xs, w, bias: nil, small), NaiveKernels.conv2d(xs, w, bias: nil, small)),
-            Tolerance.scaledMaxError(Kernels.conv2dBackwardInput(dys, w, small), NaiveKernels.conv2dBackwardInput(dys, w, small)),
-            Tolerance.scaledMaxError(Kernels.conv2dBackwardFilter(xs, dys, small), NaiveKernels.conv2dBackwardFilter(xs, dys, small)),
+            Tolerance.scaledMaxError(
+                Kernels.conv2d(xs, w, bias: nil, small),
+                NaiveKernels.conv2d(xs, w, bias: nil, small)
+            ),
+            Tolerance.scaledMaxError(
+                Kernels.conv2dBackwardInput(dys, w, small),
+                NaiveKernels.conv2dBackwardInput(dys, w, small)
+            ),
+            Tolerance.scaledMaxError(
+                Kernels.conv2dBackwardFilter(xs, dys, small),
+                NaiveKernels.conv2dBackwardFilter(xs, dys, small)
+            ),
         ]
         let flops = convFlops(g)
         let kernels: [(String, () -> Void)] = [
@@ -78,11 +111,18 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
         for (k, (kind, body)) in kernels.enumerated() {
             let t = Timing.measure(minRuns: 5, minSeconds: 0.5, body)
             let gflops = flops / t.median / 1e9
-            report.rows.append(BenchmarkRow(
-                section: "Convolution kernels at ResNet-20 shapes, batch \(batch)", name: "\(kind): \(name)",
-                shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
-                medianMilliseconds: t.median * 1e3, gflops: gflops, imagesPerSecond: nil, runs: t.runs.count,
-                validation: checks[k] < 1e-4 ? "ok" : "FAILED \(checks[k])"))
+            report.rows.append(
+                BenchmarkRow(
+                    section: "Convolution kernels at ResNet-20 shapes, batch \(batch)",
+                    name: "\(kind): \(name)",
+                    shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
+                    medianMilliseconds: t.median * 1e3,
+                    gflops: gflops,
+                    imagesPerSecond: nil,
+                    runs: t.runs.count,
+                    validation: checks[k] < 1e-4 ? "ok" : "FAILED \(checks[k])"
+                )
+            )
             print("conv \(kind) \(name): \(String(format: "%.1f", gflops)) GFLOP/s")
             switch k {
             case 0: totals.forward += t.median * Double(perImage)
@@ -92,10 +132,20 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
         }
         totals.flops += flops * Double(perImage)
     }
-    for (kind, seconds) in [("forward", totals.forward), ("backward input", totals.input), ("backward filter", totals.filter)] {
-        report.rows.append(BenchmarkRow(
-            section: "Convolution kernels at ResNet-20 shapes, batch \(batch)", name: "all 19 convolutions: \(kind)",
-            shape: "N=\(batch)", medianMilliseconds: seconds * 1e3, gflops: totals.flops / seconds / 1e9,
-            imagesPerSecond: Double(batch) / seconds, runs: 0, validation: "sum of the rows above"))
+    for (kind, seconds) in [
+        ("forward", totals.forward), ("backward input", totals.input), ("backward filter", totals.filter),
+    ] {
+        report.rows.append(
+            BenchmarkRow(
+                section: "Convolution kernels at ResNet-20 shapes, batch \(batch)",
+                name: "all 19 convolutions: \(kind)",
+                shape: "N=\(batch)",
+                medianMilliseconds: seconds * 1e3,
+                gflops: totals.flops / seconds / 1e9,
+                imagesPerSecond: Double(batch) / seconds,
+                runs: 0,
+                validation: "sum of the rows above"
+            )
+        )
     }
 }

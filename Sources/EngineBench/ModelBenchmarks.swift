@@ -21,10 +21,18 @@ func benchmarkModels(batch: Int, into report: inout BenchmarkReport) {
     func add(_ name: String, flopsFactor: Double, _ body: () -> Void) {
         let t = Timing.measure(minRuns: 5, minSeconds: 3, body)
         let ips = Double(batch) / t.median
-        report.rows.append(BenchmarkRow(
-            section: section, name: name, shape: "N=\(batch)", medianMilliseconds: t.median * 1e3,
-            gflops: flops * flopsFactor / t.median / 1e9, imagesPerSecond: ips, runs: t.runs.count,
-            validation: "kernels above"))
+        report.rows.append(
+            BenchmarkRow(
+                section: section,
+                name: name,
+                shape: "N=\(batch)",
+                medianMilliseconds: t.median * 1e3,
+                gflops: flops * flopsFactor / t.median / 1e9,
+                imagesPerSecond: ips,
+                runs: t.runs.count,
+                validation: "kernels above"
+            )
+        )
         print("ResNet-20 \(name): \(String(format: "%.0f", ips)) images/s")
     }
 
@@ -42,5 +50,6 @@ func benchmarkModels(batch: Int, into report: inout BenchmarkReport) {
     }
     report.notes.append(
         "Effective GFLOP/s count \(String(format: "%.1f", resnet20ForwardFlopsPerImage() / 1e6)) MFLOP per image forward "
-            + "(convolutions and the linear layer), ×2 with the input gradient, ×3 for a training step.")
+            + "(convolutions and the linear layer), ×2 with the input gradient, ×3 for a training step."
+    )
 }

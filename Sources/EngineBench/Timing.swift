@@ -4,7 +4,11 @@ import Foundation
 enum Timing {
     /// Runs `body` once to warm up, then at least `minRuns` times and until `minSeconds` have passed;
     /// returns the median and all times in seconds.
-    static func measure(minRuns: Int = 5, minSeconds: Double = 1.0, _ body: () -> Void) -> (median: Double, runs: [Double]) {
+    static func measure(
+        minRuns: Int = 5,
+        minSeconds: Double = 1.0,
+        _ body: () -> Void
+    ) -> (median: Double, runs: [Double]) {
         body()
         var runs: [Double] = []
         let clock = ContinuousClock()

@@ -37,8 +37,11 @@ while let flag = arguments.popFirst() {
 
 let machine = BenchmarkReport.machine()
 var report = BenchmarkReport(
-    date: ISO8601DateFormatter().string(from: Date()), cpu: machine.cpu, threads: EngineThreads.count,
-    gitCommit: machine.commit)
+    date: ISO8601DateFormatter().string(from: Date()),
+    cpu: machine.cpu,
+    threads: EngineThreads.count,
+    gitCommit: machine.commit
+)
 print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batch)")
 if !skipGEMM { benchmarkGEMM(into: &report) }
 benchmarkConvolutions(batch: batch, into: &report)

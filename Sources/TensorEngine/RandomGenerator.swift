@@ -90,7 +90,10 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         let words = try c.decode([UInt64].self, forKey: .state)
         guard words.count == 4 else {
             throw DecodingError.dataCorruptedError(
-                forKey: .state, in: c, debugDescription: "xoshiro256** state needs 4 words, got \(words.count)")
+                forKey: .state,
+                in: c,
+                debugDescription: "xoshiro256** state needs 4 words, got \(words.count)"
+            )
         }
         state = (words[0], words[1], words[2], words[3])
         spareNormal = try c.decodeIfPresent(Float.self, forKey: .spareNormal)
@@ -106,7 +109,10 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
 extension Tensor {
     /// Uniform samples in `[low, high)`.
     public static func uniform(
-        _ shape: [Int], low: Float = 0, high: Float = 1, using rng: inout RandomGenerator
+        _ shape: [Int],
+        low: Float = 0,
+        high: Float = 1,
+        using rng: inout RandomGenerator
     ) -> Tensor {
         let n = shape.reduce(1, *)
         var values = [Float](repeating: 0, count: n)
@@ -116,7 +122,10 @@ extension Tensor {
 
     /// Normal samples with the given mean and standard deviation.
     public static func normal(
-        _ shape: [Int], mean: Float = 0, standardDeviation: Float = 1, using rng: inout RandomGenerator
+        _ shape: [Int],
+        mean: Float = 0,
+        standardDeviation: Float = 1,
+        using rng: inout RandomGenerator
     ) -> Tensor {
         let n = shape.reduce(1, *)
         var values = [Float](repeating: 0, count: n)

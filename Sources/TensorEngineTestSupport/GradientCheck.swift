@@ -37,8 +37,12 @@ public enum GradientCheck {
     /// Compares the tape's gradient of scalar `f` with central differences for every element of
     /// every input (or the first `maxElements` of each, strided evenly).
     public static func check(
-        _ inputs: [Tensor], step h: Float = 1e-2, rtol: Double = 1e-2, atol: Double = 1e-3,
-        maxElements: Int = 64, _ f: ([Tensor]) -> Tensor
+        _ inputs: [Tensor],
+        step h: Float = 1e-2,
+        rtol: Double = 1e-2,
+        atol: Double = 1e-3,
+        maxElements: Int = 64,
+        _ f: ([Tensor]) -> Tensor
     ) -> Result {
         let tracked = inputs.map { $0.tracked() }
         let y = f(tracked)
@@ -85,8 +89,12 @@ public enum GradientCheck {
     /// Second order: checks ∂/∂x (v · ∂L/∂x) — a Hessian–vector product — for scalar `f`, where `v` is a fixed
     /// random direction per input, against central differences of the first gradient.
     public static func checkSecondOrder(
-        _ inputs: [Tensor], step h: Float = 1e-2, rtol: Double = 2e-2, atol: Double = 2e-3,
-        maxElements: Int = 48, _ f: @escaping ([Tensor]) -> Tensor
+        _ inputs: [Tensor],
+        step h: Float = 1e-2,
+        rtol: Double = 2e-2,
+        atol: Double = 2e-3,
+        maxElements: Int = 48,
+        _ f: @escaping ([Tensor]) -> Tensor
     ) -> Result {
         var rng = RandomGenerator(seed: 11)
         let directions = inputs.map { Tensor.uniform($0.shape, low: -1, high: 1, using: &rng) }

@@ -4,8 +4,14 @@ extension NaiveKernels {
     /// The batch-norm training derivative by its definition, in Double: x̂ = (x − mean)·invStd,
     /// dx = scale·invStd·(g − mean(g) − x̂·mean(g·x̂)), with the sums Σg and Σg·x̂ per channel.
     public static func batchNormBackward(
-        _ g: [Float], _ x: [Float], batch N: Int, channels C: Int, spatial S: Int,
-        mean: [Float], invStd: [Float], scale: [Float]
+        _ g: [Float],
+        _ x: [Float],
+        batch N: Int,
+        channels C: Int,
+        spatial S: Int,
+        mean: [Float],
+        invStd: [Float],
+        scale: [Float]
     ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float]) {
         var dx = [Float](repeating: 0, count: g.count)
         var sumG = [Float](repeating: 0, count: C)

@@ -7,9 +7,16 @@ import TensorEngine
 extension NaiveKernels {
     /// C = alpha·op(A)·op(B) + beta·C by the triple loop, accumulated in Double.
     public static func gemm(
-        _ a: [Float], _ b: [Float], M: Int, N: Int, K: Int,
-        transposeA: Bool = false, transposeB: Bool = false,
-        alpha: Float = 1, beta: Float = 0, c: [Float]? = nil
+        _ a: [Float],
+        _ b: [Float],
+        M: Int,
+        N: Int,
+        K: Int,
+        transposeA: Bool = false,
+        transposeB: Bool = false,
+        alpha: Float = 1,
+        beta: Float = 0,
+        c: [Float]? = nil
     ) -> [Float] {
         var out = [Float](repeating: 0, count: M * N)
         for i in 0..<M {
@@ -50,7 +57,12 @@ extension NaiveKernels {
 
     /// f(a, b) with NumPy broadcasting, element by element through multi-indices.
     public static func broadcastBinary(
-        _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], outShape: [Int], _ f: (Float, Float) -> Float
+        _ a: [Float],
+        _ aShape: [Int],
+        _ b: [Float],
+        _ bShape: [Int],
+        outShape: [Int],
+        _ f: (Float, Float) -> Float
     ) -> [Float] {
         (0..<outShape.reduce(1, *)).map { i in
             let index = multiIndex(i, outShape)
@@ -102,7 +114,9 @@ extension NaiveKernels {
                 index[axis] = r
                 denominator += Foundation.exp(Double(x[broadcastFlat(index, shape)]))
             }
-            out[i] = log ? Float(Double(x[i]) - Foundation.log(denominator)) : Float(Foundation.exp(Double(x[i])) / denominator)
+            out[i] =
+                log
+                ? Float(Double(x[i]) - Foundation.log(denominator)) : Float(Foundation.exp(Double(x[i])) / denominator)
         }
         return out
     }

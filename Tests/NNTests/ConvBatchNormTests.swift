@@ -43,7 +43,10 @@ struct ConvBatchNormTests {
         let tx = x.tracked()
         let w = block.conv1.weight.value
         let projection = Tensor.normal(folded.shape, using: &rng)
-        let gFolded = gradient(of: (block(tx, context: ForwardContext(isTraining: false)) * projection).sum(), wrt: [tx, w])
+        let gFolded = gradient(
+            of: (block(tx, context: ForwardContext(isTraining: false)) * projection).sum(),
+            wrt: [tx, w]
+        )
         let gReference = gradient(of: (unfolded(block, tx) * projection).sum(), wrt: [tx, w])
         #expect(Tolerance.allClose(gFolded[0].scalars, gReference[0].scalars, rtol: 1e-3, atol: 1e-4))
         #expect(Tolerance.allClose(gFolded[1].scalars, gReference[1].scalars, rtol: 1e-3, atol: 1e-4))

@@ -47,8 +47,14 @@ struct AutodiffTests {
         var rng = RandomGenerator(seed: 3)
         let x = Tensor.normal([2, 3, 6, 6], using: &rng).tracked()
         let w = Tensor.normal([4, 3, 3, 3], using: &rng).tracked()  // a trainable weight
-        let loss = conv2d(relu(conv2d(x, w, options: Conv2DOptions(stride: 1, padding: 1))), Tensor.normal(
-            [2, 4, 3, 3], using: &rng).tracked(), options: Conv2DOptions(stride: 1, padding: 1)).sum()
+        let loss = conv2d(
+            relu(conv2d(x, w, options: Conv2DOptions(stride: 1, padding: 1))),
+            Tensor.normal(
+                [2, 4, 3, 3],
+                using: &rng
+            ).tracked(),
+            options: Conv2DOptions(stride: 1, padding: 1)
+        ).sum()
         let before = OpCounters.snapshot
         _ = gradient(of: loss, wrt: [x])
         let after = OpCounters.snapshot
@@ -64,10 +70,14 @@ struct AutodiffTests {
     func robustKDJacobianTermWeightGradient(_ variant: String) {
         var rng = RandomGenerator(seed: 21)
         let x = Tensor.uniform([2, 1, 6, 6], using: &rng)
-        let teacher = [Tensor.normal([3, 1, 3, 3], standardDeviation: 0.5, using: &rng),
-                       Tensor.normal([4, 3, 3, 3], standardDeviation: 0.3, using: &rng)]
-        let student = [Tensor.normal([3, 1, 3, 3], standardDeviation: 0.5, using: &rng),
-                       Tensor.normal([4, 3, 3, 3], standardDeviation: 0.3, using: &rng)]
+        let teacher = [
+            Tensor.normal([3, 1, 3, 3], standardDeviation: 0.5, using: &rng),
+            Tensor.normal([4, 3, 3, 3], standardDeviation: 0.3, using: &rng),
+        ]
+        let student = [
+            Tensor.normal([3, 1, 3, 3], standardDeviation: 0.5, using: &rng),
+            Tensor.normal([4, 3, 3, 3], standardDeviation: 0.3, using: &rng),
+        ]
         let bnScale = Tensor(shape: [3], scalars: [1.0, 0.8, 1.2])
         let bnShift = Tensor(shape: [3], scalars: [0.1, -0.1, 0.05])
         let pad1 = Conv2DOptions(stride: 1, padding: 1)

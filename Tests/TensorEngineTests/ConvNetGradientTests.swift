@@ -6,7 +6,10 @@ let convOptionsGrid: [(String, Conv2DOptions, [Int], [Int])] = [
     // name, options, input shape (N,C,H,W), filter shape (K,C/g,R,S)
     ("3x3 pad 1", Conv2DOptions(stride: 1, padding: 1), [2, 2, 5, 5], [3, 2, 3, 3]),
     ("stride 2 asymmetric pad", Conv2DOptions(stride: (2, 1), padding: (1, 0, 2, 1)), [1, 2, 6, 5], [2, 2, 3, 2]),
-    ("dilation 2", Conv2DOptions(stride: (1, 1), dilation: (2, 2), padding: (2, 1, 2, 1)), [1, 2, 6, 6], [2, 2, 3, 3]),
+    (
+        "dilation 2", Conv2DOptions(stride: (1, 1), dilation: (2, 2), padding: (2, 1, 2, 1)), [1, 2, 6, 6],
+        [2, 2, 3, 3]
+    ),
     ("groups 2", Conv2DOptions(stride: 1, padding: 1, groups: 2), [2, 4, 4, 4], [4, 2, 3, 3]),
     ("depthwise stride 2", Conv2DOptions(stride: 2, padding: 1, groups: 3), [1, 3, 5, 5], [3, 1, 3, 3]),
     ("1x1", Conv2DOptions(), [2, 3, 3, 3], [2, 3, 1, 1]),
@@ -36,24 +39,35 @@ let poolAndNormCases: [GradientCase] = [
         GradientCheck.projection(maxPool2d($0[0], options: Pool2DOptions(kernel: 2)))
     },
     GradientCase(name: "maxPool2d 3x3 s2 pad 1 ceil", shapes: [[1, 2, 6, 5]], distinct: true) {
-        GradientCheck.projection(maxPool2d($0[0], options: Pool2DOptions(kernel: 3, stride: 2, padding: 1, ceilMode: true)))
+        GradientCheck.projection(
+            maxPool2d($0[0], options: Pool2DOptions(kernel: 3, stride: 2, padding: 1, ceilMode: true))
+        )
     },
     GradientCase(name: "avgPool2d include pad", shapes: [[1, 2, 5, 5]]) {
         GradientCheck.projection(
-            avgPool2d($0[0], options: Pool2DOptions(kernel: 3, stride: 2, padding: 1), countIncludePad: true))
+            avgPool2d($0[0], options: Pool2DOptions(kernel: 3, stride: 2, padding: 1), countIncludePad: true)
+        )
     },
     GradientCase(name: "avgPool2d exclude pad ceil", shapes: [[1, 2, 6, 5]]) {
         GradientCheck.projection(
-            avgPool2d($0[0], options: Pool2DOptions(kernel: 3, stride: 2, padding: 1, ceilMode: true), countIncludePad: false))
+            avgPool2d(
+                $0[0],
+                options: Pool2DOptions(kernel: 3, stride: 2, padding: 1, ceilMode: true),
+                countIncludePad: false
+            )
+        )
     },
     GradientCase(name: "globalAvgPool2d", shapes: [[2, 3, 3, 4]]) { GradientCheck.projection(globalAvgPool2d($0[0])) },
-    GradientCase(name: "globalMaxPool2d", shapes: [[2, 3, 3, 4]], distinct: true) { GradientCheck.projection(globalMaxPool2d($0[0])) },
+    GradientCase(name: "globalMaxPool2d", shapes: [[2, 3, 3, 4]], distinct: true) {
+        GradientCheck.projection(globalMaxPool2d($0[0]))
+    },
     GradientCase(name: "channelAffine", shapes: [[2, 3, 2, 2], [3], [3]]) {
         GradientCheck.projection(channelAffine($0[0], scale: $0[1], shift: $0[2]))
     },
     GradientCase(name: "batchNorm inference", shapes: [[2, 3, 2, 2], [3], [3], [3], [3]]) {
         GradientCheck.projection(
-            batchNorm($0[0], mean: $0[1], variance: $0[2] * $0[2] + 0.5, scale: $0[3], offset: $0[4]))
+            batchNorm($0[0], mean: $0[1], variance: $0[2] * $0[2] + 0.5, scale: $0[3], offset: $0[4])
+        )
     },
     GradientCase(name: "batchNorm training", shapes: [[3, 2, 2, 2], [2], [2]]) {
         GradientCheck.projection(batchNormTraining($0[0], scale: $0[1], offset: $0[2]).output)

@@ -17,7 +17,18 @@ struct DenseKernelTests {
             let b = random(K * N, seed: 2)
             let c = random(M * N, seed: 3)
             let fast = Kernels.gemm(a, b, M: M, N: N, K: K, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2, c: c)
-            let naive = NaiveKernels.gemm(a, b, M: M, N: N, K: K, transposeA: ta, transposeB: tb, alpha: 0.5, beta: 2, c: c)
+            let naive = NaiveKernels.gemm(
+                a,
+                b,
+                M: M,
+                N: N,
+                K: K,
+                transposeA: ta,
+                transposeB: tb,
+                alpha: 0.5,
+                beta: 2,
+                c: c
+            )
             #expect(Tolerance.scaledMaxError(fast, naive) < 1e-5, "M=\(M) N=\(N) K=\(K) tA=\(ta) tB=\(tb)")
         }
     }
@@ -37,7 +48,10 @@ struct DenseKernelTests {
         let fast = Kernels.broadcastBinary(a, sa, b, sb) { $0 * 2 - $1 }
         #expect(fast.shape == outShape)
         #expect(fast.scalars == NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape) { $0 * 2 - $1 })
-        #expect(Kernels.broadcast(b, sb, to: outShape) == NaiveKernels.broadcastBinary(b, sb, [0], [], outShape: outShape) { x, _ in x })
+        #expect(
+            Kernels.broadcast(b, sb, to: outShape)
+                == NaiveKernels.broadcastBinary(b, sb, [0], [], outShape: outShape) { x, _ in x }
+        )
     }
 
     @Test func incompatibleShapesDoNotBroadcast() {
@@ -45,14 +59,18 @@ struct DenseKernelTests {
         #expect(Kernels.broadcastShape([3], [2, 1]) == [2, 3])
     }
 
-    @Test(arguments: [([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]), ([5, 300, 70], [1, 2]),
-                      ([128, 16, 28, 28], [0, 2, 3])])
+    @Test(arguments: [
+        ([2, 3, 4], [0]), ([2, 3, 4], [1]), ([2, 3, 4], [2]), ([2, 3, 4], [0, 2]), ([5, 300, 70], [1, 2]),
+        ([128, 16, 28, 28], [0, 2, 3]),
+    ])
     func sum(_ c: ([Int], [Int])) {
         let x = random(c.0.reduce(1, *), seed: 6)
         #expect(Tolerance.scaledMaxError(Kernels.sum(x, c.0, axes: c.1), NaiveKernels.sum(x, c.0, axes: c.1)) < 1e-5)
     }
 
-    @Test(arguments: [([2, 3, 4], [2, 0, 1]), ([2, 3, 4], [0, 2, 1]), ([3, 1, 5, 2], [3, 2, 1, 0]), ([300, 200], [1, 0])])
+    @Test(arguments: [
+        ([2, 3, 4], [2, 0, 1]), ([2, 3, 4], [0, 2, 1]), ([3, 1, 5, 2], [3, 2, 1, 0]), ([300, 200], [1, 0]),
+    ])
     func permute(_ c: ([Int], [Int])) {
         let x = random(c.0.reduce(1, *), seed: 7)
         #expect(Kernels.permute(x, c.0, c.1) == NaiveKernels.permute(x, c.0, c.1))
@@ -61,10 +79,14 @@ struct DenseKernelTests {
     @Test func sliceWithNegativeSteps() {
         let shape = [5, 6, 3]
         let x = random(90, seed: 8)
-        for (starts, ends, steps) in [([0, 0, 0], [5, 6, 3], [1, 1, 1]), ([4, 1, 2], [-1, 6, 0], [-2, 2, -1]),
-                                      ([1, 5, 0], [4, -1, 3], [1, -3, 2])] {
-            #expect(Kernels.slice(x, shape, starts: starts, ends: ends, steps: steps)
-                == NaiveKernels.slice(x, shape, starts: starts, ends: ends, steps: steps))
+        for (starts, ends, steps) in [
+            ([0, 0, 0], [5, 6, 3], [1, 1, 1]), ([4, 1, 2], [-1, 6, 0], [-2, 2, -1]),
+            ([1, 5, 0], [4, -1, 3], [1, -3, 2]),
+        ] {
+            #expect(
+                Kernels.slice(x, shape, starts: starts, ends: ends, steps: steps)
+                    == NaiveKernels.slice(x, shape, starts: starts, ends: ends, steps: steps)
+            )
         }
     }
 
@@ -123,8 +145,26 @@ struct BatchNormBackwardKernelTests {
         let stats = Kernels.batchNormStatistics(x, batch: N, channels: C, spatial: S)
         let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
         let scale = (0..<C).map { _ in rng.nextNormal() }
-        let fast = Kernels.batchNormBackward(g, x, batch: N, channels: C, spatial: S, mean: stats.mean, invStd: invStd, scale: scale)
-        let naive = NaiveKernels.batchNormBackward(g, x, batch: N, channels: C, spatial: S, mean: stats.mean, invStd: invStd, scale: scale)
+        let fast = Kernels.batchNormBackward(
+            g,
+            x,
+            batch: N,
+            channels: C,
+            spatial: S,
+            mean: stats.mean,
+            invStd: invStd,
+            scale: scale
+        )
+        let naive = NaiveKernels.batchNormBackward(
+            g,
+            x,
+            batch: N,
+            channels: C,
+            spatial: S,
+            mean: stats.mean,
+            invStd: invStd,
+            scale: scale
+        )
         #expect(Tolerance.scaledMaxError(fast.dx, naive.dx) < 1e-4)
         #expect(Tolerance.scaledMaxError(fast.sumG, naive.sumG) < 1e-4)
         #expect(Tolerance.scaledMaxError(fast.sumGXhat, naive.sumGXhat) < 1e-4)

@@ -53,7 +53,9 @@ let elementwiseCases: [GradientCase] = [
     GradientCase(name: "reluGradient", shapes: [[10], [10]]) {
         GradientCheck.projection(reluGradient($0[0], awayFromZero($0[1])))
     },
-    GradientCase(name: "leakyRelu", shapes: [[10]]) { GradientCheck.projection(leakyRelu(awayFromZero($0[0]), alpha: 0.1)) },
+    GradientCase(name: "leakyRelu", shapes: [[10]]) {
+        GradientCheck.projection(leakyRelu(awayFromZero($0[0]), alpha: 0.1))
+    },
     GradientCase(name: "sigmoid", shapes: [[10]], low: -3, high: 3) { GradientCheck.projection(sigmoid($0[0])) },
     GradientCase(name: "tanh", shapes: [[10]], low: -2, high: 2) { GradientCheck.projection(tanh($0[0])) },
     GradientCase(name: "clip", shapes: [[10]], low: -2, high: 2) {
@@ -66,8 +68,12 @@ let elementwiseCases: [GradientCase] = [
 
 let reductionAndLayoutCases: [GradientCase] = [
     GradientCase(name: "sum axes", shapes: [[2, 3, 4]]) { GradientCheck.projection($0[0].sum(axes: [0, 2])) },
-    GradientCase(name: "mean keepDims", shapes: [[2, 3, 4]]) { GradientCheck.projection($0[0].mean(axes: [1], keepDims: true)) },
-    GradientCase(name: "max axes", shapes: [[2, 3, 4]], distinct: true) { GradientCheck.projection($0[0].max(axes: [0, 2])) },
+    GradientCase(name: "mean keepDims", shapes: [[2, 3, 4]]) {
+        GradientCheck.projection($0[0].mean(axes: [1], keepDims: true))
+    },
+    GradientCase(name: "max axes", shapes: [[2, 3, 4]], distinct: true) {
+        GradientCheck.projection($0[0].max(axes: [0, 2]))
+    },
     GradientCase(name: "max all", shapes: [[3, 5]], distinct: true) { $0[0].max() * 3 },
     GradientCase(name: "reshape", shapes: [[2, 6]]) { GradientCheck.projection($0[0].reshaped([3, -1]) * 2) },
     GradientCase(name: "flatten", shapes: [[2, 3, 2, 2]]) { GradientCheck.projection($0[0].flattened(axis: 2)) },
@@ -89,7 +95,9 @@ let reductionAndLayoutCases: [GradientCase] = [
     GradientCase(name: "gemm", shapes: [[3, 4], [5, 4], [5]]) {
         GradientCheck.projection(gemm($0[0], $0[1], $0[2], alpha: 0.5, beta: 2, transposeB: true))
     },
-    GradientCase(name: "softmax", shapes: [[3, 5]], low: -2, high: 2) { GradientCheck.projection(softmax($0[0], axis: 1)) },
+    GradientCase(name: "softmax", shapes: [[3, 5]], low: -2, high: 2) {
+        GradientCheck.projection(softmax($0[0], axis: 1))
+    },
     GradientCase(name: "logSoftmax axis 0", shapes: [[4, 3]], low: -2, high: 2) {
         GradientCheck.projection(logSoftmax($0[0], axis: 0))
     },

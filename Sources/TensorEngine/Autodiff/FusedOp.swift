@@ -6,7 +6,9 @@ extension Tensor {
     /// results are partial derivatives), recording when the surrounding backward pass records. The
     /// forward pass pays only for the kernel; the derivatives stay exact to every order.
     static func recordFused(
-        _ name: String, _ output: Tensor, inputs: [Tensor],
+        _ name: String,
+        _ output: Tensor,
+        inputs: [Tensor],
         reference: @escaping @Sendable ([Tensor]) -> Tensor
     ) -> Tensor {
         record(name, output, inputs: inputs) { g, _, needed in
@@ -16,7 +18,13 @@ extension Tensor {
                 let wanted = inputs.indices.filter { needed[$0] }
                 let y = reference(args)
                 precondition(y.shape == g.shape, "\(name): reference gives \(y.shape), gradient is \(g.shape)")
-                let grads = backpropagate(y, wrt: wanted.map { args[$0] }, seed: g, createGraph: createGraph, partial: true)
+                let grads = backpropagate(
+                    y,
+                    wrt: wanted.map { args[$0] },
+                    seed: g,
+                    createGraph: createGraph,
+                    partial: true
+                )
                 var result = [Tensor?](repeating: nil, count: inputs.count)
                 for (k, i) in wanted.enumerated() { result[i] = createGraph ? grads[k] : grads[k].detached }
                 return result

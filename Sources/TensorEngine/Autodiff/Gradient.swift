@@ -11,7 +11,10 @@
 /// - Precondition: every tensor in `wrt` is tracked; `y` is a scalar unless `seed` is given, in
 ///   which case `seed.shape == y.shape`.
 public func gradient(
-    of y: Tensor, wrt xs: [Tensor], seed: Tensor? = nil, createGraph: Bool = false
+    of y: Tensor,
+    wrt xs: [Tensor],
+    seed: Tensor? = nil,
+    createGraph: Bool = false
 ) -> [Tensor] {
     backpropagate(y, wrt: xs, seed: seed, createGraph: createGraph, partial: false)
 }
@@ -20,12 +23,18 @@ public func gradient(
 /// target is visited, so each result is the partial derivative holding the other targets fixed (what
 /// a VJP must return even when one target depends on another).
 func backpropagate(
-    _ y: Tensor, wrt xs: [Tensor], seed: Tensor?, createGraph: Bool, partial: Bool
+    _ y: Tensor,
+    wrt xs: [Tensor],
+    seed: Tensor?,
+    createGraph: Bool,
+    partial: Bool
 ) -> [Tensor] {
     precondition(seed != nil || y.count == 1, "gradient(of:): y has shape \(y.shape); pass a seed for non-scalars")
     if let seed { precondition(seed.shape == y.shape, "gradient(of:): seed \(seed.shape) for y \(y.shape)") }
     let targets = xs.map { x -> ObjectIdentifier in
-        guard let node = x.node else { preconditionFailure("gradient(of:wrt:): a wrt tensor \(x.shape) is not tracked") }
+        guard let node = x.node else {
+            preconditionFailure("gradient(of:wrt:): a wrt tensor \(x.shape) is not tracked")
+        }
         return ObjectIdentifier(node)
     }
     let zeroGradients = xs.map { Tensor(zeros: $0.shape) }
@@ -71,7 +80,10 @@ func backpropagate(
             let output = Tensor(shape: node.shape, scalars: node.output, node: createGraph ? node : nil)
             let needed = node.inputs.map { input in input.node.map { reaches[ObjectIdentifier($0)] == true } ?? false }
             let inputGrads = vjp(upstream, output, needed)
-            precondition(inputGrads.count == node.inputs.count, "\(node.name): VJP returned \(inputGrads.count) gradients")
+            precondition(
+                inputGrads.count == node.inputs.count,
+                "\(node.name): VJP returned \(inputGrads.count) gradients"
+            )
             for (input, g) in zip(node.inputs, inputGrads) {
                 guard let child = input.node, let g, reaches[ObjectIdentifier(child)] == true else { continue }
                 precondition(g.shape == input.shape, "\(node.name): VJP gave \(g.shape) for input \(input.shape)")

@@ -6,11 +6,19 @@
 extension Kernels {
     /// Returns dx (N,C,S) and the per-channel sums Σg and Σg·x̂ (which are d offset and d scale).
     public static func batchNormBackward(
-        _ g: [Float], _ x: [Float], batch N: Int, channels C: Int, spatial S: Int,
-        mean: [Float], invStd: [Float], scale: [Float]
+        _ g: [Float],
+        _ x: [Float],
+        batch N: Int,
+        channels C: Int,
+        spatial S: Int,
+        mean: [Float],
+        invStd: [Float],
+        scale: [Float]
     ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float]) {
-        precondition(g.count == N * C * S && x.count == g.count && mean.count == C && invStd.count == C && scale.count == C,
-                     "batchNormBackward: g \(g.count), x \(x.count) for N=\(N) C=\(C) S=\(S)")
+        precondition(
+            g.count == N * C * S && x.count == g.count && mean.count == C && invStd.count == C && scale.count == C,
+            "batchNormBackward: g \(g.count), x \(x.count) for N=\(N) C=\(C) S=\(S)"
+        )
         var dx = [Float](repeating: 0, count: g.count)
         var sumG = [Float](repeating: 0, count: C)
         var sumGXhat = [Float](repeating: 0, count: C)
@@ -60,7 +68,8 @@ extension Kernels {
                                     for n in 0..<N {
                                         let base = (n * C + c) * S
                                         for i in 0..<S {
-                                            pdx[base + i] = k * (pg[base + i] - meanG - (px[base + i] - mu) * coefficient)
+                                            pdx[base + i] =
+                                                k * (pg[base + i] - meanG - (px[base + i] - mu) * coefficient)
                                         }
                                     }
                                 }

@@ -160,4 +160,3 @@ private func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Fl
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0.baseAddress) }
 }
-

@@ -381,4 +381,3 @@ extension Kernels {
         o3.storeBytes(of: a32, toByteOffset: 64, as: V.self)
     }
 }
-

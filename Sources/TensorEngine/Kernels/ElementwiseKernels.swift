@@ -89,7 +89,11 @@ extension Kernels {
     /// - Precondition: the shapes broadcast.
     @inlinable
     public static func broadcastBinary(
-        _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], _ f: (Float, Float) -> Float
+        _ a: [Float],
+        _ aShape: [Int],
+        _ b: [Float],
+        _ bShape: [Int],
+        _ f: (Float, Float) -> Float
     ) -> (scalars: [Float], shape: [Int]) {
         if aShape == bShape { return (zipMap(a, b, f), aShape) }
         guard let outShape = broadcastShape(aShape, bShape) else {
@@ -104,7 +108,10 @@ extension Kernels {
             let s = a[0]
             return (map(b) { f(s, $0) }, outShape)
         }
-        let merged = coalesce(outShape, [broadcastStrides(aShape, into: outShape), broadcastStrides(bShape, into: outShape)])
+        let merged = coalesce(
+            outShape,
+            [broadcastStrides(aShape, into: outShape), broadcastStrides(bShape, into: outShape)]
+        )
         let dims = merged.shape
         let sa = merged.strides[0]
         let sb = merged.strides[1]
@@ -151,7 +158,8 @@ extension Kernels {
     public static func broadcast(_ x: [Float], _ shape: [Int], to outShape: [Int]) -> [Float] {
         precondition(
             shape.count <= outShape.count && broadcastShape(shape, outShape) == outShape,
-            "broadcast: \(shape) does not broadcast to \(outShape)")
+            "broadcast: \(shape) does not broadcast to \(outShape)"
+        )
         if shape == outShape { return x }
         let n = outShape.reduce(1, *)
         if x.count == 1 { return [Float](repeating: x[0], count: n) }

@@ -6,10 +6,19 @@ extension Kernels {
     /// op(A) is (M,K), op(B) is (K,N), C is (M,N). A is stored (M,K), or (K,M) when `transposeA`;
     /// B is stored (K,N), or (N,K) when `transposeB`. Leading dimensions are the stored row lengths.
     public static func gemm(
-        transposeA: Bool, transposeB: Bool, M: Int, N: Int, K: Int,
-        alpha: Float, a: UnsafePointer<Float>, lda: Int,
-        b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        transposeA: Bool,
+        transposeB: Bool,
+        M: Int,
+        N: Int,
+        K: Int,
+        alpha: Float,
+        a: UnsafePointer<Float>,
+        lda: Int,
+        b: UnsafePointer<Float>,
+        ldb: Int,
+        beta: Float,
+        c: UnsafeMutablePointer<Float>,
+        ldc: Int
     ) {
         EngineThreads.configure()
         if M == 0 || N == 0 { return }
@@ -35,8 +44,21 @@ extension Kernels {
                     let j0 = j * block
                     let n = min(block, N - j0)
                     cblas_sgemm(
-                        CblasRowMajor, ta, tb, Int32(M), Int32(n), Int32(K), alpha, pa.value, Int32(lda),
-                        pb.value + (transposeB ? j0 * ldb : j0), Int32(ldb), beta, pc.value + j0, Int32(ldc))
+                        CblasRowMajor,
+                        ta,
+                        tb,
+                        Int32(M),
+                        Int32(n),
+                        Int32(K),
+                        alpha,
+                        pa.value,
+                        Int32(lda),
+                        pb.value + (transposeB ? j0 * ldb : j0),
+                        Int32(ldb),
+                        beta,
+                        pc.value + j0,
+                        Int32(ldc)
+                    )
                 }
             }
         } else if threads > 1 && work >= 1 << 20 && M >= 16 * threads {
@@ -50,25 +72,60 @@ extension Kernels {
                     let i0 = i * block
                     let m = min(block, M - i0)
                     cblas_sgemm(
-                        CblasRowMajor, ta, tb, Int32(m), Int32(N), Int32(K), alpha,
-                        pa.value + (transposeA ? i0 : i0 * lda), Int32(lda), pb.value, Int32(ldb), beta,
-                        pc.value + i0 * ldc, Int32(ldc))
+                        CblasRowMajor,
+                        ta,
+                        tb,
+                        Int32(m),
+                        Int32(N),
+                        Int32(K),
+                        alpha,
+                        pa.value + (transposeA ? i0 : i0 * lda),
+                        Int32(lda),
+                        pb.value,
+                        Int32(ldb),
+                        beta,
+                        pc.value + i0 * ldc,
+                        Int32(ldc)
+                    )
                 }
             }
         } else {
             cblas_sgemm(
-                CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
-                Int32(ldc))
+                CblasRowMajor,
+                ta,
+                tb,
+                Int32(M),
+                Int32(N),
+                Int32(K),
+                alpha,
+                a,
+                Int32(lda),
+                b,
+                Int32(ldb),
+                beta,
+                c,
+                Int32(ldc)
+            )
         }
     }
 
     /// Array form: returns op(A)·op(B)·alpha + beta·C for A, B (and optional C) stored densely.
     public static func gemm(
-        _ a: [Float], _ b: [Float], M: Int, N: Int, K: Int,
-        transposeA: Bool = false, transposeB: Bool = false,
-        alpha: Float = 1, beta: Float = 0, c: [Float]? = nil
+        _ a: [Float],
+        _ b: [Float],
+        M: Int,
+        N: Int,
+        K: Int,
+        transposeA: Bool = false,
+        transposeB: Bool = false,
+        alpha: Float = 1,
+        beta: Float = 0,
+        c: [Float]? = nil
     ) -> [Float] {
-        precondition(a.count == M * K && b.count == K * N, "gemm: A has \(a.count), B has \(b.count) for M=\(M) N=\(N) K=\(K)")
+        precondition(
+            a.count == M * K && b.count == K * N,
+            "gemm: A has \(a.count), B has \(b.count) for M=\(M) N=\(N) K=\(K)"
+        )
         var out = c ?? [Float](repeating: 0, count: M * N)
         precondition(out.count == M * N, "gemm: C has \(out.count) elements for M=\(M) N=\(N)")
         a.withUnsafeBufferPointer { pa in
@@ -76,9 +133,20 @@ extension Kernels {
                 out.withUnsafeMutableBufferPointer { pc in
                     guard let pa = pa.baseAddress, let pb = pb.baseAddress, let pc = pc.baseAddress else { return }
                     gemm(
-                        transposeA: transposeA, transposeB: transposeB, M: M, N: N, K: K,
-                        alpha: alpha, a: pa, lda: transposeA ? M : K, b: pb, ldb: transposeB ? K : N,
-                        beta: c == nil ? 0 : beta, c: pc, ldc: N)
+                        transposeA: transposeA,
+                        transposeB: transposeB,
+                        M: M,
+                        N: N,
+                        K: K,
+                        alpha: alpha,
+                        a: pa,
+                        lda: transposeA ? M : K,
+                        b: pb,
+                        ldb: transposeB ? K : N,
+                        beta: c == nil ? 0 : beta,
+                        c: pc,
+                        ldc: N
+                    )
                 }
             }
         }

@@ -53,7 +53,13 @@ extension Kernels {
     }
 
     /// The adjoint of `slice`: `g` (the slice's shape) written into zeros of `shape`.
-    public static func sliceScatter(_ g: [Float], into shape: [Int], starts: [Int], ends: [Int], steps: [Int]) -> [Float] {
+    public static func sliceScatter(
+        _ g: [Float],
+        into shape: [Int],
+        starts: [Int],
+        ends: [Int],
+        steps: [Int]
+    ) -> [Float] {
         let strides = contiguousStrides(shape)
         let dims = shape.indices.map { sliceExtent(start: starts[$0], end: ends[$0], step: steps[$0]) }
         var out = [Float](repeating: 0, count: shape.reduce(1, *))
@@ -85,12 +91,21 @@ extension Kernels {
         let base = [Float](repeating: value, count: outShape.reduce(1, *))
         if x.isEmpty { return base }
         // Writing x into the interior is the adjoint of slicing the interior out.
-        var out = sliceScatter(x, into: outShape, starts: before, ends: outShape.indices.map { before[$0] + shape[$0] },
-                               steps: [Int](repeating: 1, count: shape.count))
+        var out = sliceScatter(
+            x,
+            into: outShape,
+            starts: before,
+            ends: outShape.indices.map { before[$0] + shape[$0] },
+            steps: [Int](repeating: 1, count: shape.count)
+        )
         if value != 0 {
-            let mask = sliceScatter([Float](repeating: 1, count: x.count), into: outShape, starts: before,
-                                    ends: outShape.indices.map { before[$0] + shape[$0] },
-                                    steps: [Int](repeating: 1, count: shape.count))
+            let mask = sliceScatter(
+                [Float](repeating: 1, count: x.count),
+                into: outShape,
+                starts: before,
+                ends: outShape.indices.map { before[$0] + shape[$0] },
+                steps: [Int](repeating: 1, count: shape.count)
+            )
             for i in out.indices where mask[i] == 0 { out[i] = value }
         }
         return out

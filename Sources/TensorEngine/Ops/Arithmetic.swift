@@ -19,7 +19,8 @@ extension Tensor {
         if self.shape == shape { return self }
         precondition(
             Kernels.broadcastShape(shape, self.shape) == self.shape && shape.count <= rank,
-            "sumToShape: \(shape) does not broadcast to \(self.shape)")
+            "sumToShape: \(shape) does not broadcast to \(self.shape)"
+        )
         let lead = rank - shape.count
         var axes = Array(0..<lead)
         for i in shape.indices where shape[i] == 1 && self.shape[lead + i] != 1 { axes.append(lead + i) }
@@ -29,8 +30,14 @@ extension Tensor {
     }
 
     static func binary(
-        _ name: String, _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float,
-        vjp: @escaping @Sendable (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ needed: [Bool]) -> (Tensor?, Tensor?)
+        _ name: String,
+        _ a: Tensor,
+        _ b: Tensor,
+        _ f: (Float, Float) -> Float,
+        vjp:
+            @escaping @Sendable (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ needed: [Bool]) -> (
+                Tensor?, Tensor?
+            )
     ) -> Tensor {
         let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape, f)
         let out = Tensor(shape: shape, scalars: values)
@@ -80,9 +87,15 @@ extension Tensor {
 /// xᵖ elementwise with broadcasting. VJP: `p·x^(p−1)` for x and `xᵖ·log x` for p (taken only when p
 /// is tracked; it is NaN for x < 0, as the real power is).
 public func pow(_ x: Tensor, _ p: Tensor) -> Tensor {
-    Tensor.binary("pow", x, p, { powf($0, $1) }) { g, x, p, y, n in
-        (n[0] ? g * p * pow(x, p - 1) : nil, n[1] ? g * y * log(x) : nil)
-    }
+    Tensor.binary(
+        "pow",
+        x,
+        p,
+        { powf($0, $1) },
+        vjp: { g, x, p, y, n in
+            (n[0] ? g * p * pow(x, p - 1) : nil, n[1] ? g * y * log(x) : nil)
+        }
+    )
 }
 
 /// xᵖ for a constant exponent.
@@ -90,24 +103,38 @@ public func pow(_ x: Tensor, _ p: Float) -> Tensor { pow(x, Tensor(p)) }
 
 /// The elementwise minimum (ties send the gradient to `a`), with broadcasting.
 public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.binary("minimum", a, b, { Swift.min($0, $1) }) { g, a, b, _, _ in
-        let takeA = Tensor.mask(a, b) { $0 <= $1 }
-        return (g * takeA, g * (1 - takeA))
-    }
+    Tensor.binary(
+        "minimum",
+        a,
+        b,
+        { Swift.min($0, $1) },
+        vjp: { g, a, b, _, _ in
+            let takeA = Tensor.mask(a, b) { $0 <= $1 }
+            return (g * takeA, g * (1 - takeA))
+        }
+    )
 }
 
 /// The elementwise maximum (ties send the gradient to `a`), with broadcasting.
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.binary("maximum", a, b, { Swift.max($0, $1) }) { g, a, b, _, _ in
-        let takeA = Tensor.mask(a, b) { $0 >= $1 }
-        return (g * takeA, g * (1 - takeA))
-    }
+    Tensor.binary(
+        "maximum",
+        a,
+        b,
+        { Swift.max($0, $1) },
+        vjp: { g, a, b, _, _ in
+            let takeA = Tensor.mask(a, b) { $0 >= $1 }
+            return (g * takeA, g * (1 - takeA))
+        }
+    )
 }
 
 extension Tensor {
     /// A constant 0/1 tensor: 1 where `predicate(a, b)` holds (broadcast shape).
     static func mask(_ a: Tensor, _ b: Tensor, _ predicate: (Float, Float) -> Bool) -> Tensor {
-        let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape) { predicate($0, $1) ? 1 : 0 }
+        let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape) {
+            predicate($0, $1) ? 1 : 0
+        }
         return Tensor(shape: shape, scalars: values)
     }
 }

@@ -3,12 +3,23 @@
 
 /// Per-channel affine map y = x·a[c] + b[c] for x (N,C,…), a and b (C). VJP in broadcast ops.
 public func channelAffine(_ x: Tensor, scale a: Tensor, shift b: Tensor) -> Tensor {
-    precondition(x.rank >= 2 && a.shape == [x.shape[1]] && b.shape == [x.shape[1]],
-                 "channelAffine: x \(x.shape), scale \(a.shape), shift \(b.shape)")
+    precondition(
+        x.rank >= 2 && a.shape == [x.shape[1]] && b.shape == [x.shape[1]],
+        "channelAffine: x \(x.shape), scale \(a.shape), shift \(b.shape)"
+    )
     let (n, c) = (x.shape[0], x.shape[1])
     let spatial = x.shape[2...].reduce(1, *)
-    let out = Tensor(shape: x.shape, scalars: Kernels.channelAffine(
-        x.scalars, batch: n, channels: c, spatial: spatial, scale: a.scalars, shift: b.scalars))
+    let out = Tensor(
+        shape: x.shape,
+        scalars: Kernels.channelAffine(
+            x.scalars,
+            batch: n,
+            channels: c,
+            spatial: spatial,
+            scale: a.scalars,
+            shift: b.scalars
+        )
+    )
     let view = [1, c] + [Int](repeating: 1, count: x.rank - 2)
     let reduceAxes = [0] + Array(2..<x.rank)
     return .record("channelAffine", out, inputs: [x, a, b]) { g, _, needed in
@@ -22,7 +33,12 @@ public func channelAffine(_ x: Tensor, scale a: Tensor, shift b: Tensor) -> Tens
 
 /// Inference batch norm: (x − mean)/√(variance + ε)·scale + offset, with given statistics (all (C)).
 public func batchNorm(
-    _ x: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, offset: Tensor, epsilon: Float = 1e-5
+    _ x: Tensor,
+    mean: Tensor,
+    variance: Tensor,
+    scale: Tensor,
+    offset: Tensor,
+    epsilon: Float = 1e-5
 ) -> Tensor {
     let a = scale / sqrt(variance + epsilon)
     return channelAffine(x, scale: a, shift: offset - mean * a)
@@ -31,10 +47,15 @@ public func batchNorm(
 /// Training batch norm: normalises with this batch's statistics. Returns the output and the batch
 /// mean and biased variance (for the caller's running averages).
 public func batchNormTraining(
-    _ x: Tensor, scale: Tensor, offset: Tensor, epsilon: Float = 1e-5
+    _ x: Tensor,
+    scale: Tensor,
+    offset: Tensor,
+    epsilon: Float = 1e-5
 ) -> (output: Tensor, mean: [Float], variance: [Float]) {
-    precondition(x.rank >= 2 && scale.shape == [x.shape[1]] && offset.shape == [x.shape[1]],
-                 "batchNormTraining: x \(x.shape), scale \(scale.shape), offset \(offset.shape)")
+    precondition(
+        x.rank >= 2 && scale.shape == [x.shape[1]] && offset.shape == [x.shape[1]],
+        "batchNormTraining: x \(x.shape), scale \(scale.shape), offset \(offset.shape)"
+    )
     let (n, c) = (x.shape[0], x.shape[1])
     let spatial = x.shape[2...].reduce(1, *)
     let (mean, variance) = Kernels.batchNormStatistics(x.scalars, batch: n, channels: c, spatial: spatial)
@@ -49,18 +70,34 @@ public func batchNormTraining(
         // the backward pass records) as a fused op whose derivatives are those of the composed
         // reference formulas below, so batch norm stays differentiable to every order.
         let (dx, sumG, sumGXhat) = Kernels.batchNormBackward(
-            g.scalars, x.scalars, batch: n, channels: c, spatial: spatial, mean: mean, invStd: invStd,
-            scale: scale.scalars)
+            g.scalars,
+            x.scalars,
+            batch: n,
+            channels: c,
+            spatial: spatial,
+            mean: mean,
+            invStd: invStd,
+            scale: scale.scalars
+        )
         return [
-            needed[0] ? Tensor.recordFused("batchNormInputGradient", Tensor(shape: x.shape, scalars: dx),
-                                           inputs: [g, x, scale]) { batchNormInputGradientReference($0[0], $0[1], $0[2], epsilon) } : nil,
-            needed[1] ? Tensor.recordFused("batchNormScaleGradient", Tensor(shape: [c], scalars: sumGXhat),
-                                           inputs: [g, x]) { args in
-                (args[0] * normalizedReference(args[1], epsilon)).sum(axes: axes)
-            } : nil,
-            needed[2] ? Tensor.recordFused("batchNormOffsetGradient", Tensor(shape: [c], scalars: sumG), inputs: [g]) {
-                $0[0].sum(axes: axes)
-            } : nil,
+            needed[0]
+                ? Tensor.recordFused(
+                    "batchNormInputGradient",
+                    Tensor(shape: x.shape, scalars: dx),
+                    inputs: [g, x, scale]
+                ) { batchNormInputGradientReference($0[0], $0[1], $0[2], epsilon) } : nil,
+            needed[1]
+                ? Tensor.recordFused(
+                    "batchNormScaleGradient",
+                    Tensor(shape: [c], scalars: sumGXhat),
+                    inputs: [g, x]
+                ) { args in
+                    (args[0] * normalizedReference(args[1], epsilon)).sum(axes: axes)
+                } : nil,
+            needed[2]
+                ? Tensor.recordFused("batchNormOffsetGradient", Tensor(shape: [c], scalars: sumG), inputs: [g]) {
+                    $0[0].sum(axes: axes)
+                } : nil,
         ]
     }
     return (recorded, mean, variance)

@@ -12,8 +12,10 @@ public struct Conv2DOptions: Sendable, Hashable {
     public var groups = 1
 
     public init(
-        stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
-        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), groups: Int = 1
+        stride: (Int, Int) = (1, 1),
+        dilation: (Int, Int) = (1, 1),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
+        groups: Int = 1
     ) {
         (strideH, strideW) = stride
         (dilationH, dilationW) = dilation
@@ -29,14 +31,32 @@ public struct Conv2DOptions: Sendable, Hashable {
     /// The kernel geometry for input shape (N,C,H,W) and filter shape (K,C/groups,R,S).
     /// - Precondition: the shapes and options are consistent.
     public func geometry(input: [Int], filter: [Int]) -> Conv2DGeometry {
-        precondition(input.count == 4 && filter.count == 4, "conv2d: input \(input) and filter \(filter) must be rank 4")
-        precondition(filter[1] * groups == input[1],
-                     "conv2d: filter \(filter) with \(groups) groups does not match input channels of \(input)")
+        precondition(
+            input.count == 4 && filter.count == 4,
+            "conv2d: input \(input) and filter \(filter) must be rank 4"
+        )
+        precondition(
+            filter[1] * groups == input[1],
+            "conv2d: filter \(filter) with \(groups) groups does not match input channels of \(input)"
+        )
         let g = Conv2DGeometry(
-            batch: input[0], inChannels: input[1], height: input[2], width: input[3],
-            outChannels: filter[0], kernelHeight: filter[2], kernelWidth: filter[3],
-            strideH: strideH, strideW: strideW, dilationH: dilationH, dilationW: dilationW,
-            padTop: padTop, padLeft: padLeft, padBottom: padBottom, padRight: padRight, groups: groups)
+            batch: input[0],
+            inChannels: input[1],
+            height: input[2],
+            width: input[3],
+            outChannels: filter[0],
+            kernelHeight: filter[2],
+            kernelWidth: filter[3],
+            strideH: strideH,
+            strideW: strideW,
+            dilationH: dilationH,
+            dilationW: dilationW,
+            padTop: padTop,
+            padLeft: padLeft,
+            padBottom: padBottom,
+            padRight: padRight,
+            groups: groups
+        )
         if let problem = g.validate() { preconditionFailure("conv2d: \(problem)") }
         return g
     }
@@ -63,8 +83,10 @@ public func conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, options: Conv2
 /// The adjoint of `conv2d` in its input: maps g (N,K,Ho,Wo) to (N,C,H,W) = `inputShape`.
 public func conv2dBackwardInput(_ g: Tensor, _ w: Tensor, inputShape: [Int], options: Conv2DOptions) -> Tensor {
     let geo = options.geometry(input: inputShape, filter: w.shape)
-    precondition(g.shape == [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth],
-                 "conv2dBackwardInput: gradient \(g.shape) for input \(inputShape), filter \(w.shape)")
+    precondition(
+        g.shape == [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth],
+        "conv2dBackwardInput: gradient \(g.shape) for input \(inputShape), filter \(w.shape)"
+    )
     OpCounters.increment(OpCounters.conv2dBackwardInputCalls)
     let out = Tensor(shape: inputShape, scalars: Kernels.conv2dBackwardInput(g.scalars, w.scalars, geo))
     return .record("conv2dBackwardInput", out, inputs: [g, w]) { gg, _, needed in
@@ -78,8 +100,10 @@ public func conv2dBackwardInput(_ g: Tensor, _ w: Tensor, inputShape: [Int], opt
 /// The adjoint of `conv2d` in its filter: from x (N,C,H,W) and g (N,K,Ho,Wo) to (K,C/groups,R,S).
 public func conv2dBackwardFilter(_ x: Tensor, _ g: Tensor, filterShape: [Int], options: Conv2DOptions) -> Tensor {
     let geo = options.geometry(input: x.shape, filter: filterShape)
-    precondition(g.shape == [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth],
-                 "conv2dBackwardFilter: gradient \(g.shape) for input \(x.shape), filter \(filterShape)")
+    precondition(
+        g.shape == [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth],
+        "conv2dBackwardFilter: gradient \(g.shape) for input \(x.shape), filter \(filterShape)"
+    )
     OpCounters.increment(OpCounters.conv2dBackwardFilterCalls)
     let out = Tensor(shape: filterShape, scalars: Kernels.conv2dBackwardFilter(x.scalars, g.scalars, geo))
     return .record("conv2dBackwardFilter", out, inputs: [x, g]) { gw, _, needed in

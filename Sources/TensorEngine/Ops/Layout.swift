@@ -48,11 +48,16 @@ extension Tensor {
     /// VJP: `sliceScatter`.
     public func sliced(starts: [Int], ends: [Int], steps: [Int]? = nil) -> Tensor {
         let steps = steps ?? [Int](repeating: 1, count: rank)
-        precondition(starts.count == rank && ends.count == rank && steps.count == rank,
-                     "slice: starts \(starts), ends \(ends), steps \(steps) for \(shape)")
+        precondition(
+            starts.count == rank && ends.count == rank && steps.count == rank,
+            "slice: starts \(starts), ends \(ends), steps \(steps) for \(shape)"
+        )
         precondition(!steps.contains(0), "slice: zero step in \(steps)")
         let outShape = shape.indices.map { Kernels.sliceExtent(start: starts[$0], end: ends[$0], step: steps[$0]) }
-        let out = Tensor(shape: outShape, scalars: Kernels.slice(scalars, shape, starts: starts, ends: ends, steps: steps))
+        let out = Tensor(
+            shape: outShape,
+            scalars: Kernels.slice(scalars, shape, starts: starts, ends: ends, steps: steps)
+        )
         let inShape = shape
         return .record("slice", out, inputs: [self]) { g, _ in
             [g.sliceScattered(into: inShape, starts: starts, ends: ends, steps: steps)]
@@ -61,7 +66,10 @@ extension Tensor {
 
     /// Writes this tensor (a slice's shape) into zeros of `shape`: the adjoint of `sliced`. VJP: `sliced`.
     public func sliceScattered(into shape: [Int], starts: [Int], ends: [Int], steps: [Int]) -> Tensor {
-        let out = Tensor(shape: shape, scalars: Kernels.sliceScatter(scalars, into: shape, starts: starts, ends: ends, steps: steps))
+        let out = Tensor(
+            shape: shape,
+            scalars: Kernels.sliceScatter(scalars, into: shape, starts: starts, ends: ends, steps: steps)
+        )
         return .record("sliceScatter", out, inputs: [self]) { g, _ in
             [g.sliced(starts: starts, ends: ends, steps: steps)]
         }
@@ -70,10 +78,15 @@ extension Tensor {
     /// Constant padding with `before[i]`/`after[i]` (non-negative) elements on axis i. VJP: the slice
     /// of the interior.
     public func padded(before: [Int], after: [Int], value: Float = 0) -> Tensor {
-        precondition(before.count == rank && after.count == rank && !(before + after).contains { $0 < 0 },
-                     "pad: before \(before), after \(after) for \(shape)")
+        precondition(
+            before.count == rank && after.count == rank && !(before + after).contains { $0 < 0 },
+            "pad: before \(before), after \(after) for \(shape)"
+        )
         let outShape = shape.indices.map { shape[$0] + before[$0] + after[$0] }
-        let out = Tensor(shape: outShape, scalars: Kernels.pad(scalars, shape, before: before, after: after, value: value))
+        let out = Tensor(
+            shape: outShape,
+            scalars: Kernels.pad(scalars, shape, before: before, after: after, value: value)
+        )
         let inShape = shape
         return .record("pad", out, inputs: [self]) { g, _ in
             [g.sliced(starts: before, ends: inShape.indices.map { before[$0] + inShape[$0] })]
@@ -85,14 +98,19 @@ extension Tensor {
         precondition(indices.count == outShape.reduce(1, *), "gatherFlat: \(indices.count) indices for \(outShape)")
         let out = Tensor(shape: outShape, scalars: Kernels.gatherFlat(scalars, indices))
         let inShape = shape
-        return .record("gatherFlat", out, inputs: [self]) { g, _ in [g.scatterAddFlat(indices: indices, shape: inShape)] }
+        return .record("gatherFlat", out, inputs: [self]) { g, _ in [g.scatterAddFlat(indices: indices, shape: inShape)]
+        }
     }
 
     /// out (shaped `shape`) with out.flat[indices[i]] += self.flat[i]. VJP: `gatherFlat`.
     public func scatterAddFlat(indices: [Int32], shape outShape: [Int]) -> Tensor {
-        let out = Tensor(shape: outShape, scalars: Kernels.scatterAddFlat(scalars, indices, count: outShape.reduce(1, *)))
+        let out = Tensor(
+            shape: outShape,
+            scalars: Kernels.scatterAddFlat(scalars, indices, count: outShape.reduce(1, *))
+        )
         let inShape = shape
-        return .record("scatterAddFlat", out, inputs: [self]) { g, _ in [g.gatherFlat(indices: indices, shape: inShape)] }
+        return .record("scatterAddFlat", out, inputs: [self]) { g, _ in [g.gatherFlat(indices: indices, shape: inShape)]
+        }
     }
 
     /// Selects entries along `axis` by `indices` (ONNX Gather; negative indices count from the end).
@@ -125,12 +143,17 @@ public func concat(_ parts: [Tensor], axis: Int) -> Tensor {
     let rank = parts[0].rank
     let a = normalizedAxis(axis, rank: rank)
     for p in parts {
-        precondition(p.rank == rank && p.shape.indices.allSatisfy { $0 == a || p.shape[$0] == parts[0].shape[$0] },
-                     "concat: shapes \(parts.map(\.shape)) differ off axis \(a)")
+        precondition(
+            p.rank == rank && p.shape.indices.allSatisfy { $0 == a || p.shape[$0] == parts[0].shape[$0] },
+            "concat: shapes \(parts.map(\.shape)) differ off axis \(a)"
+        )
     }
     var outShape = parts[0].shape
     outShape[a] = parts.reduce(0) { $0 + $1.shape[a] }
-    let out = Tensor(shape: outShape, scalars: Kernels.concat(parts.map(\.scalars), shapes: parts.map(\.shape), axis: a))
+    let out = Tensor(
+        shape: outShape,
+        scalars: Kernels.concat(parts.map(\.scalars), shapes: parts.map(\.shape), axis: a)
+    )
     let shapes = parts.map(\.shape)
     let joined = outShape
     return .record("concat", out, inputs: parts) { g, _ in

@@ -4,8 +4,10 @@
 /// smoothing ε: the target is (1 − ε)·onehot + ε/classes (PyTorch's definition).
 /// - Precondition: one label per row, each in `0..<classes`; 0 ≤ ε ≤ 1.
 public func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing: Float = 0) -> Tensor {
-    precondition(logits.rank == 2 && labels.count == logits.shape[0],
-                 "crossEntropy: logits \(logits.shape) for \(labels.count) labels")
+    precondition(
+        logits.rank == 2 && labels.count == logits.shape[0],
+        "crossEntropy: logits \(logits.shape) for \(labels.count) labels"
+    )
     precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing)")
     let (n, classes) = (logits.shape[0], logits.shape[1])
     var target = [Float](repeating: labelSmoothing / Float(classes), count: n * classes)

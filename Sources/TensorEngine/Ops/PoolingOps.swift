@@ -10,8 +10,11 @@ public struct Pool2DOptions: Sendable, Hashable {
     public var ceilMode = false
 
     public init(
-        kernel: (Int, Int), stride: (Int, Int)? = nil, dilation: (Int, Int) = (1, 1),
-        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), ceilMode: Bool = false
+        kernel: (Int, Int),
+        stride: (Int, Int)? = nil,
+        dilation: (Int, Int) = (1, 1),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
+        ceilMode: Bool = false
     ) {
         (kernelH, kernelW) = kernel
         (strideH, strideW) = stride ?? kernel
@@ -30,10 +33,22 @@ public struct Pool2DOptions: Sendable, Hashable {
     public func geometry(input: [Int]) -> Pool2DGeometry {
         precondition(input.count == 4, "pool2d: input \(input) must be rank 4")
         let g = Pool2DGeometry(
-            batch: input[0], channels: input[1], height: input[2], width: input[3],
-            kernelHeight: kernelH, kernelWidth: kernelW, strideH: strideH, strideW: strideW,
-            dilationH: dilationH, dilationW: dilationW,
-            padTop: padTop, padLeft: padLeft, padBottom: padBottom, padRight: padRight, ceilMode: ceilMode)
+            batch: input[0],
+            channels: input[1],
+            height: input[2],
+            width: input[3],
+            kernelHeight: kernelH,
+            kernelWidth: kernelW,
+            strideH: strideH,
+            strideW: strideW,
+            dilationH: dilationH,
+            dilationW: dilationW,
+            padTop: padTop,
+            padLeft: padLeft,
+            padBottom: padBottom,
+            padRight: padRight,
+            ceilMode: ceilMode
+        )
         if let problem = g.validate() { preconditionFailure("pool2d: \(problem)") }
         return g
     }
@@ -50,8 +65,10 @@ public func maxPool2d(_ x: Tensor, options: Pool2DOptions) -> Tensor {
 /// input (ONNX count_include_pad = 1); otherwise by the number of real elements in the window.
 public func avgPool2d(_ x: Tensor, options: Pool2DOptions, countIncludePad: Bool = false) -> Tensor {
     let geo = options.geometry(input: x.shape)
-    let out = Tensor(shape: [geo.batch, geo.channels, geo.outHeight, geo.outWidth],
-                     scalars: Kernels.avgPool2d(x.scalars, geo, countIncludePad: countIncludePad))
+    let out = Tensor(
+        shape: [geo.batch, geo.channels, geo.outHeight, geo.outWidth],
+        scalars: Kernels.avgPool2d(x.scalars, geo, countIncludePad: countIncludePad)
+    )
     let inShape = x.shape
     return .record("avgPool2d", out, inputs: [x]) { g, _ in
         [avgPool2dBackward(g, inputShape: inShape, options: options, countIncludePad: countIncludePad)]
@@ -61,9 +78,14 @@ public func avgPool2d(_ x: Tensor, options: Pool2DOptions, countIncludePad: Bool
 /// The adjoint of `avgPool2d`: spreads g (N,C,Ho,Wo) over the windows of an (N,C,H,W) input.
 public func avgPool2dBackward(_ g: Tensor, inputShape: [Int], options: Pool2DOptions, countIncludePad: Bool) -> Tensor {
     let geo = options.geometry(input: inputShape)
-    precondition(g.shape == [geo.batch, geo.channels, geo.outHeight, geo.outWidth],
-                 "avgPool2dBackward: gradient \(g.shape) for input \(inputShape)")
-    let out = Tensor(shape: inputShape, scalars: Kernels.avgPool2dBackward(g.scalars, geo, countIncludePad: countIncludePad))
+    precondition(
+        g.shape == [geo.batch, geo.channels, geo.outHeight, geo.outWidth],
+        "avgPool2dBackward: gradient \(g.shape) for input \(inputShape)"
+    )
+    let out = Tensor(
+        shape: inputShape,
+        scalars: Kernels.avgPool2dBackward(g.scalars, geo, countIncludePad: countIncludePad)
+    )
     return .record("avgPool2dBackward", out, inputs: [g]) { gg, _ in
         [avgPool2d(gg, options: options, countIncludePad: countIncludePad)]
     }
