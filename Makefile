@@ -20,9 +20,14 @@ test: bootstrap lint
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
-# Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json.
-bench: bootstrap
-	$(SWIFT) run -c release EngineBench
+# Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. Run it on an idle machine:
+# a build running beside it cuts the figures several times over. onnxruntime (from the project
+# venv) is measured first, as the peer.
+bench:
+	scripts/bootstrap --python
+	$(SWIFT) build -c release --product EngineBench
+	.venv/bin/python scripts/peer_bench.py --output .build/peers.json
+	$(SWIFT) run -c release EngineBench --peers .build/peers.json
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift

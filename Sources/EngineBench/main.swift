@@ -10,6 +10,7 @@ var arguments = CommandLine.arguments.dropFirst()
 var batch = 128
 var outputDirectory = "docs/benchmarks"
 var skipGEMM = false
+var peersFile: String?
 while let flag = arguments.popFirst() {
     switch flag {
     case "--batch":
@@ -26,8 +27,17 @@ while let flag = arguments.popFirst() {
         outputDirectory = value
     case "--skip-gemm":
         skipGEMM = true
+    case "--peers":
+        guard let value = arguments.popFirst() else {
+            FileHandle.standardError.write(
+                Data("EngineBench: --peers needs a JSON file from scripts/peer_bench.py\n".utf8)
+            )
+            exit(2)
+        }
+        peersFile = value
     case "--help", "-h":
-        print("usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm]")
+        print("usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm] [--peers FILE]")
+        print("  --peers FILE  rows measured by scripts/peer_bench.py (onnxruntime) to include in the report")
         exit(0)
     default:
         FileHandle.standardError.write(Data("EngineBench: unknown flag \(flag); see --help\n".utf8))
@@ -46,6 +56,7 @@ print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batc
 if !skipGEMM { benchmarkGEMM(into: &report) }
 benchmarkConvolutions(batch: batch, into: &report)
 benchmarkModels(batch: batch, into: &report)
+if let peersFile { addPeers(from: peersFile, into: &report) }
 do {
     try report.write(to: URL(fileURLWithPath: outputDirectory))
     print("EngineBench: wrote \(outputDirectory)/engine.md and engine.json")
