@@ -170,3 +170,16 @@ struct BatchNormBackwardKernelTests {
         #expect(Tolerance.scaledMaxError(fast.sumGXhat, naive.sumGXhat) < 1e-4)
     }
 }
+
+@Suite("Dedicated activation kernels equal the generic loops")
+struct ActivationKernelTests {
+    @Test(arguments: [0, 1, 7, 8, 13, 100_003])
+    func matchGeneric(_ n: Int) {
+        var rng = RandomGenerator(seed: 13)
+        let a = (0..<n).map { _ in rng.nextNormal() }
+        let b = (0..<n).map { _ in rng.nextNormal() }
+        #expect(Kernels.relu(a) == a.map { Swift.max($0, 0) })
+        #expect(Kernels.reluGradient(b, a) == zip(b, a).map { $1 > 0 ? $0 : 0 })
+        #expect(Kernels.add(a, b) == zip(a, b).map { $0 + $1 })
+    }
+}

@@ -39,14 +39,15 @@ public func sign(_ x: Tensor) -> Tensor {
 
 /// max(x, 0). VJP: `reluGradient(g, x)`, g where x > 0.
 public func relu(_ x: Tensor) -> Tensor {
-    x.unary("relu", { Swift.max($0, 0) }, vjp: { g, x, _ in reluGradient(g, x) })
+    let out = Tensor(shape: x.shape, scalars: Kernels.relu(x.scalars))
+    return .record("relu", out, inputs: [x]) { g, _ in [reluGradient(g, x)] }
 }
 
 /// g where x > 0, else 0: the derivative of relu in one pass. It is linear in g (VJP: the same mask
 /// applied to the upstream gradient) and piecewise constant in x (no gradient to x).
 public func reluGradient(_ g: Tensor, _ x: Tensor) -> Tensor {
     precondition(g.shape == x.shape, "reluGradient: gradient \(g.shape) for input \(x.shape)")
-    let out = Tensor(shape: g.shape, scalars: Kernels.zipMap(g.scalars, x.scalars) { $1 > 0 ? $0 : 0 })
+    let out = Tensor(shape: g.shape, scalars: Kernels.reluGradient(g.scalars, x.scalars))
     return .record("reluGradient", out, inputs: [g, x]) { gg, _ in [reluGradient(gg, x), nil] }
 }
 
