@@ -121,3 +121,31 @@ extension NaiveKernels {
         return out
     }
 }
+
+extension NaiveKernels {
+    /// Constant padding through multi-indices.
+    public static func pad(_ x: [Float], _ shape: [Int], before: [Int], after: [Int], value: Float) -> [Float] {
+        let outShape = shape.indices.map { shape[$0] + before[$0] + after[$0] }
+        return (0..<outShape.reduce(1, *)).map { i in
+            let outIndex = multiIndex(i, outShape)
+            let inIndex = shape.indices.map { outIndex[$0] - before[$0] }
+            let inside = shape.indices.allSatisfy { inIndex[$0] >= 0 && inIndex[$0] < shape[$0] }
+            return inside ? x[broadcastFlat(inIndex, shape)] : value
+        }
+    }
+
+    /// Concatenation through multi-indices: each output element finds its part by its index on `axis`.
+    public static func concat(_ parts: [[Float]], shapes: [[Int]], axis: Int) -> [Float] {
+        var outShape = shapes[0]
+        outShape[axis] = shapes.reduce(0) { $0 + $1[axis] }
+        return (0..<outShape.reduce(1, *)).map { i in
+            var index = multiIndex(i, outShape)
+            var part = 0
+            while index[axis] >= shapes[part][axis] {
+                index[axis] -= shapes[part][axis]
+                part += 1
+            }
+            return parts[part][broadcastFlat(index, shapes[part])]
+        }
+    }
+}

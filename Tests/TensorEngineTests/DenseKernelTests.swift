@@ -183,3 +183,41 @@ struct ActivationKernelTests {
         #expect(Kernels.add(a, b) == zip(a, b).map { $0 + $1 })
     }
 }
+
+@Suite("Layout kernels equal their naive twins")
+struct LayoutKernelTests {
+    @Test func padMatchesNaive() {
+        let shape = [2, 3, 4]
+        let x = (0..<24).map { Float($0) }
+        for (before, after, value) in [([0, 1, 2], [1, 0, 3], Float(0)), ([1, 1, 1], [0, 2, 0], -1.5)] {
+            #expect(
+                Kernels.pad(x, shape, before: before, after: after, value: value)
+                    == NaiveKernels.pad(x, shape, before: before, after: after, value: value)
+            )
+        }
+    }
+
+    @Test func concatMatchesNaive() {
+        let shapes = [[2, 1, 3], [2, 4, 3], [2, 2, 3]]
+        let parts = shapes.enumerated().map { k, s in (0..<s.reduce(1, *)).map { Float(k * 100 + $0) } }
+        #expect(Kernels.concat(parts, shapes: shapes, axis: 1) == NaiveKernels.concat(parts, shapes: shapes, axis: 1))
+        let last = [[2, 3, 1], [2, 3, 2]]
+        let lastParts = last.enumerated().map { k, s in (0..<s.reduce(1, *)).map { Float(k * 100 + $0) } }
+        #expect(
+            Kernels.concat(lastParts, shapes: last, axis: 2) == NaiveKernels.concat(lastParts, shapes: last, axis: 2)
+        )
+    }
+
+    @Test func sliceScatterIsTheAdjointOfSlice() {
+        let shape = [5, 6]
+        var rng = RandomGenerator(seed: 14)
+        let x = (0..<30).map { _ in rng.nextNormal() }
+        let (starts, ends, steps) = ([4, 1], [-1, 6], [-2, 2])
+        let y = Kernels.slice(x, shape, starts: starts, ends: ends, steps: steps)
+        let g = (0..<y.count).map { _ in rng.nextNormal() }
+        let back = Kernels.sliceScatter(g, into: shape, starts: starts, ends: ends, steps: steps)
+        let lhs = zip(y, g).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        let rhs = zip(x, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(Swift.abs(lhs - rhs) < 1e-5)
+    }
+}
