@@ -22,7 +22,11 @@ let package = Package(
     products: [
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "ONNXInterop", targets: ["ONNXInterop"]),
         .executable(name: "EngineBench", targets: ["EngineBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0")
     ],
     targets: [
         // ---- System libraries -------------------------------------------------------------
@@ -60,6 +64,21 @@ let package = Package(
         .testTarget(
             name: "NNTests",
             dependencies: ["NN", "TensorEngine", "TensorEngineTestSupport"],
+            swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- ONNX ---------------------------------------------------------------------------
+        .target(
+            name: "ONNXInterop",
+            dependencies: [
+                "NN", "TensorEngine",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "ONNXInteropTests",
+            dependencies: ["ONNXInterop", "NN", "TensorEngine", "TensorEngineTestSupport"],
             swiftSettings: numericSwiftSettings
         ),
 

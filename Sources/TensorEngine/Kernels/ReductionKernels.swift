@@ -116,10 +116,12 @@ extension Kernels {
                             for r in 0..<R { m = Swift.max(m, px[(o * R + r) * inner + i]) }
                             var s: Float = 0
                             for r in 0..<R { s += expf(px[(o * R + r) * inner + i] - m) }
-                            let logSum = logf(s) + m
+                            // (x − m) − log s keeps precision when |x| is large (x − (m + log s) does not).
+                            let logSum = logf(s)
                             for r in 0..<R {
                                 let j = (o * R + r) * inner + i
-                                po[j] = log ? px[j] - logSum : expf(px[j] - logSum)
+                                let shifted = px[j] - m
+                                po[j] = log ? shifted - logSum : expf(shifted - logSum)
                             }
                         }
                     }

@@ -1,0 +1,12 @@
+/// The supported operators, by ONNX op type. Each maps a node's inputs to its outputs.
+enum OperatorRegistry {
+    typealias Implementation = @Sendable (NodeContext) throws -> [Value]
+
+    static let operators: [String: Implementation] = {
+        var table: [String: Implementation] = [:]
+        for (name, f) in ElementwiseOperators.all { table[name] = f }
+        for (name, f) in NetworkOperators.all { table[name] = f }
+        for (name, f) in ShapeOperators.all { table[name] = f }
+        return table
+    }()
+}

@@ -1,0 +1,261 @@
+import TensorEngine
+
+/// Convolution, pooling, normalisation, dense layers and softmax.
+enum NetworkOperators {
+    static let all: [(String, OperatorRegistry.Implementation)] = [
+        ("Conv", conv),
+        ("MaxPool", maxPool),
+        ("AveragePool", averagePool),
+        ("GlobalAveragePool", { c in [.float(globalAvgPool2d(try spatial4D(c, try c.tensor(0))))] }),
+        ("GlobalMaxPool", { c in [.float(globalMaxPool2d(try spatial4D(c, try c.tensor(0))))] }),
+        ("BatchNormalization", batchNormalization),
+        ("Gemm", gemmOperator),
+        ("MatMul", matMul),
+        ("Softmax", { c in [.float(try softmaxFamily(c, log: false))] }),
+        ("LogSoftmax", { c in [.float(try softmaxFamily(c, log: true))] }),
+    ]
+
+    static func spatial4D(_ c: NodeContext, _ x: Tensor) throws -> Tensor {
+        guard x.rank == 4 else {
+            throw c.error(.unsupported, "input of shape \(x.shape): only 2-D images (N,C,H,W) are supported")
+        }
+        return x
+    }
+
+    /// Resolves `auto_pad` and `pads` to (top, left, bottom, right) for a 2-D window.
+    static func padding(
+        _ c: NodeContext,
+        input: [Int],
+        kernel: [Int],
+        strides: [Int],
+        dilations: [Int]
+    ) throws -> (Int, Int, Int, Int) {
+        let autoPad = c.string("auto_pad", default: "NOTSET")
+        switch autoPad {
+        case "NOTSET":
+            let pads = c.ints("pads") ?? [0, 0, 0, 0]
+            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+                throw c.error(.unsupported, "pads \(pads): need four non-negative values for a 2-D window")
+            }
+            return (pads[0], pads[1], pads[2], pads[3])
+        case "VALID":
+            return (0, 0, 0, 0)
+        case "SAME_UPPER", "SAME_LOWER":
+            var begin = [0, 0]
+            var end = [0, 0]
+            for axis in 0..<2 {
+                let size = input[axis + 2]
+                let out = (size + strides[axis] - 1) / strides[axis]
+                let extent = dilations[axis] * (kernel[axis] - 1) + 1
+                let total = max(0, (out - 1) * strides[axis] + extent - size)
+                begin[axis] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                end[axis] = total - begin[axis]
+            }
+            return (begin[0], begin[1], end[0], end[1])
+        default:
+            throw c.error(.unsupported, "auto_pad=\(autoPad) is not an ONNX value")
+        }
+    }
+
+    static func conv(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
+        let x = try spatial4D(c, try c.tensor(0))
+        let w = try c.tensor(1)
+        guard w.rank == 4 else {
+            throw c.error(.unsupported, "weight of shape \(w.shape): only 2-D convolutions are supported")
+        }
+        let strides = c.ints("strides") ?? [1, 1]
+        let dilations = c.ints("dilations") ?? [1, 1]
+        let groups = c.int("group", default: 1)
+        let kernel = c.ints("kernel_shape") ?? [w.shape[2], w.shape[3]]
+        guard strides.count == 2, dilations.count == 2, kernel == [w.shape[2], w.shape[3]], groups >= 1,
+            strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 })
+        else {
+            throw c.error(
+                .invalidGraph,
+                "strides \(strides), dilations \(dilations), kernel_shape \(kernel), group \(groups) "
+                    + "do not fit weight \(w.shape)"
+            )
+        }
+        let pads = try padding(c, input: x.shape, kernel: kernel, strides: strides, dilations: dilations)
+        let options = Conv2DOptions(
+            stride: (strides[0], strides[1]),
+            dilation: (dilations[0], dilations[1]),
+            padding: pads,
+            groups: groups
+        )
+        let geometry = Conv2DGeometry(
+            batch: x.shape[0],
+            inChannels: x.shape[1],
+            height: x.shape[2],
+            width: x.shape[3],
+            outChannels: w.shape[0],
+            kernelHeight: w.shape[2],
+            kernelWidth: w.shape[3],
+            strideH: strides[0],
+            strideW: strides[1],
+            dilationH: dilations[0],
+            dilationW: dilations[1],
+            padTop: pads.0,
+            padLeft: pads.1,
+            padBottom: pads.2,
+            padRight: pads.3,
+            groups: groups
+        )
+        if w.shape[1] * groups != x.shape[1] {
+            throw c.error(.invalidGraph, "weight \(w.shape) with group \(groups) does not match input \(x.shape)")
+        }
+        if let problem = geometry.validate() { throw c.error(.invalidGraph, problem) }
+        let bias = try c.optionalInput(2).map { b -> Tensor in
+            let t = b.asTensor
+            guard t.shape == [w.shape[0]] else { throw c.error(.invalidGraph, "bias \(t.shape) for weight \(w.shape)") }
+            return t
+        }
+        return [.float(conv2d(x, w, bias: bias, options: options))]
+    }
+
+    static func poolOptions(_ c: NodeContext, _ x: Tensor) throws -> Pool2DOptions {
+        guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else {
+            throw c.error(.unsupported, "kernel_shape \(c.ints("kernel_shape") ?? []): only 2-D pooling is supported")
+        }
+        let strides = c.ints("strides") ?? [1, 1]
+        let dilations = c.ints("dilations") ?? [1, 1]
+        let pads = try padding(c, input: x.shape, kernel: kernel, strides: strides, dilations: dilations)
+        let options = Pool2DOptions(
+            kernel: (kernel[0], kernel[1]),
+            stride: (strides[0], strides[1]),
+            dilation: (dilations[0], dilations[1]),
+            padding: pads,
+            ceilMode: c.int("ceil_mode", default: 0) == 1
+        )
+        let geometry = Pool2DGeometry(
+            batch: x.shape[0],
+            channels: x.shape[1],
+            height: x.shape[2],
+            width: x.shape[3],
+            kernelHeight: kernel[0],
+            kernelWidth: kernel[1],
+            strideH: strides[0],
+            strideW: strides[1],
+            dilationH: dilations[0],
+            dilationW: dilations[1],
+            padTop: pads.0,
+            padLeft: pads.1,
+            padBottom: pads.2,
+            padRight: pads.3,
+            ceilMode: options.ceilMode
+        )
+        if let problem = geometry.validate() { throw c.error(.invalidGraph, problem) }
+        return options
+    }
+
+    static func maxPool(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"])
+        if c.node.output.count > 1 && !c.node.output[1].isEmpty {
+            throw c.error(.unsupported, "the Indices output is not supported; re-export without return_indices")
+        }
+        let x = try spatial4D(c, try c.tensor(0))
+        return [.float(maxPool2d(x, options: try poolOptions(c, x)))]
+    }
+
+    static func averagePool(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes([
+            "auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides",
+        ])
+        let x = try spatial4D(c, try c.tensor(0))
+        let options = try poolOptions(c, x)
+        return [.float(avgPool2d(x, options: options, countIncludePad: c.int("count_include_pad", default: 0) == 1))]
+    }
+
+    static func batchNormalization(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"])
+        if c.int("training_mode", default: 0) != 0
+            || c.node.output.count > 1 && c.node.output.dropFirst().contains(where: { !$0.isEmpty })
+        {
+            throw c.error(
+                .unsupported,
+                "training-mode outputs (running mean/var) are not supported in an imported graph"
+            )
+        }
+        let x = try c.tensor(0)
+        let channels = x.rank >= 2 ? x.shape[1] : -1
+        let params = try (1...4).map { try c.tensor($0) }
+        guard params.allSatisfy({ $0.shape == [channels] }) else {
+            throw c.error(.invalidGraph, "scale/bias/mean/var \(params.map(\.shape)) for input \(x.shape)")
+        }
+        return [
+            .float(
+                batchNorm(
+                    x,
+                    mean: params[2],
+                    variance: params[3],
+                    scale: params[0],
+                    offset: params[1],
+                    epsilon: c.float("epsilon", default: 1e-5)
+                )
+            )
+        ]
+    }
+
+    static func gemmOperator(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["alpha", "beta", "transA", "transB", "broadcast"])
+        let a = try c.tensor(0)
+        let b = try c.tensor(1)
+        guard a.rank == 2, b.rank == 2 else {
+            throw c.error(.invalidGraph, "A \(a.shape) and B \(b.shape) must be matrices")
+        }
+        let ta = c.int("transA", default: 0) == 1
+        let tb = c.int("transB", default: 0) == 1
+        let k1 = ta ? a.shape[0] : a.shape[1]
+        let k2 = tb ? b.shape[1] : b.shape[0]
+        guard k1 == k2 else {
+            throw c.error(.invalidGraph, "inner extents differ: A \(a.shape) transA=\(ta), B \(b.shape) transB=\(tb)")
+        }
+        let cTensor = c.optionalInput(2)?.asTensor
+        let outShape = [ta ? a.shape[1] : a.shape[0], tb ? b.shape[0] : b.shape[1]]
+        if let cTensor, Kernels.broadcastShape(cTensor.shape, outShape) != outShape {
+            throw c.error(.invalidGraph, "C \(cTensor.shape) does not broadcast to \(outShape)")
+        }
+        return [
+            .float(
+                gemm(
+                    a,
+                    b,
+                    cTensor,
+                    alpha: c.float("alpha", default: 1),
+                    beta: c.float("beta", default: 1),
+                    transposeA: ta,
+                    transposeB: tb
+                )
+            )
+        ]
+    }
+
+    static func matMul(_ c: NodeContext) throws -> [Value] {
+        let a = try c.tensor(0)
+        let b = try c.tensor(1)
+        guard a.rank == 2, b.rank == 2 else {
+            throw c.error(.unsupported, "MatMul of \(a.shape) and \(b.shape): only matrix × matrix is supported so far")
+        }
+        guard a.shape[1] == b.shape[0] else { throw c.error(.invalidGraph, "MatMul of \(a.shape) and \(b.shape)") }
+        return [.float(matmul(a, b))]
+    }
+
+    /// Softmax/LogSoftmax: before opset 13 the input is coerced to 2-D at `axis` (default 1); from
+    /// 13 on it is a single axis (default −1).
+    static func softmaxFamily(_ c: NodeContext, log: Bool) throws -> Tensor {
+        let x = try c.tensor(0)
+        let f: (Tensor, Int) -> Tensor = log ? { logSoftmax($0, axis: $1) } : { softmax($0, axis: $1) }
+        if c.opset >= 13 {
+            let axis = c.int("axis", default: -1)
+            guard axis >= -x.rank && axis < max(x.rank, 1) else {
+                throw c.error(.invalidGraph, "axis \(axis) for \(x.shape)")
+            }
+            return f(x, axis)
+        }
+        let axis = c.int("axis", default: 1)
+        let a = axis < 0 ? axis + x.rank : axis
+        guard a >= 0 && a <= x.rank else { throw c.error(.invalidGraph, "axis \(axis) for \(x.shape)") }
+        return f(x.flattened(axis: a), 1).reshaped(x.shape)
+    }
+}

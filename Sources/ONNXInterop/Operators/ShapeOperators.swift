@@ -1,0 +1,157 @@
+import TensorEngine
+
+/// Shape manipulation and the shape subgraphs exporters emit (Shape → Gather → Unsqueeze → Concat
+/// → Reshape): integer values are computed exactly, float values on the engine.
+enum ShapeOperators {
+    static let all: [(String, OperatorRegistry.Implementation)] = [
+        ("Flatten", flatten),
+        ("Reshape", reshape),
+        ("Transpose", transpose),
+        ("Concat", concatOperator),
+        ("Constant", constant),
+        ("Shape", shape),
+        ("Gather", gather),
+        ("Unsqueeze", unsqueeze),
+        ("Squeeze", squeeze),
+    ]
+
+    /// Applies a layout change to either kind of value: ints go through the same float kernels
+    /// (exact for |v| < 2²⁴, checked) and come back as ints.
+    static func layout(_ c: NodeContext, _ v: Value, _ f: (Tensor) -> Tensor) throws -> Value {
+        switch v {
+        case .float(let t): return .float(f(t))
+        case .int(_, let values):
+            guard values.allSatisfy({ abs($0) < 1 << 24 }) else {
+                throw c.error(.unsupported, "integer values beyond ±2²⁴ in a layout op")
+            }
+            let r = f(v.asTensor)
+            return .int(shape: r.shape, values: r.scalars.map { Int($0) })
+        }
+    }
+
+    static func flatten(_ c: NodeContext) throws -> [Value] {
+        let x = try c.input(0)
+        let rank = x.shape.count
+        let axis = c.int("axis", default: 1)
+        guard axis >= -rank && axis <= rank else { throw c.error(.invalidGraph, "axis \(axis) for shape \(x.shape)") }
+        return [try layout(c, x) { $0.flattened(axis: axis < 0 ? axis + rank : axis) }]
+    }
+
+    static func reshape(_ c: NodeContext) throws -> [Value] {
+        let x = try c.input(0)
+        guard let requested = try c.intsFromInputOrAttribute(1, "shape") else {
+            throw c.error(.invalidGraph, "no target shape")
+        }
+        let allowZero = c.int("allowzero", default: 0) == 1
+        var target = requested.enumerated().map { i, d in (d == 0 && !allowZero && i < x.shape.count) ? x.shape[i] : d }
+        let count = x.shape.reduce(1, *)
+        if let i = target.firstIndex(of: -1) {
+            let known = target.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            guard known > 0, count % known == 0, target.filter({ $0 == -1 }).count == 1 else {
+                throw c.error(.invalidGraph, "cannot reshape \(x.shape) to \(requested)")
+            }
+            target[i] = count / known
+        }
+        guard target.allSatisfy({ $0 >= 0 }), target.reduce(1, *) == count else {
+            throw c.error(.invalidGraph, "cannot reshape \(x.shape) (\(count) elements) to \(requested)")
+        }
+        return [try layout(c, x) { $0.reshaped(target) }]
+    }
+
+    static func transpose(_ c: NodeContext) throws -> [Value] {
+        let x = try c.input(0)
+        let rank = x.shape.count
+        let perm = c.ints("perm") ?? Array((0..<rank).reversed())
+        guard perm.sorted() == Array(0..<rank) else {
+            throw c.error(.invalidGraph, "perm \(perm) for shape \(x.shape)")
+        }
+        return [try layout(c, x) { $0.transposed(perm) }]
+    }
+
+    static func concatOperator(_ c: NodeContext) throws -> [Value] {
+        let parts = try c.inputs.indices.map { try c.input($0) }
+        guard let first = parts.first else { throw c.error(.invalidGraph, "no inputs") }
+        let rank = first.shape.count
+        let axis = c.int("axis", default: 0)
+        guard axis >= -rank && axis < max(rank, 1) else {
+            throw c.error(.invalidGraph, "axis \(axis) for rank \(rank)")
+        }
+        let a = axis < 0 ? axis + rank : axis
+        for p in parts
+        where p.shape.count != rank || p.shape.indices.contains(where: { $0 != a && p.shape[$0] != first.shape[$0] }) {
+            throw c.error(.invalidGraph, "shapes \(parts.map(\.shape)) differ off axis \(a)")
+        }
+        if parts.allSatisfy(\.isInt) {
+            let joined = concat(parts.map(\.asTensor), axis: a)
+            return [.int(shape: joined.shape, values: joined.scalars.map { Int($0) })]
+        }
+        return [.float(concat(parts.map(\.asTensor), axis: a))]
+    }
+
+    static func constant(_ c: NodeContext) throws -> [Value] {
+        if let t = c.attribute("value") { return [try TensorDecoding.decode(t.t, limits: c.limits)] }
+        if let a = c.attribute("value_float") { return [.float(Tensor(a.f))] }
+        if let a = c.attribute("value_floats") { return [.float(Tensor(shape: [a.floats.count], scalars: a.floats))] }
+        if let a = c.attribute("value_int") { return [.int(shape: [], values: [Int(a.i)])] }
+        if let a = c.attribute("value_ints") { return [.int(shape: [a.ints.count], values: a.ints.map { Int($0) })] }
+        throw c.error(.unsupported, "only value, value_float(s) and value_int(s) constants are supported")
+    }
+
+    static func shape(_ c: NodeContext) throws -> [Value] {
+        let dims = try c.input(0).shape
+        let rank = dims.count
+        func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + rank : i, 0), rank) }
+        let start = clamp(c.int("start", default: 0))
+        let end = clamp(c.int("end", default: rank))
+        let slice = start < end ? Array(dims[start..<end]) : []
+        return [.int(shape: [slice.count], values: slice)]
+    }
+
+    static func gather(_ c: NodeContext) throws -> [Value] {
+        let data = try c.input(0)
+        let indicesValue = try c.input(1)
+        let indices = try indicesValue.asInts("indices", node: c.name)
+        let rank = data.shape.count
+        let axis = c.int("axis", default: 0)
+        guard rank > 0, axis >= -rank && axis < rank else {
+            throw c.error(.invalidGraph, "axis \(axis) for \(data.shape)")
+        }
+        let a = axis < 0 ? axis + rank : axis
+        let extent = data.shape[a]
+        for i in indices where i < -extent || i >= extent {
+            throw c.error(.invalidGraph, "index \(i) out of range for axis \(a) of \(data.shape)")
+        }
+        return [try layout(c, data) { $0.gathered(indices: indices, indicesShape: indicesValue.shape, axis: a) }]
+    }
+
+    static func axesFor(_ c: NodeContext, attributeBefore version: Int) throws -> [Int]? {
+        c.opset >= version ? try c.optionalInput(1).map { try $0.asInts("axes", node: c.name) } : c.ints("axes")
+    }
+
+    static func unsqueeze(_ c: NodeContext) throws -> [Value] {
+        let x = try c.input(0)
+        guard let axes = try axesFor(c, attributeBefore: 13) else { throw c.error(.invalidGraph, "no axes") }
+        let outRank = x.shape.count + axes.count
+        let normalized = axes.map { $0 < 0 ? $0 + outRank : $0 }
+        guard normalized.allSatisfy({ $0 >= 0 && $0 < outRank }), Set(normalized).count == normalized.count else {
+            throw c.error(.invalidGraph, "axes \(axes) for output rank \(outRank)")
+        }
+        var shape: [Int] = []
+        var source = x.shape.makeIterator()
+        for i in 0..<outRank { shape.append(normalized.contains(i) ? 1 : (source.next() ?? 1)) }
+        return [try layout(c, x) { $0.reshaped(shape) }]
+    }
+
+    static func squeeze(_ c: NodeContext) throws -> [Value] {
+        let x = try c.input(0)
+        let rank = x.shape.count
+        let axes =
+            try axesFor(c, attributeBefore: 13)?.map { $0 < 0 ? $0 + rank : $0 }
+            ?? x.shape.indices.filter { x.shape[$0] == 1 }
+        for a in axes where a < 0 || a >= rank || x.shape[a] != 1 {
+            throw c.error(.invalidGraph, "cannot squeeze axis \(a) of shape \(x.shape)")
+        }
+        let shape = x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] }
+        return [try layout(c, x) { $0.reshaped(shape) }]
+    }
+}
