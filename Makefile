@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench lint clean
+.PHONY: bootstrap build test bench conformance-report lint clean
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
@@ -28,6 +28,10 @@ bench:
 	$(SWIFT) build -c release --product EngineBench
 	.venv/bin/python scripts/peer_bench.py --output .build/peers.json
 	$(SWIFT) run -c release EngineBench --peers .build/peers.json
+
+# Rewrites docs/onnx-conformance.md from a run of ONNX's backend tests.
+conformance-report:
+	RKD_CONFORMANCE_REPORT=$(CURDIR)/docs/onnx-conformance.md $(SWIFT) test --filter ConformanceTests
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift

@@ -133,6 +133,9 @@ struct ConformanceTests {
         }
         let unsupported = cases.count - passed - failures.count
         print("ONNX conformance: \(passed) passed, \(failures.count) failed, \(unsupported) unsupported")
+        if let path = ProcessInfo.processInfo.environment["RKD_CONFORMANCE_REPORT"] {
+            try ConformanceReport.markdown(cases).write(toFile: path, atomically: true, encoding: .utf8)
+        }
         #expect(passed > 100)
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
