@@ -60,7 +60,8 @@ enum ConformanceReport {
     /// A short reason: the operator message without node names and shapes.
     static func summary(_ why: String) -> String {
         if why.contains("is not supported by rkd") {
-            let op = why.components(separatedBy: "operator ").dropFirst().first?.components(separatedBy: " ").first ?? "?"
+            let op =
+                why.components(separatedBy: "operator ").dropFirst().first?.components(separatedBy: " ").first ?? "?"
             return "operator \(op) not supported"
         }
         if why.contains("integer graph input") { return "integer graph input" }
