@@ -24,9 +24,12 @@ if [[ ! -x "$PLUGIN" ]]; then
     echo "generate-onnx: building protoc-gen-swift $SWIFT_PROTOBUF_VERSION (once, into .build-tools/)"
     rm -rf "$TOOLS/swift-protobuf-$SWIFT_PROTOBUF_VERSION"
     mkdir -p "$TOOLS"
+    # Exit 3 (not 1) when the generator cannot be had, so CI can tell "unavailable" from "stale".
     git clone --quiet --depth 1 --branch "$SWIFT_PROTOBUF_VERSION" \
-        https://github.com/apple/swift-protobuf.git "$TOOLS/swift-protobuf-$SWIFT_PROTOBUF_VERSION"
-    swift build -c release --package-path "$TOOLS/swift-protobuf-$SWIFT_PROTOBUF_VERSION" --product protoc-gen-swift
+        https://github.com/apple/swift-protobuf.git "$TOOLS/swift-protobuf-$SWIFT_PROTOBUF_VERSION" \
+        || { echo "generate-onnx: cannot fetch swift-protobuf $SWIFT_PROTOBUF_VERSION" >&2; exit 3; }
+    swift build -c release --package-path "$TOOLS/swift-protobuf-$SWIFT_PROTOBUF_VERSION" --product protoc-gen-swift \
+        || { echo "generate-onnx: cannot build protoc-gen-swift" >&2; exit 3; }
 fi
 
 target="$OUT"
