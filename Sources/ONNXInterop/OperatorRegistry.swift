@@ -7,6 +7,7 @@ enum OperatorRegistry {
         for (name, f) in ElementwiseOperators.all { table[name] = f }
         for (name, f) in NetworkOperators.all { table[name] = f }
         for (name, f) in ShapeOperators.all { table[name] = f }
+        for (name, f) in MoreOperators.all { table[name] = f }
         return table
     }()
 }
