@@ -84,24 +84,7 @@ enum NetworkOperators {
             padding: pads,
             groups: groups
         )
-        let geometry = Conv2DGeometry(
-            batch: x.shape[0],
-            inChannels: x.shape[1],
-            height: x.shape[2],
-            width: x.shape[3],
-            outChannels: w.shape[0],
-            kernelHeight: w.shape[2],
-            kernelWidth: w.shape[3],
-            strideH: strides[0],
-            strideW: strides[1],
-            dilationH: dilations[0],
-            dilationW: dilations[1],
-            padTop: pads.0,
-            padLeft: pads.1,
-            padBottom: pads.2,
-            padRight: pads.3,
-            groups: groups
-        )
+        let geometry = options.unvalidatedGeometry(input: x.shape, filter: w.shape)
         if w.shape[1] * groups != x.shape[1] {
             throw c.error(.invalidGraph, "weight \(w.shape) with group \(groups) does not match input \(x.shape)")
         }
@@ -128,23 +111,7 @@ enum NetworkOperators {
             padding: pads,
             ceilMode: c.int("ceil_mode", default: 0) == 1
         )
-        let geometry = Pool2DGeometry(
-            batch: x.shape[0],
-            channels: x.shape[1],
-            height: x.shape[2],
-            width: x.shape[3],
-            kernelHeight: kernel[0],
-            kernelWidth: kernel[1],
-            strideH: strides[0],
-            strideW: strides[1],
-            dilationH: dilations[0],
-            dilationW: dilations[1],
-            padTop: pads.0,
-            padLeft: pads.1,
-            padBottom: pads.2,
-            padRight: pads.3,
-            ceilMode: options.ceilMode
-        )
+        let geometry = options.unvalidatedGeometry(input: x.shape)
         if let problem = geometry.validate() { throw c.error(.invalidGraph, problem) }
         return options
     }

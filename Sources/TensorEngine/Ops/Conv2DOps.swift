@@ -39,7 +39,19 @@ public struct Conv2DOptions: Sendable, Hashable {
             filter[1] * groups == input[1],
             "conv2d: filter \(filter) with \(groups) groups does not match input channels of \(input)"
         )
-        let g = Conv2DGeometry(
+        let g = unvalidatedGeometry(input: input, filter: filter)
+        if let problem = g.validate() { preconditionFailure("conv2d: \(problem)") }
+        return g
+    }
+
+    /// The kernel geometry for rank-4 shapes, not yet validated: callers that validate user data
+    /// themselves (the ONNX importer) check `validate()` and throw instead of trapping.
+    public func unvalidatedGeometry(input: [Int], filter: [Int]) -> Conv2DGeometry {
+        precondition(
+            input.count == 4 && filter.count == 4,
+            "conv2d: input \(input) and filter \(filter) must be rank 4"
+        )
+        return Conv2DGeometry(
             batch: input[0],
             inChannels: input[1],
             height: input[2],
@@ -57,8 +69,6 @@ public struct Conv2DOptions: Sendable, Hashable {
             padRight: padRight,
             groups: groups
         )
-        if let problem = g.validate() { preconditionFailure("conv2d: \(problem)") }
-        return g
     }
 }
 

@@ -32,7 +32,15 @@ public struct Pool2DOptions: Sendable, Hashable {
     /// - Precondition: the options fit the input.
     public func geometry(input: [Int]) -> Pool2DGeometry {
         precondition(input.count == 4, "pool2d: input \(input) must be rank 4")
-        let g = Pool2DGeometry(
+        let g = unvalidatedGeometry(input: input)
+        if let problem = g.validate() { preconditionFailure("pool2d: \(problem)") }
+        return g
+    }
+
+    /// The kernel geometry for a rank-4 input, not yet validated (see `Conv2DOptions.unvalidatedGeometry`).
+    public func unvalidatedGeometry(input: [Int]) -> Pool2DGeometry {
+        precondition(input.count == 4, "pool2d: input \(input) must be rank 4")
+        return Pool2DGeometry(
             batch: input[0],
             channels: input[1],
             height: input[2],
@@ -49,8 +57,6 @@ public struct Pool2DOptions: Sendable, Hashable {
             padRight: padRight,
             ceilMode: ceilMode
         )
-        if let problem = g.validate() { preconditionFailure("pool2d: \(problem)") }
-        return g
     }
 }
 
