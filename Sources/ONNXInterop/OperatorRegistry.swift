@@ -8,6 +8,7 @@ enum OperatorRegistry {
         for (name, f) in NetworkOperators.all { table[name] = f }
         for (name, f) in ShapeOperators.all { table[name] = f }
         for (name, f) in MoreOperators.all { table[name] = f }
+        for (name, f) in BatchNormOperator.all { table[name] = f }
         return table
     }()
 }

@@ -8,7 +8,6 @@ enum NetworkOperators {
         ("AveragePool", averagePool),
         ("GlobalAveragePool", { c in [.float(globalAvgPool2d(try spatial4D(c, try c.tensor(0))))] }),
         ("GlobalMaxPool", { c in [.float(globalMaxPool2d(try spatial4D(c, try c.tensor(0))))] }),
-        ("BatchNormalization", batchNormalization),
         ("Gemm", gemmOperator),
         ("MatMul", matMul),
         ("Softmax", { c in [.float(try softmaxFamily(c, log: false))] }),
@@ -132,36 +131,6 @@ enum NetworkOperators {
         let x = try spatial4D(c, try c.tensor(0))
         let options = try poolOptions(c, x)
         return [.float(avgPool2d(x, options: options, countIncludePad: c.int("count_include_pad", default: 0) == 1))]
-    }
-
-    static func batchNormalization(_ c: NodeContext) throws -> [Value] {
-        try c.onlyAttributes(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"])
-        if c.int("training_mode", default: 0) != 0
-            || c.node.output.count > 1 && c.node.output.dropFirst().contains(where: { !$0.isEmpty })
-        {
-            throw c.error(
-                .unsupported,
-                "training-mode outputs (running mean/var) are not supported in an imported graph"
-            )
-        }
-        let x = try c.tensor(0)
-        let channels = x.rank >= 2 ? x.shape[1] : -1
-        let params = try (1...4).map { try c.tensor($0) }
-        guard params.allSatisfy({ $0.shape == [channels] }) else {
-            throw c.error(.invalidGraph, "scale/bias/mean/var \(params.map(\.shape)) for input \(x.shape)")
-        }
-        return [
-            .float(
-                batchNorm(
-                    x,
-                    mean: params[2],
-                    variance: params[3],
-                    scale: params[0],
-                    offset: params[1],
-                    epsilon: c.float("epsilon", default: 1e-5)
-                )
-            )
-        ]
     }
 
     static func gemmOperator(_ c: NodeContext) throws -> [Value] {
