@@ -78,7 +78,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ONNXInteropTests",
-            dependencies: ["ONNXInterop", "NN", "TensorEngine", "TensorEngineTestSupport"],
+            dependencies: [
+                "ONNXInterop", "NN", "TensorEngine", "TensorEngineTestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: numericSwiftSettings
         ),
 

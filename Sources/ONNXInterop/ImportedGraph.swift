@@ -4,45 +4,102 @@ import TensorEngine
 
 /// An ONNX graph imported as an executable program over TensorEngine ops.
 ///
-/// Float initializers become `Parameter`s (so a pass can be differentiated with respect to them and
-/// an optimizer can update them); integer initializers stay constants. Nodes run in topological
-/// order; every op is a TensorEngine op, so input gradients, weight gradients and second order work
-/// through an imported graph as through a hand-built one.
+/// Float initializers that feed weights (Conv, Gemm and MatMul operands, batch-norm scale and
+/// bias, PRelu slopes) become trainable `Parameter`s, so a pass can be differentiated with respect
+/// to them and an optimizer can update them; batch-norm running statistics become `Buffer`s; every
+/// other initializer is a constant (see ``InitializerRole`` and ``ImportOptions``). Nodes run in
+/// topological order; every op is a TensorEngine op, so input gradients, weight gradients and
+/// second order work through an imported graph as through a hand-built one.
 public final class ImportedGraph {
     let model: ONNXModel
     let nodes: [Onnx_NodeProto]
     let constants: [String: Value]
-    /// The float initializers, as trainable parameters, by initializer name.
+    /// The trainable weights, by initializer name, in initializer order.
     public let parameters: [Parameter]
-    let parameterByName: [String: Parameter]
+    /// The batch-norm running statistics, updated by runs in training mode.
+    public let buffers: [Buffer]
+    /// The role each float initializer was given, by initializer name.
+    public let roles: [String: InitializerRole]
     /// The names a caller must feed, in graph order.
     public let inputNames: [String]
     /// The graph outputs, in graph order.
     public let outputNames: [String]
+    /// Whether runs use batch statistics in BatchNormalization and update the running statistics
+    /// (as a PyTorch module in `train()` mode; Dropout stays the identity either way).
+    public var isTraining = false
+    /// For each value name, the topological index of the last node that reads it.
+    let lastUse: [String: Int]
+    /// Every name some node produces.
+    let producedNames: Set<String>
+    /// The Conv → BatchNormalization pairs folded in inference runs.
+    let folding: ConvBatchNormFolding
 
-    /// Imports a parsed model: decodes initializers, orders the nodes, and checks that every
-    /// operator is supported, naming the first node that is not.
-    public init(_ model: ONNXModel) throws {
+    /// Imports a parsed model: decodes initializers, gives each float initializer its role, orders
+    /// the nodes, and checks that every operator is supported, naming the first node that is not.
+    public init(_ model: ONNXModel, options: ImportOptions = ImportOptions()) throws {
         self.model = model
         let graph = model.proto.graph
+        var roleByName: [String: InitializerRole] = [:]
+        for node in graph.node {
+            for (index, name) in node.input.enumerated() where !name.isEmpty {
+                let role = InitializerRole.of(opType: node.opType, inputIndex: index)
+                if role.precedence > (roleByName[name]?.precedence ?? -1) { roleByName[name] = role }
+            }
+        }
         var constants: [String: Value] = [:]
         var parameters: [Parameter] = []
+        var buffers: [Buffer] = []
+        var roles: [String: InitializerRole] = [:]
         for initializer in graph.initializer {
             let value = try TensorDecoding.decode(initializer, limits: model.limits)
-            switch value {
-            case .float(let t): parameters.append(Parameter(name: initializer.name, value: t))
-            case .int: constants[initializer.name] = value
+            guard case .float(let t) = value else {
+                constants[initializer.name] = value
+                continue
             }
+            var role = roleByName[initializer.name] ?? .constant
+            if options.alsoTrainable.contains(initializer.name) { role = .weight }
+            if options.frozen.contains(initializer.name) { role = .constant }
+            roles[initializer.name] = role
+            switch role {
+            case .weight: parameters.append(Parameter(name: initializer.name, value: t))
+            case .runningStatistic: buffers.append(Buffer(name: initializer.name, value: t))
+            case .constant: constants[initializer.name] = value
+            }
+        }
+        for name in options.alsoTrainable.union(options.frozen).sorted() where roles[name] == nil {
+            throw ONNXError(
+                .invalidInput,
+                "'\(name)' was marked trainable or frozen but is not a float initializer of the model; "
+                    + "its float initializers are \(roles.keys.sorted())"
+            )
         }
         self.constants = constants
         self.parameters = parameters
-        self.parameterByName = Dictionary(parameters.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.buffers = buffers
+        self.roles = roles
         self.inputNames = model.inputNames
         self.outputNames = model.outputNames
         self.nodes = try ImportedGraph.topologicalOrder(
             graph,
             available: Set(graph.initializer.map(\.name) + model.inputNames)
         )
+        let producedNames = Set(nodes.flatMap(\.output).filter { !$0.isEmpty })
+        let available = Set(graph.initializer.map(\.name) + model.inputNames)
+        for name in model.outputNames where !producedNames.contains(name) && !available.contains(name) {
+            throw ONNXError(.invalidGraph, "graph output '\(name)' is produced by no node, initializer or input")
+        }
+        let folding = ConvBatchNormFolding(nodes: nodes, graphOutputs: Set(model.outputNames))
+        var lastUse: [String: Int] = [:]
+        for (index, node) in nodes.enumerated() {
+            for input in node.input where !input.isEmpty { lastUse[input] = index }
+        }
+        // A folded convolution runs when its batch norm does: its inputs live until then.
+        for (batchNorm, conv) in folding.convolutionForBatchNorm {
+            for input in nodes[conv].input where !input.isEmpty { lastUse[input] = max(lastUse[input] ?? 0, batchNorm) }
+        }
+        self.lastUse = lastUse
+        self.producedNames = producedNames
+        self.folding = folding
         for value in graph.input + graph.output {
             guard case .tensorType = value.type.value else {
                 throw ONNXError(
@@ -116,6 +173,7 @@ public final class ImportedGraph {
     public func run(_ inputs: [String: Tensor], outputs: [String]? = nil) throws -> [String: Tensor] {
         var values: [String: Value] = constants
         for p in parameters { values[p.name] = .float(p.value) }
+        for b in buffers { values[b.name] = .float(b.value) }
         for name in inputNames {
             guard let x = inputs[name] else {
                 throw ONNXError(.invalidInput, "input '\(name)' was not given; the model's inputs are \(inputNames)")
@@ -123,18 +181,47 @@ public final class ImportedGraph {
             values[name] = .float(x)
         }
         let wanted = outputs ?? outputNames
-        for node in nodes {
+        for name in wanted where values[name] == nil && lastUse[name] == nil && !producedNames.contains(name) {
+            throw ONNXError(
+                .invalidInput,
+                "no value named '\(name)' in the graph; ask for a graph output, an input or a node output"
+            )
+        }
+        let wantedSet = Set(wanted)
+        let state = RunState(isTraining: isTraining)
+        let fold = isTraining ? ConvBatchNormFolding.none : folding.active(excluding: wantedSet, nodes: nodes)
+        for (index, node) in nodes.enumerated() where !fold.foldedConvolutions.contains(index) {
             let args = node.input.map { $0.isEmpty ? nil : values[$0] }
-            let context = NodeContext(node: node, inputs: args, opset: model.opsetVersion, limits: model.limits)
+            let context = NodeContext(
+                node: node,
+                inputs: args,
+                opset: model.opsetVersion,
+                limits: model.limits,
+                run: state
+            )
             guard let implementation = OperatorRegistry.operators[node.opType] else {
                 throw context.error(.unsupported, "operator not supported")
             }
-            let results = try implementation(context)
+            let results: [Value]
+            if let convIndex = fold.convolutionForBatchNorm[index] {
+                let conv = nodes[convIndex]
+                results = try ConvBatchNormFolding.run(
+                    convolution: conv,
+                    inputs: conv.input.map { $0.isEmpty ? nil : values[$0] },
+                    batchNorm: context
+                )
+            } else {
+                results = try implementation(context)
+            }
             for (name, value) in zip(node.output, results) where !name.isEmpty {
                 guard value.shape.reduce(1, *) <= model.limits.maximumTensorElements else {
                     throw context.error(.limitExceeded, "output '\(name)' would have shape \(value.shape)")
                 }
                 values[name] = value
+            }
+            // Free what no later node reads (the tape keeps what a gradient needs).
+            for name in node.input where !name.isEmpty && lastUse[name] == index && !wantedSet.contains(name) {
+                values[name] = nil
             }
         }
         var result: [String: Tensor] = [:]
@@ -144,6 +231,33 @@ public final class ImportedGraph {
             }
             result[name] = v.asTensor
         }
+        applyStatistics(state.updates)
         return result
+    }
+
+    /// Folds training-mode batch statistics into the running-statistic buffers, as PyTorch does:
+    /// running = momentum · old + (1 − momentum) · batch, with the batch's unbiased variance
+    /// (ONNX's `momentum` is the weight of the old value).
+    func applyStatistics(_ updates: [RunState.StatisticsUpdate]) {
+        for update in updates {
+            let m = update.count
+            let correction = m > 1 ? Float(Double(m) / Double(m - 1)) : 1
+            if let buffer = buffers.first(where: { $0.name == update.meanName }) {
+                let old = buffer.value.scalars
+                buffer.value = Tensor(
+                    shape: buffer.shape,
+                    scalars: zip(old, update.mean).map { update.momentum * $0 + (1 - update.momentum) * $1 }
+                )
+            }
+            if let buffer = buffers.first(where: { $0.name == update.varianceName }) {
+                let old = buffer.value.scalars
+                buffer.value = Tensor(
+                    shape: buffer.shape,
+                    scalars: zip(old, update.variance).map {
+                        update.momentum * $0 + (1 - update.momentum) * $1 * correction
+                    }
+                )
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@ struct NodeContext: Sendable {
     let inputs: [Value?]
     let opset: Int
     let limits: ImportLimits
+    /// The run this node belongs to (training mode, statistics updates).
+    let run: RunState
 
     var name: String { node.name.isEmpty ? "\(node.opType)#\(node.output.first ?? "?")" : node.name }
 

@@ -1,7 +1,10 @@
 import TensorEngine
 
-/// BatchNormalization: inference with the stored statistics; training mode is a graph-level switch
-/// (see `ImportedGraph.training`).
+/// BatchNormalization. In inference it normalises with the stored statistics. It uses the batch's
+/// statistics when the node says `training_mode=1` (opset 14+, whose extra outputs are the updated
+/// running statistics by ONNX's formula) or when the whole graph runs in training mode
+/// (`ImportedGraph.isTraining`), which also folds the batch statistics into the running-statistic
+/// buffers once the run succeeds.
 enum BatchNormOperator {
     static let all: [(String, OperatorRegistry.Implementation)] = [
         ("BatchNormalization", batchNormalization)
@@ -9,31 +12,71 @@ enum BatchNormOperator {
 
     static func batchNormalization(_ c: NodeContext) throws -> [Value] {
         try c.onlyAttributes(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"])
-        if c.int("training_mode", default: 0) != 0
-            || c.node.output.count > 1 && c.node.output.dropFirst().contains(where: { !$0.isEmpty })
-        {
-            throw c.error(
-                .unsupported,
-                "training-mode outputs (running mean/var) are not supported in an imported graph"
-            )
+        if c.int("spatial", default: 1) != 1 {
+            throw c.error(.unsupported, "spatial=0 (per-element statistics, opset < 9) is not supported; re-export")
         }
         let x = try c.tensor(0)
-        let channels = x.rank >= 2 ? x.shape[1] : -1
+        guard x.rank >= 2 else {
+            throw c.error(.invalidGraph, "input of shape \(x.shape): need (N, C, ...)")
+        }
+        let channels = x.shape[1]
         let params = try (1...4).map { try c.tensor($0) }
         guard params.allSatisfy({ $0.shape == [channels] }) else {
             throw c.error(.invalidGraph, "scale/bias/mean/var \(params.map(\.shape)) for input \(x.shape)")
         }
-        return [
-            .float(
-                batchNorm(
-                    x,
-                    mean: params[2],
-                    variance: params[3],
-                    scale: params[0],
-                    offset: params[1],
-                    epsilon: c.float("epsilon", default: 1e-5)
+        let epsilon = c.float("epsilon", default: 1e-5)
+        let momentum = c.float("momentum", default: 0.9)
+        let nodeTraining = c.opset >= 14 && c.int("training_mode", default: 0) != 0
+        let wantsStatistics = c.node.output.dropFirst().contains { !$0.isEmpty }
+        if wantsStatistics && !nodeTraining {
+            throw c.error(
+                .unsupported,
+                "extra outputs (running mean/var, saved statistics) without training_mode=1 come from "
+                    + "opsets before 14 and are not supported; re-export the model for inference"
+            )
+        }
+        guard nodeTraining || c.run.isTraining else {
+            return [
+                .float(
+                    batchNorm(
+                        x,
+                        mean: params[2],
+                        variance: params[3],
+                        scale: params[0],
+                        offset: params[1],
+                        epsilon: epsilon
+                    )
+                )
+            ]
+        }
+        guard x.count > channels else {
+            throw c.error(.invalidInput, "batch statistics need more than one value per channel, got \(x.shape)")
+        }
+        let (y, mean, variance) = batchNormTraining(x, scale: params[0], offset: params[1], epsilon: epsilon)
+        if c.run.isTraining {
+            let names = c.node.input
+            c.run.record(
+                RunState.StatisticsUpdate(
+                    meanName: names[3],
+                    varianceName: names[4],
+                    mean: mean,
+                    variance: variance,
+                    count: x.count / channels,
+                    momentum: momentum
                 )
             )
+        }
+        guard nodeTraining else { return [.float(y)] }
+        // ONNX's training-mode outputs: running = old · momentum + batch · (1 − momentum), with the
+        // batch's biased variance.
+        let oldMean = params[2].scalars
+        let oldVariance = params[3].scalars
+        let runningMean = (0..<channels).map { oldMean[$0] * momentum + mean[$0] * (1 - momentum) }
+        let runningVariance = (0..<channels).map { oldVariance[$0] * momentum + variance[$0] * (1 - momentum) }
+        return [
+            .float(y),
+            .float(Tensor(shape: [channels], scalars: runningMean)),
+            .float(Tensor(shape: [channels], scalars: runningVariance)),
         ]
     }
 }
