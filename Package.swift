@@ -26,7 +26,8 @@ let package = Package(
         .executable(name: "EngineBench", targets: ["EngineBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0")
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         // ---- System libraries -------------------------------------------------------------
@@ -83,6 +84,29 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- Daemon -------------------------------------------------------------------------
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "DaemonCore",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "DaemonCoreTests",
+            dependencies: [
+                "DaemonCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
         ),
 
         // ---- Benchmarks -------------------------------------------------------------------
