@@ -87,6 +87,9 @@ let package = Package(
         ),
 
         // ---- Daemon -------------------------------------------------------------------------
+        // NumPy .npy files (rkdctl predict, the daemon's Predict); no engine, so the CLI may use it.
+        .target(name: "NPY", swiftSettings: defaultSwiftSettings),
+        .testTarget(name: "NPYTests", dependencies: ["NPY"], swiftSettings: defaultSwiftSettings),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
