@@ -178,7 +178,8 @@ public final class ImportedGraph {
             guard let x = inputs[name] else {
                 throw ONNXError(.invalidInput, "input '\(name)' was not given; the model's inputs are \(inputNames)")
             }
-            values[name] = .float(x)
+            let declared = model.proto.graph.input.first { $0.name == name }?.type.tensorType.elemType
+            values[name] = try Value.graphInput(x, named: name, elementType: declared)
         }
         let wanted = outputs ?? outputNames
         for name in wanted where values[name] == nil && lastUse[name] == nil && !producedNames.contains(name) {

@@ -58,6 +58,7 @@ let elementwiseCases: [GradientCase] = [
     },
     GradientCase(name: "sigmoid", shapes: [[10]], low: -3, high: 3) { GradientCheck.projection(sigmoid($0[0])) },
     GradientCase(name: "tanh", shapes: [[10]], low: -2, high: 2) { GradientCheck.projection(tanh($0[0])) },
+    GradientCase(name: "erf", shapes: [[10]], low: -2, high: 2) { GradientCheck.projection(erf($0[0])) },
     GradientCase(name: "clip", shapes: [[10]], low: -2, high: 2) {
         GradientCheck.projection(clip(awayFromZero($0[0]) * 1.7, min: -0.9, max: 1.1))
     },
@@ -91,6 +92,21 @@ let reductionAndLayoutCases: [GradientCase] = [
     GradientCase(name: "matmul", shapes: [[3, 4], [4, 5]]) { GradientCheck.projection(matmul($0[0], $0[1])) },
     GradientCase(name: "matmul transposed", shapes: [[4, 3], [5, 4]]) {
         GradientCheck.projection(matmul($0[0], $0[1], transposeA: true, transposeB: true))
+    },
+    GradientCase(name: "batchedMatmul broadcast batch", shapes: [[2, 1, 3, 4], [3, 4, 2]]) {
+        GradientCheck.projection(batchedMatmul($0[0], $0[1]))
+    },
+    GradientCase(name: "batchedMatmul transposed", shapes: [[2, 4, 3], [1, 5, 4]]) {
+        GradientCheck.projection(batchedMatmul($0[0], $0[1], transposeA: true, transposeB: true))
+    },
+    GradientCase(name: "batchedMatmul matrix operand", shapes: [[3, 4], [2, 4, 5]]) {
+        GradientCheck.projection(
+            batchedMatmul($0[0], $0[1])
+                + batchedMatmul($0[1], $0[0], transposeA: true, transposeB: true).transposed([0, 2, 1])
+        )
+    },
+    GradientCase(name: "batchedMatmul folded", shapes: [[2, 3, 4], [4, 5]]) {
+        GradientCheck.projection(batchedMatmul($0[0], $0[1]))
     },
     GradientCase(name: "gemm", shapes: [[3, 4], [5, 4], [5]]) {
         GradientCheck.projection(gemm($0[0], $0[1], $0[2], alpha: 0.5, beta: 2, transposeB: true))

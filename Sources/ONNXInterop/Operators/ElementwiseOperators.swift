@@ -16,6 +16,7 @@ enum ElementwiseOperators {
         ("Exp", unary { exp($0) }),
         ("Log", unary { log($0) }),
         ("Sqrt", unary { sqrt($0) }),
+        ("Erf", unary { erf($0) }),
         ("Abs", unary { abs($0) }),
         ("Neg", unary { -$0 }),
         ("Identity", { c in [try c.input(0)] }),
@@ -51,9 +52,23 @@ enum ElementwiseOperators {
         }
     }
 
-    /// Inference: the identity (and, if asked for, an all-true mask).
+    /// Inference: the identity (and, if asked for, an all-true mask). From opset 12 a `training_mode`
+    /// input may switch random dropout on; with a non-zero ratio that draws random masks, which an
+    /// imported graph does not reproduce, so it is refused.
     static func dropout(_ c: NodeContext) throws -> [Value] {
         let x = try c.input(0)
+        if c.opset >= 12, let training = c.optionalInput(2),
+            try training.asInts("training_mode", node: c.name).contains(where: { $0 != 0 })
+        {
+            let ratio = c.optionalInput(1)?.asTensor.scalars.first ?? 0.5
+            if ratio != 0 {
+                throw c.error(
+                    .unsupported,
+                    "training_mode is true with ratio \(ratio): random dropout masks are not supported; export the "
+                        + "model in inference (eval) mode"
+                )
+            }
+        }
         if c.node.output.count > 1 && !c.node.output[1].isEmpty {
             return [x, .int(shape: x.shape, values: [Int](repeating: 1, count: x.shape.reduce(1, *)))]
         }

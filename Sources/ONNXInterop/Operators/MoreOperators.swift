@@ -105,9 +105,12 @@ enum MoreOperators {
         }
     }
 
+    /// Cast to the float types (float16 rounds), the signed integer types and uint8 (toward zero), and
+    /// bool (0 or 1; NaN is true, as C++ and NumPy have it).
     static func cast(_ c: NodeContext) throws -> [Value] {
         let x = try c.input(0)
-        switch Onnx_TensorProto.DataType(rawValue: c.int("to", default: 0)) {
+        let to = c.int("to", default: 0)
+        switch Onnx_TensorProto.DataType(rawValue: to) {
         case .float, .double:
             return [.float(x.asTensor)]
         case .float16:
@@ -116,11 +119,22 @@ enum MoreOperators {
         case .int64, .int32, .int16, .int8, .uint8:
             let t = x.asTensor
             return [.int(shape: t.shape, values: t.scalars.map { $0.isFinite ? Int($0.rounded(.towardZero)) : 0 })]
-        default:
+        case .bool:
+            if case .int(let shape, let values) = x {
+                return [.int(shape: shape, values: values.map { $0 != 0 ? 1 : 0 })]
+            }
+            let t = x.asTensor
+            return [.int(shape: t.shape, values: t.scalars.map { $0 != 0 ? 1 : 0 })]
+        case .undefined:
+            throw c.error(.invalidGraph, "Cast has no 'to' data type")
+        case let type?:
             throw c.error(
                 .unsupported,
-                "Cast to data type \(c.int("to", default: 0)) is not supported (float and integer types are)"
+                "Cast to \(String(describing: type).uppercased()) (data type \(to)) is not supported; rkd casts to "
+                    + "FLOAT, DOUBLE, FLOAT16, INT8/16/32/64, UINT8 and BOOL"
             )
+        case nil:
+            throw c.error(.invalidGraph, "Cast to data type \(to), which is not an ONNX data type")
         }
     }
 

@@ -167,14 +167,34 @@ enum NetworkOperators {
         ]
     }
 
+    /// MatMul with NumPy semantics: a 1-D operand becomes a matrix (a row on the left, a column on
+    /// the right, the added axis dropped from the result); more axes are broadcast batch axes.
     static func matMul(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes([])
         let a = try c.tensor(0)
         let b = try c.tensor(1)
-        guard a.rank == 2, b.rank == 2 else {
-            throw c.error(.unsupported, "MatMul of \(a.shape) and \(b.shape): only matrix × matrix is supported so far")
+        guard a.rank >= 1, b.rank >= 1 else { throw c.error(.invalidGraph, "MatMul of \(a.shape) and \(b.shape)") }
+        let a2 = a.rank == 1 ? a.reshaped([1, a.shape[0]]) : a
+        let b2 = b.rank == 1 ? b.reshaped([b.shape[0], 1]) : b
+        let M = a2.shape[a2.rank - 2]
+        let N = b2.shape[b2.rank - 1]
+        guard a2.shape[a2.rank - 1] == b2.shape[b2.rank - 2],
+            let batch = Kernels.broadcastShape(Array(a2.shape.dropLast(2)), Array(b2.shape.dropLast(2)))
+        else {
+            throw c.error(.invalidGraph, "MatMul of \(a.shape) and \(b.shape): the shapes do not multiply")
         }
-        guard a.shape[1] == b.shape[0] else { throw c.error(.invalidGraph, "MatMul of \(a.shape) and \(b.shape)") }
-        return [.float(matmul(a, b))]
+        var shape = batch
+        if a.rank > 1 { shape.append(M) }
+        if b.rank > 1 { shape.append(N) }
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow, product <= c.limits.maximumTensorElements else {
+                throw c.error(.limitExceeded, "MatMul of \(a.shape) and \(b.shape) gives more than the element limit")
+            }
+            count = product
+        }
+        return [.float(batchedMatmul(a2, b2).reshaped(shape))]
     }
 
     /// Softmax/LogSoftmax: before opset 13 the input is coerced to 2-D at `axis` (default 1); from

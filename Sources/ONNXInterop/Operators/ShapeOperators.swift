@@ -13,6 +13,7 @@ enum ShapeOperators {
         ("Gather", gather),
         ("Unsqueeze", unsqueeze),
         ("Squeeze", squeeze),
+        ("Split", split),
     ]
 
     /// Applies a layout change to either kind of value: ints go through the same float kernels
@@ -153,5 +154,60 @@ enum ShapeOperators {
         }
         let shape = x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] }
         return [try layout(c, x) { $0.reshaped(shape) }]
+    }
+
+    /// Split: sizes from the `split` attribute (before opset 13) or input (13 on), or equal parts, one
+    /// per output; from opset 18, `num_outputs` parts of ⌈d/n⌉ with a smaller last part.
+    static func split(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["axis", "split", "num_outputs"])
+        let x = try c.input(0)
+        let shape = x.shape
+        let rank = shape.count
+        let axis = c.int("axis", default: 0)
+        guard axis >= -rank && axis < rank else { throw c.error(.invalidGraph, "axis \(axis) for shape \(shape)") }
+        let a = axis < 0 ? axis + rank : axis
+        let d = shape[a]
+        let outputs = c.node.output.count
+        let given =
+            c.opset >= 13 ? try c.optionalInput(1).map { try $0.asInts("split", node: c.name) } : c.ints("split")
+        let numOutputs = c.opset >= 18 ? c.attribute("num_outputs").map { Int($0.i) } : nil
+        let sizes: [Int]
+        if let given, !given.isEmpty {
+            guard numOutputs == nil else { throw c.error(.invalidGraph, "both split and num_outputs are given") }
+            sizes = given
+        } else if c.opset >= 18 {
+            let n = numOutputs ?? outputs
+            guard n >= 1, n == outputs else {
+                throw c.error(.invalidGraph, "num_outputs \(n) for a node with \(outputs) outputs")
+            }
+            let part = (d + n - 1) / n
+            guard d - part * (n - 1) >= 0 else {
+                throw c.error(
+                    .invalidGraph,
+                    "\(n) parts of \(part) (⌈\(d)/\(n)⌉) overrun axis \(a) of shape \(shape); give split sizes instead"
+                )
+            }
+            sizes = [Int](repeating: part, count: n - 1) + [d - part * (n - 1)]
+        } else {
+            guard outputs >= 1, d % outputs == 0 else {
+                throw c.error(
+                    .invalidGraph,
+                    "axis \(a) of shape \(shape) does not split into \(outputs) equal parts; give split sizes"
+                )
+            }
+            sizes = [Int](repeating: d / outputs, count: outputs)
+        }
+        guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == d else {
+            throw c.error(.invalidGraph, "split sizes \(sizes) for axis \(a) of shape \(shape) and \(outputs) outputs")
+        }
+        var start = 0
+        return try sizes.map { size in
+            var starts = [Int](repeating: 0, count: rank)
+            var ends = shape
+            starts[a] = start
+            ends[a] = start + size
+            start += size
+            return try layout(c, x) { $0.sliced(starts: starts, ends: ends) }
+        }
     }
 }

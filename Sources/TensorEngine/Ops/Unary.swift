@@ -70,6 +70,18 @@ public func sigmoid(_ x: Tensor) -> Tensor {
 /// tanh x. VJP: g·(1 − y²).
 public func tanh(_ x: Tensor) -> Tensor { x.unary("tanh", tanhf, vjp: { g, _, y in g * (1 - y * y) }) }
 
+/// The error function erf x = 2/√π ∫₀ˣ e^(−t²) dt. VJP: g·(2/√π)·e^(−x²), written in ops, so its own
+/// derivative (−2x times it) follows.
+public func erf(_ x: Tensor) -> Tensor {
+    x.unary(
+        "erf",
+        erff,
+        vjp: { g, x, _ in
+            g * exp(-(x * x)) * Float(2 / Double.pi.squareRoot())
+        }
+    )
+}
+
 /// x clamped to [low, high]. VJP: g inside the interval (ends included), 0 outside.
 public func clip(_ x: Tensor, min low: Float, max high: Float) -> Tensor {
     precondition(low <= high, "clip: min \(low) > max \(high)")
