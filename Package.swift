@@ -27,6 +27,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
@@ -90,6 +93,27 @@ let package = Package(
         // NumPy .npy files (rkdctl predict, the daemon's Predict); no engine, so the CLI may use it.
         .target(name: "NPY", swiftSettings: defaultSwiftSettings),
         .testTarget(name: "NPYTests", dependencies: ["NPY"], swiftSettings: defaultSwiftSettings),
+        // The gRPC API, generated from proto/rkd/v1/*.proto by proto/generate-api.sh (checked in).
+        .target(
+            name: "DaemonAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        // Job specs, the job state machine, the SQLite job store and the artifact store.
+        .target(
+            name: "Jobs",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: ["Jobs"],
+            swiftSettings: defaultSwiftSettings
+        ),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",

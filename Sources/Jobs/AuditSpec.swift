@@ -1,0 +1,120 @@
+/// An audit: each attack at each budget over a set of examples. The fields mirror `rkd.v1.AuditSpec`;
+/// the daemon fills in defaults before it stores a job, so a stored spec says what runs.
+public struct AuditSpec: Codable, Hashable, Sendable {
+    /// The attacks to run, at least one.
+    public var attacks: [AttackSettings]
+    /// The threat model's norm.
+    public var norm: Norm
+    /// The budgets, each > 0, in pixel units.
+    public var epsilons: [Float]
+    /// The examples to attack.
+    public var data: DatasetSelection
+    /// How many examples, in order from the selection; 0: all.
+    public var numExamples: Int
+    /// Examples per batch, ≥ 1.
+    public var batchSize: Int
+    /// The seed of every random choice.
+    public var seed: UInt64
+    /// The pass mark for robust accuracy in [0, 1], if any.
+    public var failUnder: Double?
+    /// Normalisation before the model.
+    public var preprocessing: Preprocessing
+    /// How to read the model's output; `nil`: detect it.
+    public var outputKind: OutputKind?
+
+    /// Creates an audit spec.
+    public init(
+        attacks: [AttackSettings],
+        norm: Norm,
+        epsilons: [Float],
+        data: DatasetSelection,
+        numExamples: Int,
+        batchSize: Int,
+        seed: UInt64,
+        failUnder: Double? = nil,
+        preprocessing: Preprocessing = Preprocessing(),
+        outputKind: OutputKind? = nil
+    ) {
+        self.attacks = attacks
+        self.norm = norm
+        self.epsilons = epsilons
+        self.data = data
+        self.numExamples = numExamples
+        self.batchSize = batchSize
+        self.seed = seed
+        self.failUnder = failUnder
+        self.preprocessing = preprocessing
+        self.outputKind = outputKind
+    }
+
+    /// Checks every field's range.
+    /// - Throws: ``JobSpecError`` naming the first bad field, prefixed with `path`.
+    public func validate(path: String = "spec") throws(JobSpecError) {
+        guard !attacks.isEmpty else { throw JobSpecError(field: "\(path).attacks", "name at least one attack") }
+        for (index, attack) in attacks.enumerated() {
+            let field = "\(path).attacks[\(index)]"
+            guard attack.kind.supports(norm) else {
+                throw JobSpecError(
+                    field: field,
+                    "\(attack.kind.rawValue) is not defined for the \(norm.rawValue) norm; drop it or change the norm"
+                )
+            }
+            if let steps = attack.steps, steps < 1 {
+                throw JobSpecError(field: "\(field).steps", "must be at least 1, not \(steps)")
+            }
+            if let stepSize = attack.stepSize {
+                try JobSpecError.requirePositive(stepSize, field: "\(field).step_size")
+            }
+            guard attack.restarts >= 0 else {
+                throw JobSpecError(field: "\(field).restarts", "must not be negative")
+            }
+        }
+        guard !epsilons.isEmpty else { throw JobSpecError(field: "\(path).epsilons", "give at least one budget") }
+        for (index, epsilon) in epsilons.enumerated() {
+            try JobSpecError.requirePositive(epsilon, field: "\(path).epsilons[\(index)]")
+        }
+        try data.validate(path: "\(path).data")
+        guard numExamples >= 0 else {
+            throw JobSpecError(field: "\(path).num_examples", "must not be negative")
+        }
+        guard batchSize >= 1 else {
+            throw JobSpecError(field: "\(path).batch_size", "must be at least 1, not \(batchSize)")
+        }
+        if let failUnder, !(0...1).contains(failUnder) {
+            throw JobSpecError(
+                field: "\(path).fail_under",
+                "is a robust accuracy between 0 and 1, not \(failUnder); write 0.4 for 40 %"
+            )
+        }
+        try preprocessing.validate(path: "\(path).preprocessing")
+    }
+}
+
+extension DatasetSelection {
+    func validate(path: String) throws(JobSpecError) {
+        guard !name.isEmpty else { throw JobSpecError(field: "\(path).name", "name a data set") }
+        if let bad = classes.first(where: { $0 < 0 }) {
+            throw JobSpecError(field: "\(path).classes", "class indices start at 0; \(bad) is not one")
+        }
+        guard Set(classes).count == classes.count else {
+            throw JobSpecError(field: "\(path).classes", "lists a class twice")
+        }
+    }
+}
+
+extension Preprocessing {
+    func validate(path: String) throws(JobSpecError) {
+        guard mean.count == std.count else {
+            throw JobSpecError(
+                field: path,
+                "has \(mean.count) means but \(std.count) standard deviations; give one of each per channel"
+            )
+        }
+        for (index, value) in mean.enumerated() where !value.isFinite {
+            throw JobSpecError(field: "\(path).mean[\(index)]", "must be a finite number")
+        }
+        for (index, value) in std.enumerated() {
+            try JobSpecError.requirePositive(value, field: "\(path).std[\(index)]")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+/// A hardening job: fine-tune a model's weights for robustness and keep its graph. Mirrors
+/// `rkd.v1.HardenSpec` with the defaults filled in.
+public struct HardenSpec: Codable, Hashable, Sendable {
+    /// The hardening method.
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// Robust-KD: clean cross-entropy + α·feature loss + β·Jacobian loss against a teacher.
+        case robustKD = "robust-kd"
+        /// Shafahi et al. 2020: last-layer feature distillation (α is λ).
+        case shafahi
+        /// PGD adversarial training of the model itself, without a teacher.
+        case adversarialTraining = "adversarial-training"
+    }
+
+    /// How feature maps are compared.
+    public enum FeatureDistance: String, Codable, Sendable, CaseIterable {
+        /// 1 − cosine similarity.
+        case cosine
+        /// Squared Euclidean distance.
+        case l2
+    }
+
+    /// How the Jacobian term is differentiated.
+    public enum JacobianMode: String, Codable, Sendable, CaseIterable {
+        /// Double back-propagation.
+        case exact
+        /// A central finite difference of the directional derivative.
+        case finiteDifference = "finite-difference"
+    }
+
+    /// A teacher feature tap paired with a student feature tap.
+    public struct LayerPair: Codable, Hashable, Sendable {
+        /// The tensor name in the teacher's graph.
+        public var teacher: String
+        /// The tensor name in the student's graph.
+        public var student: String
+
+        /// Creates a pair.
+        public init(teacher: String, student: String) {
+            self.teacher = teacher
+            self.student = student
+        }
+    }
+
+    /// The teacher's name; `nil` only for adversarial training.
+    public var teacher: String?
+    /// The method.
+    public var method: Method
+    /// Weight of the feature-map loss, ≥ 0.
+    public var alpha: Float
+    /// Weight of the Jacobian loss, ≥ 0.
+    public var beta: Float
+    /// Random projections per step, ≥ 1.
+    public var projections: Int
+    /// How feature maps are compared.
+    public var featureDistance: FeatureDistance
+    /// How the Jacobian term is differentiated.
+    public var jacobian: JacobianMode
+    /// The step of the finite-difference mode, > 0.
+    public var finiteDifferenceStep: Float
+    /// The feature maps to match; empty: pair by spatial resolution.
+    public var layers: [LayerPair]
+    /// The training examples.
+    public var data: DatasetSelection
+    /// Optimiser and schedule.
+    public var schedule: TrainingSchedule
+    /// The inner attack, for ``Method/adversarialTraining``.
+    public var adversarial: AdversarialTraining?
+    /// The audit run before and after.
+    public var audit: AuditSpec
+    /// Normalisation before the model.
+    public var preprocessing: Preprocessing
+
+    /// Creates a hardening spec; `alpha`, `beta`, `projections` and the modes default to the paper's settings
+    /// (METHOD.md).
+    public init(
+        teacher: String?,
+        method: Method = .robustKD,
+        alpha: Float = 50,
+        beta: Float = 5e-3,
+        projections: Int = 1,
+        featureDistance: FeatureDistance = .cosine,
+        jacobian: JacobianMode = .exact,
+        finiteDifferenceStep: Float,
+        layers: [LayerPair] = [],
+        data: DatasetSelection,
+        schedule: TrainingSchedule,
+        adversarial: AdversarialTraining? = nil,
+        audit: AuditSpec,
+        preprocessing: Preprocessing = Preprocessing()
+    ) {
+        self.teacher = teacher
+        self.method = method
+        self.alpha = alpha
+        self.beta = beta
+        self.projections = projections
+        self.featureDistance = featureDistance
+        self.jacobian = jacobian
+        self.finiteDifferenceStep = finiteDifferenceStep
+        self.layers = layers
+        self.data = data
+        self.schedule = schedule
+        self.adversarial = adversarial
+        self.audit = audit
+        self.preprocessing = preprocessing
+    }
+
+    /// Checks every field's range.
+    /// - Throws: ``JobSpecError`` naming the first bad field.
+    public func validate(path: String = "spec") throws(JobSpecError) {
+        switch method {
+        case .robustKD, .shafahi:
+            guard let teacher, !teacher.isEmpty else {
+                throw JobSpecError(field: "\(path).teacher", "name a stored teacher (rkdctl teacher list)")
+            }
+        case .adversarialTraining:
+            guard let adversarial else {
+                throw JobSpecError(field: "\(path).adversarial", "adversarial training needs a norm and an epsilon")
+            }
+            try adversarial.validate(path: "\(path).adversarial")
+        }
+        for (value, field) in [(alpha, "alpha"), (beta, "beta")] where !(value.isFinite && value >= 0) {
+            throw JobSpecError(field: "\(path).\(field)", "must be a finite number ≥ 0, not \(value)")
+        }
+        guard projections >= 1 else {
+            throw JobSpecError(field: "\(path).projections", "must be at least 1, not \(projections)")
+        }
+        try JobSpecError.requirePositive(finiteDifferenceStep, field: "\(path).finite_difference_step")
+        for (index, pair) in layers.enumerated() where pair.teacher.isEmpty || pair.student.isEmpty {
+            throw JobSpecError(field: "\(path).layers[\(index)]", "needs both a teacher and a student tensor name")
+        }
+        try data.validate(path: "\(path).data")
+        try schedule.validate(path: "\(path).schedule")
+        try audit.validate(path: "\(path).audit")
+        try preprocessing.validate(path: "\(path).preprocessing")
+    }
+}
