@@ -16,7 +16,9 @@ build:
 # An undeclared import between targets fails the build (layers import downward only).
 BUILD_FLAGS ?= --explicit-target-dependency-import-check error
 
-test: bootstrap lint
+# --python also makes .venv/ (onnxruntime, for the differential tests); idempotent, like bootstrap.
+test: lint
+	scripts/bootstrap --python
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 

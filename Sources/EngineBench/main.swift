@@ -56,6 +56,7 @@ print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batc
 if !skipGEMM { benchmarkGEMM(into: &report) }
 benchmarkConvolutions(batch: batch, into: &report)
 benchmarkModels(batch: batch, into: &report)
+benchmarkImportedModel(batch: batch, into: &report)
 if let peersFile { addPeers(from: peersFile, into: &report) }
 do {
     try report.write(to: URL(fileURLWithPath: outputDirectory))

@@ -27,6 +27,13 @@ public struct ModelSummary: Sendable, Equatable {
 
     /// A node rkd cannot run, and why.
     public struct UnsupportedNode: Sendable, Equatable {
+        public init(nodeName: String, domain: String, opType: String, reason: String) {
+            self.nodeName = nodeName
+            self.domain = domain
+            self.opType = opType
+            self.reason = reason
+        }
+
         public let nodeName: String
         public let domain: String
         public let opType: String

@@ -10,9 +10,19 @@ public struct ONNXModel: @unchecked Sendable {
     /// The limits it was read with; the importer applies them again to computed values.
     public let limits: ImportLimits
 
-    /// Parses a serialized ModelProto.
-    /// - Throws: `ONNXError` `.limitExceeded` for oversize input, `.malformed` for bytes that are not
-    ///   a ModelProto, `.invalidGraph` when it has no graph.
+    /// How untrusted protobuf is decoded: nesting capped well below what would exhaust the stack
+    /// (swift-protobuf's own default is 100), unknown fields dropped rather than kept in memory.
+    static let decodingOptions: BinaryDecodingOptions = {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = 64
+        options.discardUnknownFields = true
+        return options
+    }()
+
+    /// Parses a serialized ModelProto and checks it against `limits` (see ``ImportLimits``).
+    /// - Throws: `ONNXError` `.limitExceeded` for oversize input or a model over a structural limit,
+    ///   `.malformed` for bytes that are not a ModelProto (including nesting deeper than 64
+    ///   messages), `.invalidGraph` when it has no graph or a tensor declares a negative dimension.
     public init(serialized data: Data, limits: ImportLimits = .default) throws {
         guard data.count <= limits.maximumFileBytes else {
             throw ONNXError(
@@ -21,32 +31,42 @@ public struct ONNXModel: @unchecked Sendable {
                     + "\(limits.maximumFileBytes); raise ImportLimits.maximumFileBytes if it is genuine"
             )
         }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = 64
+        guard !data.isEmpty else {
+            throw ONNXError(.malformed, "the file is empty; an ONNX model is a serialized ModelProto")
+        }
         let proto: Onnx_ModelProto
         do {
-            proto = try Onnx_ModelProto(serializedBytes: data, options: options)
+            proto = try Onnx_ModelProto(serializedBytes: data, options: ONNXModel.decodingOptions)
         } catch {
-            throw ONNXError(
-                .malformed,
-                "the bytes are not a valid ONNX model (\(error)); is the file truncated, "
-                    + "or not an .onnx file?"
-            )
+            throw ONNXError(.malformed, ONNXModel.describe(error, decoding: "an ONNX model"))
         }
         guard proto.hasGraph else {
-            throw ONNXError(.invalidGraph, "the model has no graph; re-export it")
-        }
-        guard proto.graph.node.count <= limits.maximumNodes else {
             throw ONNXError(
-                .limitExceeded,
-                "the graph has \(proto.graph.node.count) nodes, over the limit of "
-                    + "\(limits.maximumNodes)"
+                .invalidGraph,
+                "the file holds no graph: it is not an ONNX model (perhaps another protobuf message, such as "
+                    + "a TensorProto), or the model was exported without its graph; re-export it"
             )
         }
+        try ONNXModel.checkStructure(proto, limits: limits)
         let defaultOpset = proto.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }
         self.proto = proto
         self.opsetVersion = Int(defaultOpset?.version ?? 1)
         self.limits = limits
+    }
+
+    /// Says what a protobuf decoding failure means for a file that should hold `what`.
+    static func describe(_ error: any Error, decoding what: String) -> String {
+        switch error as? BinaryDecodingError {
+        case .truncated?:
+            return "the bytes end in the middle of a field, so they are not \(what); is the file truncated?"
+        case .messageDepthLimit?:
+            return "the bytes nest protobuf messages more than \(decodingOptions.messageDepthLimit) deep, "
+                + "which no genuine model file does; the file is corrupt or hostile"
+        case .invalidUTF8?:
+            return "a string field is not valid UTF-8, so the bytes are not \(what); is the file corrupt?"
+        default:
+            return "the bytes are not \(what) (\(error)); is the file truncated, or not an .onnx file?"
+        }
     }
 
     /// Reads and parses a model file.
@@ -93,11 +113,17 @@ public enum ONNXTensorFile {
     /// Float data as a tensor; integer data converted to floats. Returns the value and whether it was integer.
     public static func decode(_ data: Data, limits: ImportLimits = .default) throws -> (tensor: Tensor, isInteger: Bool)
     {
+        guard data.count <= limits.maximumFileBytes else {
+            throw ONNXError(
+                .limitExceeded,
+                "the tensor file is \(data.count) bytes, over the limit of \(limits.maximumFileBytes)"
+            )
+        }
         let proto: Onnx_TensorProto
         do {
-            proto = try Onnx_TensorProto(serializedBytes: data)
+            proto = try Onnx_TensorProto(serializedBytes: data, options: ONNXModel.decodingOptions)
         } catch {
-            throw ONNXError(.malformed, "not a TensorProto: \(error)")
+            throw ONNXError(.malformed, ONNXModel.describe(error, decoding: "a serialized TensorProto"))
         }
         let value = try TensorDecoding.decode(proto, limits: limits)
         return (value.asTensor, value.isInt)

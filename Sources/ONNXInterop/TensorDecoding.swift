@@ -3,21 +3,11 @@ import TensorEngine
 
 /// Decodes ONNX TensorProtos (initializers, Constant values, the test suites' .pb files).
 enum TensorDecoding {
+    /// The element count of `dims`, checked by `ImportLimits.admit`: no negative extent, at most
+    /// `maximumRank` axes, the product of the non-zero extents within the limit.
     static func elementCount(_ dims: [Int64], limits: ImportLimits, name: String) throws -> Int {
-        var count = 1
-        for d in dims {
-            guard d >= 0 else { throw ONNXError(.invalidGraph, "tensor '\(name)' has a negative dimension in \(dims)") }
-            let (product, overflow) = count.multipliedReportingOverflow(by: Int(d))
-            guard !overflow, product <= limits.maximumTensorElements else {
-                throw ONNXError(
-                    .limitExceeded,
-                    "tensor '\(name)' declares shape \(dims), more than the limit of "
-                        + "\(limits.maximumTensorElements) elements"
-                )
-            }
-            count = product
-        }
-        return count
+        // Int64 and Int are the same width on every platform rkd builds for.
+        try limits.checkedCount(dims.map { Int($0) }, "tensor '\(name)'")
     }
 
     /// The value of a TensorProto. Float, float16, bfloat16 and double become float tensors; the integer
@@ -44,11 +34,12 @@ enum TensorDecoding {
             }
         }
         func rawWords<W: FixedWidthInteger>(_: W.Type) throws -> [W] {
-            try checkCount(raw.count / MemoryLayout<W>.size, "raw_data")
+            // count ≤ maximumTensorElements, so the product cannot overflow.
             guard raw.count == count * MemoryLayout<W>.size else {
                 throw ONNXError(
                     .invalidGraph,
-                    "tensor '\(name)': raw_data has \(raw.count) bytes for \(count) elements"
+                    "tensor '\(name)' of shape \(shape) needs \(count * MemoryLayout<W>.size) bytes of raw_data "
+                        + "(\(count) elements of \(MemoryLayout<W>.size) bytes), but has \(raw.count)"
                 )
             }
             return raw.withUnsafeBytes { bytes in
