@@ -31,6 +31,11 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", exact: "1.46.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
     ],
     targets: [
         // ---- System libraries -------------------------------------------------------------
@@ -72,10 +77,24 @@ let package = Package(
         ),
 
         // ---- ONNX ---------------------------------------------------------------------------
+        // C API over Debian's libonnx 1.12 checker; the defines are those of its CMake package
+        // (/usr/lib/x86_64-linux-gnu/cmake/ONNX/ONNXTargets.cmake).
+        .target(
+            name: "ONNXChecker",
+            cxxSettings: [
+                .define("ONNX_NAMESPACE", to: "onnx"),
+                .define("ONNX_ML", to: "1"),
+            ],
+            linkerSettings: [
+                .linkedLibrary("onnx"),
+                .linkedLibrary("onnx_proto"),
+                .linkedLibrary("protobuf"),
+            ]
+        ),
         .target(
             name: "ONNXInterop",
             dependencies: [
-                "NN", "TensorEngine",
+                "NN", "TensorEngine", "ONNXChecker",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: defaultSwiftSettings
@@ -122,24 +141,64 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "CSystemd",
+                "CSystemd", "DaemonAPI", "Jobs", "ONNXInterop", "NN", "TensorEngine", "NPY",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
             name: "DaemonCoreTests",
             dependencies: [
+                "DaemonCore", "DaemonAPI", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        .executableTarget(
+            name: "rkdd",
+            dependencies: [
                 "DaemonCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
 
+        // ---- Data sets ----------------------------------------------------------------------
+        // Debian's zlib, for the .gz data-set files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // IDX (MNIST, Fashion-MNIST) and CIFAR-10 readers, the data-set catalog, selections and batches.
+        // No engine dependency: batches are [Float] + shape. Optimised like the engine: it converts
+        // millions of pixels per load.
+        .target(
+            name: "Datasets",
+            dependencies: ["CZlib"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "DatasetsTests",
+            dependencies: ["Datasets"],
+            swiftSettings: numericSwiftSettings
+        ),
+
         // ---- Benchmarks -------------------------------------------------------------------
         .executableTarget(
             name: "EngineBench",
-            dependencies: ["TensorEngine", "NN", "TensorEngineTestSupport"],
+            dependencies: ["TensorEngine", "NN", "ONNXInterop", "TensorEngineTestSupport"],
             swiftSettings: numericSwiftSettings
         ),
     ]

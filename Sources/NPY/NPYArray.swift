@@ -67,7 +67,8 @@ public struct NPYArray: Sendable, Equatable {
         }
     }
 
-    static func product(_ shape: [Int]) -> Int? {
+    /// The number of elements of `shape`, or nil on overflow.
+    public static func product(_ shape: [Int]) -> Int? {
         var n = 1
         for d in shape {
             let (p, overflow) = n.multipliedReportingOverflow(by: d)

@@ -1,0 +1,240 @@
+import DaemonAPI
+import Foundation
+import GRPCCore
+import Jobs
+import NN
+import NPY
+import ONNXInterop
+import TensorEngine
+import Testing
+
+/// Uploads `bytes` in `chunk`-sized pieces, with a header.
+private func upload(
+    _ client: Rkd_V1_Daemon.Client<some ClientTransport>,
+    _ bytes: Data,
+    chunk: Int = 1 << 20,
+    sha256: String = ""
+) async throws -> Rkd_V1_UploadModelResponse {
+    try await client.uploadModel(
+        requestProducer: { writer in
+            var header = Rkd_V1_UploadModelRequest()
+            header.header.filename = "model.onnx"
+            header.header.sizeBytes = UInt64(bytes.count)
+            header.header.sha256 = sha256
+            try await writer.write(header)
+            var offset = 0
+            while offset < bytes.count {
+                var part = Rkd_V1_UploadModelRequest()
+                part.chunk = bytes.subdata(in: offset..<min(offset + chunk, bytes.count))
+                try await writer.write(part)
+                offset += chunk
+            }
+        }
+    )
+}
+
+private func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        return .unknown
+    }
+}
+
+@Suite("rkdd over a real Unix socket", .serialized)
+struct ServiceTests {
+    @Test func uploadInspectPredict() async throws {
+        let daemon = try DaemonProcess()
+        // A linear classifier exported by PyTorch: input '0' [4, 10], 8 classes.
+        let model = try testData("pytorch-converted/test_Linear/model.onnx")
+        let input = try ONNXTensorFile.decode(try testData("pytorch-converted/test_Linear/test_data_set_0/input_0.pb"))
+        let expected = try ONNXTensorFile.decode(
+            try testData("pytorch-converted/test_Linear/test_data_set_0/output_0.pb")
+        )
+        try await daemon.withClient { client in
+            let version = try await client.getVersion(Rkd_V1_GetVersionRequest())
+            #expect(version.apiVersion == "rkd.v1")
+
+            // Chunked upload; the digest is the file's SHA-256; the same bytes again are stored once.
+            let first = try await upload(client, model, chunk: 100)
+            #expect(first.digest == SHA256.hash(model).description)
+            #expect(first.sizeBytes == UInt64(model.count) && !first.alreadyStored)
+            let again = try await upload(client, model)
+            #expect(again.digest == first.digest && again.alreadyStored)
+            let stored = daemon.stateDirectory.appendingPathComponent("models/\(first.digest).onnx")
+            #expect(try Data(contentsOf: stored) == model)
+            // A wrong digest in the header is refused and stores nothing new.
+            #expect(
+                await rpcCode { _ = try await upload(client, model + Data([0]), sha256: first.digest) }
+                    == .invalidArgument
+            )
+
+            var inspect = Rkd_V1_InspectModelRequest()
+            inspect.modelDigest = first.digest
+            let info = try await client.inspectModel(inspect)
+            #expect(info.fullySupported && info.unsupportedNodes.isEmpty)
+            #expect(info.operators.map(\.opType) == ["Gemm"])
+            #expect(info.inputs.map(\.name) == ["0"])
+            #expect(info.inputs[0].shape.map(\.size) == [4, 10])
+            #expect(info.parameterCount == 8 * 10 + 8)
+            #expect(info.outputKind == .logits)
+            #expect(info.producerName == "pytorch")
+            inspect.modelDigest = String(repeating: "0", count: 64)
+            #expect(await rpcCode { _ = try await client.inspectModel(inspect) } == .notFound)
+            inspect.modelDigest = "nonsense"
+            #expect(await rpcCode { _ = try await client.inspectModel(inspect) } == .invalidArgument)
+
+            // Predict through the NPY path returns ONNX's own expected output.
+            var predict = Rkd_V1_PredictRequest()
+            predict.modelDigest = first.digest
+            predict.npy = try NPYArray(shape: input.tensor.shape, elements: .float32(input.tensor.scalars)).npyData()
+            let result = try await client.predict(predict)
+            #expect(result.logits.shape == [4, 8])
+            #expect(result.predictions == expected.tensor.argmax(axis: 1).map { Int64($0) })
+            let worst = zip(result.logits.data, expected.tensor.scalars).map { abs($0 - $1) }.max() ?? 1
+            #expect(worst < 1e-4)
+
+            // With labels: the summed cross-entropy and its input gradient.
+            predict.labels = [3, 7, 0, 1]
+            predict.inputGradient = true
+            let withGradient = try await client.predict(predict)
+            #expect(withGradient.hasLoss && withGradient.loss > 0)
+            #expect(withGradient.inputGradient.shape == [4, 10])
+            // Closed form for a linear model: ∂(Σ CE)/∂x = (softmax(z) − onehot(y))·W.
+            let weights = try #require(
+                try ImportedGraph(try ONNXModel(serialized: model)).parameters.first { $0.name == "1" }
+            ).value.scalars.map(Double.init)
+            let labels = [3, 7, 0, 1]
+            for row in 0..<4 {
+                let z = (0..<8).map { Double(withGradient.logits.data[row * 8 + $0]) }
+                let top = z.max() ?? 0
+                let e = z.map { Foundation.exp($0 - top) }
+                let p = e.map { $0 / e.reduce(0, +) }
+                for j in 0..<10 {
+                    let expectedGradient = (0..<8).reduce(0.0) { sum, k in
+                        sum + (p[k] - (k == labels[row] ? 1 : 0)) * weights[k * 10 + j]
+                    }
+                    #expect(abs(Double(withGradient.inputGradient.data[row * 10 + j]) - expectedGradient) < 1e-4)
+                }
+            }
+
+            // Bad inputs are INVALID_ARGUMENT with the reason.
+            predict.labels = [3, 1000, 0, 1]
+            #expect(await rpcCode { _ = try await client.predict(predict) } == .invalidArgument)
+            predict.labels = []
+            predict.inputGradient = false
+            predict.npy = try NPYArray(shape: [1, 10], elements: .float32(Array(repeating: 0, count: 10))).npyData()
+            do {
+                _ = try await client.predict(predict)
+                Issue.record("a wrong batch size was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains("[4, 10]"))
+            }
+            predict.npy = Data("not numpy".utf8)
+            #expect(await rpcCode { _ = try await client.predict(predict) } == .invalidArgument)
+
+            // Jobs whose machinery arrives later say so.
+            #expect(await rpcCode { _ = try await client.submitAudit(Rkd_V1_SubmitAuditRequest()) } == .unimplemented)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func uploadsOverTheLimitAreRefused() async throws {
+        let daemon = try DaemonProcess(settings: ["maxUploadBytes": 2048])
+        let model = try testData("pytorch-converted/test_Conv2d/model.onnx")
+        try await daemon.withClient { client in
+            var big = Data(count: 5000)
+            big[0] = 8
+            do {
+                _ = try await upload(client, big, chunk: 1000)
+                Issue.record("an oversize upload was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .resourceExhausted)
+                #expect(error.message.contains("2048"))
+            }
+            // Nothing of it stays behind; a small model still goes in.
+            let models = try FileManager.default.contentsOfDirectory(
+                atPath: daemon.stateDirectory.appendingPathComponent("models").path
+            )
+            #expect(models.isEmpty)
+            #expect(model.count < 2048)
+            _ = try await upload(client, model)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    /// Jobs put into the store (the job kinds' runners arrive later) are listed, watched and cancelled
+    /// over RPC; the watch ends with the final state.
+    @Test func listWatchCancel() async throws {
+        let daemon = try DaemonProcess()
+        let store = try JobStore(directory: daemon.stateDirectory)
+        let spec = JobSpec.audit(
+            AuditSpec(
+                attacks: [AttackSettings(.pgd)],
+                norm: .linf,
+                epsilons: [0.1],
+                data: DatasetSelection(name: "fashion-mnist", split: .test),
+                numExamples: 100,
+                batchSize: 50,
+                seed: 1
+            )
+        )
+        let submitted = try await store.submit(JobSubmission(ownerUID: getuid(), spec: spec, modelDigest: nil))
+        let id = submitted.job.id
+        try await daemon.withClient { client in
+            let list = try await client.listJobs(Rkd_V1_ListJobsRequest())
+            #expect(list.jobs.map(\.id) == [id])
+            #expect(list.jobs[0].state == .queued && list.jobs[0].kind == .audit)
+            var get = Rkd_V1_GetJobRequest()
+            get.jobID = "missing"
+            #expect(await rpcCode { _ = try await client.getJob(get) } == .notFound)
+
+            let watcher = Task {
+                var watch = Rkd_V1_WatchJobRequest()
+                watch.jobID = id
+                return try await client.watchJob(watch) { response in
+                    var states: [Rkd_V1_JobState] = []
+                    for try await event in response.messages {
+                        if case .stateChange(let change) = event.event { states.append(change.toState) }
+                    }
+                    return states
+                }
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            var cancel = Rkd_V1_CancelJobRequest()
+            cancel.jobID = id
+            let cancelled = try await client.cancelJob(cancel)
+            #expect(cancelled.state == .cancelled)
+            let states = try await watcher.value
+            #expect(states == [.queued, .cancelled])
+            // Cancelling again changes nothing.
+            #expect(try await client.cancelJob(cancel).state == .cancelled)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    /// A second daemon on the same state directory refuses to start instead of stealing its jobs.
+    @Test func oneDaemonPerStateDirectory() async throws {
+        let daemon = try DaemonProcess()
+        let second = Process()
+        second.executableURL = try productsDirectory().appendingPathComponent("rkdd")
+        second.arguments = [
+            "--socket", daemon.directory.appendingPathComponent("other.sock").path,
+            "--state-directory", daemon.stateDirectory.path,
+        ]
+        let errors = Pipe()
+        second.standardError = errors
+        try second.run()
+        second.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(second.terminationStatus == 1)
+        #expect(message.contains("another rkdd already uses the state directory"))
+        #expect(daemon.stop() == 0)
+        // The daemon told the (fake) service manager it was stopping.
+        #expect(daemon.notify.wait(for: "STOPPING=1", seconds: 5) != nil)
+    }
+}
