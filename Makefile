@@ -4,11 +4,15 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench conformance-report lint clean
+.PHONY: bootstrap build test bench conformance-report lint clean install demo
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
 	scripts/bootstrap
+
+# Installs, builds, starts a per-user daemon and runs rkdctl inspect and predict on a sample model.
+demo:
+	scripts/demo
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -40,3 +44,25 @@ lint:
 
 clean:
 	$(SWIFT) package clean
+
+# Installs rkdd, rkdctl, the systemd units, sysusers/tmpfiles snippets, the default configuration
+# (kept if one exists) and the README under $(DESTDIR)$(PREFIX). Then, as root:
+#   systemd-sysusers && systemd-tmpfiles --create && systemctl daemon-reload && systemctl enable --now rkdd.socket
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install:
+	$(SWIFT) build -c release --product rkdd
+	$(SWIFT) build -c release --product rkdctl
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(SYSCONFDIR)/rkd $(DESTDIR)$(PREFIX)/share/doc/rkd
+	install -m 755 .build/release/rkdd .build/release/rkdctl $(DESTDIR)$(PREFIX)/bin/
+	for unit in rkdd.service rkdd.socket rkd-audit@.service rkd-audit@.timer; do \
+		sed -e 's#/usr/bin/#$(PREFIX)/bin/#g; s#/usr/share/doc/rkd/#$(PREFIX)/share/doc/rkd/#g' \
+			-e 's#/etc/rkd/#$(SYSCONFDIR)/rkd/#g' systemd/$$unit >$(DESTDIR)$(UNITDIR)/$$unit; \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$unit; \
+	done
+	install -m 644 systemd/rkd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/rkd.conf
+	install -m 644 systemd/rkd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/rkd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/rkd/rkdd.conf || install -m 644 systemd/rkdd.conf $(DESTDIR)$(SYSCONFDIR)/rkd/rkdd.conf
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/rkd/README.md
