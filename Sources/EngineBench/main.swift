@@ -10,6 +10,7 @@ var arguments = CommandLine.arguments.dropFirst()
 var batch = 128
 var outputDirectory = "docs/benchmarks"
 var skipGEMM = false
+var skipKernels = false
 var peersFile: String?
 while let flag = arguments.popFirst() {
     switch flag {
@@ -27,6 +28,8 @@ while let flag = arguments.popFirst() {
         outputDirectory = value
     case "--skip-gemm":
         skipGEMM = true
+    case "--skip-kernels":
+        skipKernels = true
     case "--peers":
         guard let value = arguments.popFirst() else {
             FileHandle.standardError.write(
@@ -36,7 +39,11 @@ while let flag = arguments.popFirst() {
         }
         peersFile = value
     case "--help", "-h":
-        print("usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm] [--peers FILE]")
+        print(
+            "usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm] [--skip-kernels] "
+                + "[--peers FILE]"
+        )
+        print("  --skip-kernels  only the whole-model figures (no sgemm, no convolution kernels)")
         print("  --peers FILE  rows measured by scripts/peer_bench.py (onnxruntime) to include in the report")
         exit(0)
     default:
@@ -53,8 +60,8 @@ var report = BenchmarkReport(
     gitCommit: machine.commit
 )
 print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batch)")
-if !skipGEMM { benchmarkGEMM(into: &report) }
-benchmarkConvolutions(batch: batch, into: &report)
+if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
+if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
 benchmarkModels(batch: batch, into: &report)
 benchmarkImportedModel(batch: batch, into: &report)
 if let peersFile { addPeers(from: peersFile, into: &report) }
