@@ -4,7 +4,7 @@ import TensorEngine
 
 /// A parsed ONNX model, checked against the import limits before anything large is allocated.
 public struct ONNXModel: @unchecked Sendable {
-    let proto: Onnx_ModelProto
+    private(set) var proto: Onnx_ModelProto
     /// The default-domain opset the model was exported with.
     public let opsetVersion: Int
     /// The limits it was read with; the importer applies them again to computed values.
@@ -85,6 +85,18 @@ public struct ONNXModel: @unchecked Sendable {
             throw ONNXError(.io, "cannot read \(url.path): \(error.localizedDescription)")
         }
         try self.init(serialized: data, limits: limits)
+        // Initializers kept in files beside the model are read now and held inline, so import,
+        // summary and export see ordinary tensors (an exported model carries them inline).
+        var budget = limits.maximumFileBytes - data.count
+        let directory = url.deletingLastPathComponent()
+        for index in proto.graph.initializer.indices where proto.graph.initializer[index].dataLocation == .external {
+            proto.graph.initializer[index] = try ExternalData.resolve(
+                proto.graph.initializer[index],
+                directory: directory,
+                limits: limits,
+                budget: &budget
+            )
+        }
     }
 
     /// The graph's declared input names that are not initializers (what a caller feeds).

@@ -467,7 +467,8 @@ enum KnownHoles {
                 // NetworkOperators.swift conv: `w.shape[1] * groups` overflows for a huge group;
                 // TensorEngine Conv2DGeometry.outExtent: `dilation * (kernel - 1)` for a huge dilation.
                 if node.attribute.contains(where: {
-                    ($0.name == "group" && $0.i > 1 << 31) || ($0.name == "dilations" && $0.ints.contains { $0 > 1 << 31 })
+                    ($0.name == "group" && $0.i > 1 << 31)
+                        || ($0.name == "dilations" && $0.ints.contains { $0 > 1 << 31 })
                 }) {
                     return "\(node.opType) with a huge group or dilation"
                 }
