@@ -24,6 +24,7 @@ BUILD_FLAGS ?= --explicit-target-dependency-import-check error
 test: lint
 	scripts/bootstrap --python
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	scripts/check-systemd-units "$$($(SWIFT) build --show-bin-path)"
 	$(SWIFT) test $(SWIFT_TEST_FLAGS)
 
 # Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. Run it on an idle machine:

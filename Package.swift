@@ -195,6 +195,34 @@ let package = Package(
             swiftSettings: numericSwiftSettings
         ),
 
+        // ---- CLI --------------------------------------------------------------------------
+        // rkdctl: one file per subcommand; talks only gRPC (DaemonAPI) and reads/writes .npy (NPY),
+        // never the engine. Its tests run the built binary (`swift build --build-tests` builds it).
+        .executableTarget(
+            name: "rkdctl",
+            dependencies: [
+                "DaemonAPI", "NPY",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        // Runs the built rkdctl; FakeDaemon serves the API on a temporary socket. The --help snapshots
+        // are read from the source tree (#filePath), not bundled.
+        .testTarget(
+            name: "rkdctlTests",
+            dependencies: [
+                "DaemonAPI", "NPY",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Snapshots"],
+            swiftSettings: defaultSwiftSettings
+        ),
+
         // ---- Benchmarks -------------------------------------------------------------------
         .executableTarget(
             name: "EngineBench",
