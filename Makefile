@@ -20,12 +20,15 @@ build:
 # An undeclared import between targets fails the build (layers import downward only).
 BUILD_FLAGS ?= --explicit-target-dependency-import-check error
 
+# Tests run one at a time: several spawn child processes (rkdd, python) through Foundation's
+# Process, and a child spawned while another test reads a pipe inherits the pipe and keeps it open,
+# so that read never ends (seen as a hang of the whole run in the clean-clone CI).
 # --python also makes .venv/ (onnxruntime, for the differential tests); idempotent, like bootstrap.
 test: lint
 	scripts/bootstrap --python
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	scripts/check-systemd-units "$$($(SWIFT) build --show-bin-path)"
-	$(SWIFT) test $(SWIFT_TEST_FLAGS)
+	$(SWIFT) test --no-parallel $(SWIFT_TEST_FLAGS)
 
 # Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. Run it on an idle machine:
 # a build running beside it cuts the figures several times over. onnxruntime (from the project
