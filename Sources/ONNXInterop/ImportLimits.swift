@@ -5,6 +5,12 @@ public struct ImportLimits: Sendable {
     public var maximumFileBytes: Int = 512 << 20
     /// The most nodes in the model: the main graph, every subgraph and every local function together.
     public var maximumNodes: Int = 100_000
+    /// The most protobuf messages in the file (nodes, attributes, tensors, value infos, shape
+    /// dimensions, …), counted on the raw bytes before decoding. Decoding allocates up to about
+    /// 500 bytes per message however small it is on disk, so the file size alone does not bound
+    /// memory: 8 MB of empty attributes decode into 2 GiB. A 100 000-node model with a few
+    /// attributes and a shaped value_info per node holds about 1.5 million.
+    public var maximumMessages: Int = 2_000_000
     /// The most elements in any one tensor (initializer, constant, or computed value).
     public var maximumTensorElements: Int = 1 << 28
     /// The most elements declared by all initializers and Constant node values together. One
@@ -18,15 +24,15 @@ public struct ImportLimits: Sendable {
     /// accepted; the main graph is depth 0.
     public var maximumGraphDepth: Int = 4
     /// The most nodes on one path from the graph's inputs to an output. A run that records
-    /// gradients keeps one tape node per graph node on that path, and the tape is released
-    /// recursively when the run's values go, so the depth of the graph is the depth of that
-    /// recursion. Real classifiers are a few hundred to a few thousand nodes deep.
+    /// gradients keeps one tape node per graph node on that path (TensorEngine releases such a
+    /// tape iteratively, so depth costs memory, not stack). Real classifiers are a few hundred to
+    /// a few thousand nodes deep.
     public var maximumChainLength: Int = 10_000
 
     public init() {}
 
-    /// The defaults: 512 MiB files, 100 000 nodes, 2²⁸ elements per tensor and over all
-    /// initializers, rank 32, subgraph depth 4, chains of 10 000 nodes.
+    /// The defaults: 512 MiB files, 100 000 nodes, 2 000 000 messages, 2²⁸ elements per tensor and
+    /// over all initializers, rank 32, subgraph depth 4, chains of 10 000 nodes.
     public static let `default` = ImportLimits()
 }
 

@@ -79,7 +79,7 @@ public final class ImportedGraph {
         self.roles = roles
         self.inputNames = model.inputNames
         self.outputNames = model.outputNames
-        self.nodes = try ImportedGraph.topologicalOrder(
+        self.nodes = try ONNXModel.topologicalOrder(
             graph,
             available: Set(graph.initializer.map(\.name) + model.inputNames)
         )
@@ -128,44 +128,6 @@ public final class ImportedGraph {
                 )
             }
         }
-    }
-
-    /// Orders nodes so that each runs after the producers of its inputs; fails on cycles and on
-    /// inputs nothing produces.
-    static func topologicalOrder(_ graph: Onnx_GraphProto, available: Set<String>) throws -> [Onnx_NodeProto] {
-        var produced = available
-        var remaining = Array(graph.node.enumerated())
-        var order: [Onnx_NodeProto] = []
-        order.reserveCapacity(remaining.count)
-        // Kahn's algorithm by repeated sweeps; graphs from exporters are already sorted, so one sweep suffices.
-        while !remaining.isEmpty {
-            var next: [(offset: Int, element: Onnx_NodeProto)] = []
-            var progressed = false
-            for entry in remaining {
-                if entry.element.input.allSatisfy({ $0.isEmpty || produced.contains($0) }) {
-                    order.append(entry.element)
-                    for output in entry.element.output where !output.isEmpty { produced.insert(output) }
-                    progressed = true
-                } else {
-                    next.append(entry)
-                }
-            }
-            if !progressed {
-                let node = next[0].element
-                let missing = node.input.filter { !$0.isEmpty && !produced.contains($0) }
-                let producedSomewhere = Set(graph.node.flatMap(\.output))
-                let cyclic = missing.allSatisfy { producedSomewhere.contains($0) }
-                throw ONNXError(
-                    .invalidGraph,
-                    cyclic
-                        ? "the graph has a cycle through inputs \(missing); ONNX graphs must be acyclic"
-                        : "input \(missing) is produced by no node, initializer or graph input",
-                    node: node.name
-                )
-            }
-            remaining = next
-        }
-        return order
     }
 
     /// Runs the graph on `inputs` and returns the values named in `outputs` (default: the graph

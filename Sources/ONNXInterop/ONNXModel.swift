@@ -20,6 +20,8 @@ public struct ONNXModel: @unchecked Sendable {
     }()
 
     /// Parses a serialized ModelProto and checks it against `limits` (see ``ImportLimits``).
+    /// The node and message counts are checked on the raw bytes before decoding (``ModelWireScan``),
+    /// the rest of the structure right after.
     /// - Throws: `ONNXError` `.limitExceeded` for oversize input or a model over a structural limit,
     ///   `.malformed` for bytes that are not a ModelProto (including nesting deeper than 64
     ///   messages), `.invalidGraph` when it has no graph or a tensor declares a negative dimension.
@@ -34,6 +36,7 @@ public struct ONNXModel: @unchecked Sendable {
         guard !data.isEmpty else {
             throw ONNXError(.malformed, "the file is empty; an ONNX model is a serialized ModelProto")
         }
+        try ModelWireScan.check(data, limits: limits)
         let proto: Onnx_ModelProto
         do {
             proto = try Onnx_ModelProto(serializedBytes: data, options: ONNXModel.decodingOptions)

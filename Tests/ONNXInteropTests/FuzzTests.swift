@@ -62,12 +62,10 @@ struct FuzzTests {
     enum Outcome: Hashable, CustomStringConvertible {
         case ran
         case refused(stage: String, code: String)
-        case knownHole(String)
 
         var description: String {
             switch self {
             case .ran: "imported and ran"
-            case .knownHole(let hole): "not run, known hole: \(hole)"
             case .refused(let stage, let code): "\(stage): ONNXError.\(code)"
             }
         }
@@ -134,7 +132,6 @@ struct FuzzTests {
         var verdict: CheckerVerdict.Status?
         do {
             let model = try ONNXModel(serialized: bytes)
-            if let hole = KnownHoles.match(model) { return (.knownHole(hole), nil) }
             let checked = model.check()
             verdict = checked.status
             if checked.status != .valid && checked.message.isEmpty {
@@ -398,90 +395,5 @@ enum Mutator {
             }
             return (swap ? "swap fields" : "drop field", WireFormat.serialize(fields))
         }
-    }
-}
-
-/// Cases that would crash the process through a hole already reported and not yet fixed (each
-/// names the code to fix). They are counted and shown in the outcome table, not run;
-/// `RKD_FUZZ_KNOWN_HOLES=run` runs them anyway, to check a fix. Remove an entry once it is fixed.
-enum KnownHoles {
-    static let runAnyway = ProcessInfo.processInfo.environment["RKD_FUZZ_KNOWN_HOLES"] == "run"
-
-    static func match(_ model: ONNXModel) -> String? {
-        guard !runAnyway else { return nil }
-        let graph = model.proto.graph
-        var constants: [String: Onnx_TensorProto] = [:]
-        for initializer in graph.initializer { constants[initializer.name] = initializer }
-        for node in graph.node where node.opType == "Constant" {
-            if let value = node.attribute.first(where: { $0.name == "value" }), let output = node.output.first {
-                constants[output] = value.t
-            }
-        }
-        /// The integers of a constant input, if it is one that decodes.
-        func ints(_ node: Onnx_NodeProto, _ index: Int) -> [Int]? {
-            guard index < node.input.count, let tensor = constants[node.input[index]],
-                case .int(_, let values)? = try? TensorDecoding.decode(tensor, limits: model.limits)
-            else { return nil }
-            return values
-        }
-        /// Whether the product of the non-zero magnitudes overflows, or passes `bound`.
-        func oversized(_ values: [Int], bound: Int = .max) -> Bool {
-            var product = 1
-            for v in values where v != 0 {
-                let (next, overflow) = product.multipliedReportingOverflow(by: v.magnitude > Int.max ? .max : abs(v))
-                if overflow || next > bound { return true }
-                product = next
-            }
-            return false
-        }
-        for node in graph.node {
-            switch node.opType {
-            case "Reshape":
-                // ShapeOperators.swift reshape: `known` and `target.reduce(1, *)` multiply the
-                // requested extents unchecked (a flipped byte in the shape initializer overflows).
-                if let shape = ints(node, 1), oversized(shape) { return "Reshape to an overflowing shape" }
-            case "ConstantOfShape":
-                // MoreOperators.swift constantOfShape: `shape.reduce(1, *)` overflows before the
-                // limit is checked.
-                if let shape = ints(node, 0), oversized(shape) { return "ConstantOfShape of an overflowing shape" }
-            case "Add", "Sub", "Mul", "Div":
-                // ElementwiseOperators.swift binary: integers go through Float and back with
-                // Int(_:) (traps at ±2⁶³) and are combined with trapping + - *.
-                if (0..<2).contains(where: { ints(node, $0)?.contains { $0.magnitude > 1 << 31 } == true }) {
-                    return "integer \(node.opType) of values beyond ±2³¹"
-                }
-            case "Expand":
-                // MoreOperators.swift expand: the broadcast shape is allocated unchecked (a huge
-                // or negative extent crashes the process).
-                if let shape = ints(node, 1),
-                    shape.contains(where: { $0 < 0 }) || oversized(shape, bound: model.limits.maximumTensorElements)
-                {
-                    return "Expand to a huge or negative shape"
-                }
-            case "Conv", "MaxPool", "AveragePool":
-                // Operators/NetworkOperators.swift conv/poolOptions: pads are unbounded and the
-                // output is allocated before its size is checked (2³¹ pads → a 343 GB allocation).
-                if node.attribute.contains(where: { $0.name == "pads" && $0.ints.contains { $0 > 1 << 12 } }) {
-                    return "\(node.opType) with huge pads"
-                }
-                // NetworkOperators.swift conv: `w.shape[1] * groups` overflows for a huge group;
-                // TensorEngine Conv2DGeometry.outExtent: `dilation * (kernel - 1)` for a huge dilation.
-                if node.attribute.contains(where: {
-                    ($0.name == "group" && $0.i > 1 << 31)
-                        || ($0.name == "dilations" && $0.ints.contains { $0 > 1 << 31 })
-                }) {
-                    return "\(node.opType) with a huge group or dilation"
-                }
-                // NetworkOperators.swift poolOptions: strides and dilations are indexed [0] and [1]
-                // without a count check (one stride → index out of range).
-                if node.opType != "Conv",
-                    node.attribute.contains(where: { ["strides", "dilations"].contains($0.name) && $0.ints.count < 2 })
-                {
-                    return "\(node.opType) with fewer than 2 strides or dilations"
-                }
-            default: break
-            }
-        }
-        return nil
     }
 }

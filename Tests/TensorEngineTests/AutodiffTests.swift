@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 import TensorEngineTestSupport
 import Testing
@@ -20,6 +21,32 @@ struct AutodiffTests {
         var g = exp(x).sum()
         for _ in 0..<3 { g = gradient(of: g, wrt: [x], createGraph: true)[0].sum() }
         #expect(Swift.abs(g.scalar - (1 + 2.7182817)) < 1e-5)
+    }
+
+    /// A tape 200 000 ops deep (deeper than any graph rkd imports) is differentiated, differentiated
+    /// again through a recorded gradient, and released on a thread with a 512 KiB stack: the tape's
+    /// release must not recurse once per node (recursively it overflowed such a stack at 3 000).
+    @Test func deepTapeIsDifferentiatedAndReleasedOnASmallStack() throws {
+        let depth = 200_000
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var results: (first: [Float], second: [Float]) = ([], [])
+        let thread = Thread {
+            do {
+                let x = Tensor(shape: [2], scalars: [1, 2]).tracked()
+                var y = x
+                for _ in 0..<depth { y = -y }
+                // An even number of negations: y = x, dy/dx = 1; then y·x gives d/dx = 2x.
+                let first = gradient(of: (y * x).sum(), wrt: [x], createGraph: true)[0]
+                results.first = first.scalars
+                results.second = gradient(of: first.sum(), wrt: [x])[0].scalars
+            }
+            finished.signal()
+        }
+        thread.stackSize = 512 << 10
+        thread.start()
+        finished.wait()
+        #expect(results.first == [2, 4])
+        #expect(results.second == [2, 2])
     }
 
     @Test func noTapeWithoutGradients() {

@@ -5,10 +5,12 @@ import TensorEngine
 /// arithmetic) and activations.
 enum ElementwiseOperators {
     static let all: [(String, OperatorRegistry.Implementation)] = [
-        ("Add", binary(+, { $0 + $1 })),
-        ("Sub", binary(-, { $0 - $1 })),
-        ("Mul", binary(*, { $0 * $1 })),
-        ("Div", binary(/, { b, c in c == 0 ? 0 : Int((Double(b) / Double(c)).rounded(.towardZero)) })),
+        ("Add", binary(+, { $0.addingReportingOverflow($1) })),
+        ("Sub", binary(-, { $0.subtractingReportingOverflow($1) })),
+        ("Mul", binary(*, { $0.multipliedReportingOverflow(by: $1) })),
+        // Integer division truncates toward zero (C++, onnxruntime); by zero it is undefined in
+        // ONNX and refused here.
+        ("Div", binary(/, { b, c in c == 0 ? (0, true) : b.dividedReportingOverflow(by: c) })),
         ("Pow", { c in [.float(pow(try c.tensor(0), try c.tensor(1)))] }),
         ("Relu", unary { relu($0) }),
         ("Sigmoid", unary { sigmoid($0) }),
@@ -29,24 +31,37 @@ enum ElementwiseOperators {
         { c in [.float(f(try c.tensor(0)))] }
     }
 
-    /// Float arithmetic on the engine, or integer arithmetic when both inputs are integers.
+    /// Float arithmetic on the engine, or exact integer arithmetic when both inputs are integers
+    /// (shape arithmetic); an integer result that overflows, or a division by zero, is an error.
     static func binary(
         _ f: @escaping @Sendable (Tensor, Tensor) -> Tensor,
-        _ g: @escaping @Sendable (Int, Int) -> Int
+        _ g: @escaping @Sendable (Int, Int) -> (partialValue: Int, overflow: Bool)
     ) -> OperatorRegistry.Implementation {
         { c in
             let a = try c.input(0)
             let b = try c.input(1)
-            if case .int(let sa, let va) = a, case .int(let sb, let vb) = b {
-                guard let shape = Kernels.broadcastShape(sa, sb) else {
-                    throw c.error(.invalidGraph, "shapes \(sa) and \(sb) do not broadcast")
-                }
-                let fa = Kernels.broadcast(va.map { Float($0) }, sa, to: shape)
-                let fb = Kernels.broadcast(vb.map { Float($0) }, sb, to: shape)
-                return [.int(shape: shape, values: zip(fa, fb).map { g(Int($0), Int($1)) })]
-            }
-            guard Kernels.broadcastShape(a.shape, b.shape) != nil else {
+            guard let shape = Kernels.broadcastShape(a.shape, b.shape) else {
                 throw c.error(.invalidGraph, "shapes \(a.shape) and \(b.shape) do not broadcast")
+            }
+            _ = try c.limits.checkedCount(shape, "the broadcast of \(a.shape) and \(b.shape)", node: c.name)
+            if a.isInt && b.isInt {
+                // Broadcast the element positions (see ShapeOperators.layout), then combine exactly.
+                let xa = try ShapeOperators.layout(c, a) { $0.broadcast(to: shape) }.asInts("A", node: c.name)
+                let xb = try ShapeOperators.layout(c, b) { $0.broadcast(to: shape) }.asInts("B", node: c.name)
+                var values: [Int] = []
+                values.reserveCapacity(xa.count)
+                for (x, y) in zip(xa, xb) {
+                    let (r, overflow) = g(x, y)
+                    guard !overflow else {
+                        throw c.error(
+                            .invalidGraph,
+                            "integer \(c.node.opType) of \(x) and \(y) "
+                                + (c.node.opType == "Div" && y == 0 ? "divides by zero" : "overflows 64 bits")
+                        )
+                    }
+                    values.append(r)
+                }
+                return [.int(shape: shape, values: values)]
             }
             return [.float(f(a.asTensor, b.asTensor))]
         }

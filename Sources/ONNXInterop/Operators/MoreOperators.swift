@@ -78,9 +78,10 @@ enum MoreOperators {
             let parts = try c.inputs.indices.map { try c.tensor($0) }
             guard var result = parts.first else { throw c.error(.invalidGraph, "no inputs") }
             for p in parts.dropFirst() {
-                guard Kernels.broadcastShape(result.shape, p.shape) != nil else {
+                guard let shape = Kernels.broadcastShape(result.shape, p.shape) else {
                     throw c.error(.invalidGraph, "shapes \(result.shape) and \(p.shape) do not broadcast")
                 }
+                _ = try c.limits.checkedCount(shape, "the broadcast of \(result.shape) and \(p.shape)", node: c.name)
                 result = f(result, p)
             }
             return [.float(result)]
@@ -110,15 +111,33 @@ enum MoreOperators {
     static func cast(_ c: NodeContext) throws -> [Value] {
         let x = try c.input(0)
         let to = c.int("to", default: 0)
+        if let type = Onnx_TensorProto.DataType(rawValue: to), let range = integerRanges[type] {
+            // ONNX leaves out-of-range conversions undefined; rkd saturates to the type's range
+            // (NaN becomes 0), and integers already in range pass through exactly.
+            if case .int(let shape, let values) = x {
+                return [.int(shape: shape, values: values.map { min(max($0, range.lowerBound), range.upperBound) })]
+            }
+            let t = x.asTensor
+            let low = Float(range.lowerBound)
+            let high = Float(range.upperBound)
+            return [
+                .int(
+                    shape: t.shape,
+                    values: t.scalars.map { v in
+                        if v.isNaN { return 0 }
+                        if v <= low { return range.lowerBound }
+                        if v >= high { return range.upperBound }
+                        return Int(v.rounded(.towardZero))
+                    }
+                )
+            ]
+        }
         switch Onnx_TensorProto.DataType(rawValue: to) {
         case .float, .double:
             return [.float(x.asTensor)]
         case .float16:
             let t = x.asTensor
             return [.float(Tensor(shape: t.shape, scalars: t.scalars.map { Float(Float16($0)) }))]
-        case .int64, .int32, .int16, .int8, .uint8:
-            let t = x.asTensor
-            return [.int(shape: t.shape, values: t.scalars.map { $0.isFinite ? Int($0.rounded(.towardZero)) : 0 })]
         case .bool:
             if case .int(let shape, let values) = x {
                 return [.int(shape: shape, values: values.map { $0 != 0 ? 1 : 0 })]
@@ -137,6 +156,12 @@ enum MoreOperators {
             throw c.error(.invalidGraph, "Cast to data type \(to), which is not an ONNX data type")
         }
     }
+
+    /// The integer data types Cast produces, with their ranges.
+    static let integerRanges: [Onnx_TensorProto.DataType: ClosedRange<Int>] = [
+        .int64: Int.min...Int.max, .int32: Int(Int32.min)...Int(Int32.max), .int16: Int(Int16.min)...Int(Int16.max),
+        .int8: Int(Int8.min)...Int(Int8.max), .uint8: 0...Int(UInt8.max),
+    ]
 
     /// Slice (opset 10+: starts/ends/axes/steps inputs; before: attributes), ONNX clamping rules.
     static func sliceOperator(_ c: NodeContext) throws -> [Value] {
@@ -191,21 +216,26 @@ enum MoreOperators {
     static func expand(_ c: NodeContext) throws -> [Value] {
         let x = try c.input(0)
         let target = try c.input(1).asInts("shape", node: c.name)
+        guard target.allSatisfy({ $0 >= 0 }) else {
+            throw c.error(.invalidGraph, "shape \(target) has a negative extent")
+        }
+        guard target.count <= c.limits.maximumRank else {
+            throw c.error(.limitExceeded, "shape of rank \(target.count), over the limit of \(c.limits.maximumRank)")
+        }
         guard let shape = Kernels.broadcastShape(x.shape, target) else {
             throw c.error(.invalidGraph, "shape \(x.shape) does not broadcast with \(target)")
         }
+        _ = try c.limits.checkedCount(shape, "the output", node: c.name)
         return [try ShapeOperators.layout(c, x) { $0.broadcast(to: shape) }]
     }
 
     static func constantOfShape(_ c: NodeContext) throws -> [Value] {
         let shape = try c.input(0).asInts("shape", node: c.name)
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) <= c.limits.maximumTensorElements else {
-            throw c.error(.limitExceeded, "shape \(shape)")
-        }
+        let count = try c.limits.checkedCount(shape, "the output", node: c.name)
         let fill = try c.attribute("value").map { try TensorDecoding.decode($0.t, limits: c.limits) }
         switch fill {
         case .int(_, let v)?:
-            return [.int(shape: shape, values: [Int](repeating: v.first ?? 0, count: shape.reduce(1, *)))]
+            return [.int(shape: shape, values: [Int](repeating: v.first ?? 0, count: count))]
         case .float(let t)?:
             return [.float(Tensor(repeating: t.scalars.first ?? 0, shape: shape))]
         case nil:

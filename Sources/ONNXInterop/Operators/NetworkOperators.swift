@@ -36,6 +36,10 @@ enum NetworkOperators {
             guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
                 throw c.error(.unsupported, "pads \(pads): need four non-negative values for a 2-D window")
             }
+            let bound = c.limits.maximumTensorElements
+            guard pads.allSatisfy({ $0 <= bound }) else {
+                throw c.error(.limitExceeded, "pads \(pads) are over the element limit of \(bound)")
+            }
             return (pads[0], pads[1], pads[2], pads[3])
         case "VALID":
             return (0, 0, 0, 0)
@@ -56,6 +60,56 @@ enum NetworkOperators {
         }
     }
 
+    /// Strides and dilations of a 2-D window, checked before any arithmetic on them: two of each,
+    /// and these and the kernel within 1…(the element limit), so that no sum or product of window
+    /// values and extents overflows.
+    static func windowAttributes(_ c: NodeContext, kernel: [Int]) throws -> (strides: [Int], dilations: [Int]) {
+        let strides = c.ints("strides") ?? [1, 1]
+        let dilations = c.ints("dilations") ?? [1, 1]
+        let bound = c.limits.maximumTensorElements
+        for (name, values) in [("kernel_shape", kernel), ("strides", strides), ("dilations", dilations)] {
+            guard values.count == 2 else {
+                throw c.error(.unsupported, "\(name) \(values): need two values for a 2-D window")
+            }
+            guard values.allSatisfy({ $0 >= 1 && $0 <= bound }) else {
+                throw c.error(.invalidGraph, "\(name) \(values): each must be in 1...\(bound)")
+            }
+        }
+        return (strides, dilations)
+    }
+
+    /// Refuses a window operator whose output, padded input or im2col workspace would be over the
+    /// element limit, before anything is allocated. All terms are bounded by `windowAttributes`
+    /// and the input's own limit, so the arithmetic here cannot overflow.
+    static func checkWindowSizes(
+        _ c: NodeContext,
+        input x: [Int],
+        outChannels: Int,
+        kernel: [Int],
+        strides: [Int],
+        dilations: [Int],
+        pads: (Int, Int, Int, Int),
+        ceilMode: Bool = false,
+        inPerGroup: Int? = nil
+    ) throws {
+        let paddedH = x[2] + pads.0 + pads.2
+        let paddedW = x[3] + pads.1 + pads.3
+        let spanH = paddedH - dilations[0] * (kernel[0] - 1) - 1
+        let spanW = paddedW - dilations[1] * (kernel[1] - 1) - 1
+        let round = ceilMode ? 1 : 0
+        let outH = spanH < 0 ? 0 : spanH / strides[0] + 1 + round
+        let outW = spanW < 0 ? 0 : spanW / strides[1] + 1 + round
+        _ = try c.limits.checkedCount([x[0], outChannels, outH, outW], "the output", node: c.name)
+        _ = try c.limits.checkedCount([x[1], paddedH, paddedW], "an image with its padding", node: c.name)
+        if let inPerGroup {
+            _ = try c.limits.checkedCount(
+                [inPerGroup, kernel[0], kernel[1], outH, outW],
+                "the convolution's column workspace",
+                node: c.name
+            )
+        }
+    }
+
     static func conv(_ c: NodeContext) throws -> [Value] {
         try c.onlyAttributes(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
         let x = try spatial4D(c, try c.tensor(0))
@@ -63,20 +117,30 @@ enum NetworkOperators {
         guard w.rank == 4 else {
             throw c.error(.unsupported, "weight of shape \(w.shape): only 2-D convolutions are supported")
         }
-        let strides = c.ints("strides") ?? [1, 1]
-        let dilations = c.ints("dilations") ?? [1, 1]
         let groups = c.int("group", default: 1)
         let kernel = c.ints("kernel_shape") ?? [w.shape[2], w.shape[3]]
-        guard strides.count == 2, dilations.count == 2, kernel == [w.shape[2], w.shape[3]], groups >= 1,
-            strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 })
-        else {
+        let (strides, dilations) = try windowAttributes(c, kernel: kernel)
+        guard kernel == [w.shape[2], w.shape[3]], groups >= 1, groups <= x.shape[1] else {
             throw c.error(
                 .invalidGraph,
                 "strides \(strides), dilations \(dilations), kernel_shape \(kernel), group \(groups) "
-                    + "do not fit weight \(w.shape)"
+                    + "do not fit weight \(w.shape) and input \(x.shape)"
             )
         }
+        guard w.shape[1] * groups == x.shape[1] else {
+            throw c.error(.invalidGraph, "weight \(w.shape) with group \(groups) does not match input \(x.shape)")
+        }
         let pads = try padding(c, input: x.shape, kernel: kernel, strides: strides, dilations: dilations)
+        try checkWindowSizes(
+            c,
+            input: x.shape,
+            outChannels: w.shape[0],
+            kernel: kernel,
+            strides: strides,
+            dilations: dilations,
+            pads: pads,
+            inPerGroup: w.shape[1]
+        )
         let options = Conv2DOptions(
             stride: (strides[0], strides[1]),
             dilation: (dilations[0], dilations[1]),
@@ -84,9 +148,6 @@ enum NetworkOperators {
             groups: groups
         )
         let geometry = options.unvalidatedGeometry(input: x.shape, filter: w.shape)
-        if w.shape[1] * groups != x.shape[1] {
-            throw c.error(.invalidGraph, "weight \(w.shape) with group \(groups) does not match input \(x.shape)")
-        }
         if let problem = geometry.validate() { throw c.error(.invalidGraph, problem) }
         let bias = try c.optionalInput(2).map { b -> Tensor in
             let t = b.asTensor
@@ -100,9 +161,30 @@ enum NetworkOperators {
         guard let kernel = c.ints("kernel_shape"), kernel.count == 2 else {
             throw c.error(.unsupported, "kernel_shape \(c.ints("kernel_shape") ?? []): only 2-D pooling is supported")
         }
-        let strides = c.ints("strides") ?? [1, 1]
-        let dilations = c.ints("dilations") ?? [1, 1]
+        let (strides, dilations) = try windowAttributes(c, kernel: kernel)
         let pads = try padding(c, input: x.shape, kernel: kernel, strides: strides, dilations: dilations)
+        // As onnxruntime requires: padding narrower than the window (so no window is all padding,
+        // and the output stays near the input's size).
+        for (axis, before, after) in [(0, pads.0, pads.2), (1, pads.1, pads.3)] {
+            let extent = dilations[axis] * (kernel[axis] - 1) + 1
+            guard before < extent, after < extent else {
+                throw c.error(
+                    .invalidGraph,
+                    "pads \([pads.0, pads.1, pads.2, pads.3]) must be smaller than the window extent \(extent) "
+                        + "on axis \(axis + 2)"
+                )
+            }
+        }
+        try checkWindowSizes(
+            c,
+            input: x.shape,
+            outChannels: x.shape[1],
+            kernel: kernel,
+            strides: strides,
+            dilations: dilations,
+            pads: pads,
+            ceilMode: c.int("ceil_mode", default: 0) == 1
+        )
         let options = Pool2DOptions(
             kernel: (kernel[0], kernel[1]),
             stride: (strides[0], strides[1]),
@@ -149,6 +231,7 @@ enum NetworkOperators {
         }
         let cTensor = c.optionalInput(2)?.asTensor
         let outShape = [ta ? a.shape[1] : a.shape[0], tb ? b.shape[0] : b.shape[1]]
+        _ = try c.limits.checkedCount(outShape, "the output", node: c.name)
         if let cTensor, Kernels.broadcastShape(cTensor.shape, outShape) != outShape {
             throw c.error(.invalidGraph, "C \(cTensor.shape) does not broadcast to \(outShape)")
         }

@@ -28,15 +28,16 @@ enum PadOperator {
         // `constant_value`; Pad-18 adds the `axes` input.
         let pads: [Int]
         var fill: Float = 0
+        var intFill: Int?
         var axes = Array(0..<rank)
         if c.opset >= 11 {
             pads = try c.input(1).asInts("pads", node: c.name)
             if let v = c.optionalInput(2) {
-                let t = v.asTensor
-                guard t.count == 1 else {
-                    throw c.error(.invalidGraph, "constant_value of shape \(t.shape) is not a scalar")
+                guard v.shape.reduce(1, *) == 1 else {
+                    throw c.error(.invalidGraph, "constant_value of shape \(v.shape) is not a scalar")
                 }
-                fill = t.scalars[0]
+                if case .int(_, let values) = v { intFill = values[0] }
+                fill = v.asTensor.scalars[0]
             }
             if let v = c.optionalInput(3) {
                 guard c.opset >= 18 else { throw c.error(.invalidGraph, "the axes input exists from opset 18 on") }
@@ -93,10 +94,11 @@ enum PadOperator {
         let keptShape = (0..<rank).map { cropEnd[$0] - cropStart[$0] }
         let indices = mode == .constant ? nil : sourceIndices(keptShape, grow: grow, mode: mode)
         return [
-            try ShapeOperators.layout(c, x) { t in
+            // Integers move as positions (see `layout`): their padding is 0 there, then the fill.
+            try ShapeOperators.layout(c, x, padding: intFill ?? Int(exactly: fill.rounded(.towardZero)) ?? 0) { t in
                 let kept = cropped ? t.sliced(starts: cropStart, ends: cropEnd) : t
                 if let indices { return kept.gatherFlat(indices: indices, shape: outShape) }
-                return kept.padded(before: grow.map(\.0), after: grow.map(\.1), value: fill)
+                return kept.padded(before: grow.map(\.0), after: grow.map(\.1), value: x.isInt ? 0 : fill)
             }
         ]
     }

@@ -16,17 +16,25 @@ enum ShapeOperators {
         ("Split", split),
     ]
 
-    /// Applies a layout change to either kind of value: ints go through the same float kernels
-    /// (exact for |v| < 2²⁴, checked) and come back as ints.
-    static func layout(_ c: NodeContext, _ v: Value, _ f: (Tensor) -> Tensor) throws -> Value {
+    /// Applies a layout change (a op whose every output element copies an input element, or is new
+    /// padding) to either kind of value. Integers are not sent through the float kernels as values,
+    /// which would round them past 2²⁴: the kernels move the element positions 1…n instead (exact
+    /// as floats), and each output position then takes the integer it names; a 0 is new padding and
+    /// takes `padding`.
+    static func layout(_ c: NodeContext, _ v: Value, padding: Int = 0, _ f: (Tensor) -> Tensor) throws -> Value {
         switch v {
         case .float(let t): return .float(f(t))
-        case .int(_, let values):
-            guard values.allSatisfy({ abs($0) < 1 << 24 }) else {
-                throw c.error(.unsupported, "integer values beyond ±2²⁴ in a layout op")
+        case .int(let shape, let values):
+            guard values.count < 1 << 24 else {
+                throw c.error(
+                    .unsupported,
+                    "an integer tensor of \(values.count) elements in a layout operator; rkd moves integer tensors "
+                        + "of fewer than 2²⁴ elements (shape arithmetic), larger ones only as float"
+                )
             }
-            let r = f(v.asTensor)
-            return .int(shape: r.shape, values: r.scalars.map { Int($0) })
+            let positions = Tensor(shape: shape, scalars: (0..<values.count).map { Float($0 + 1) })
+            let moved = f(positions)
+            return .int(shape: moved.shape, values: moved.scalars.map { $0 == 0 ? padding : values[Int($0) - 1] })
         }
     }
 
@@ -43,17 +51,41 @@ enum ShapeOperators {
         guard let requested = try c.intsFromInputOrAttribute(1, "shape") else {
             throw c.error(.invalidGraph, "no target shape")
         }
+        guard requested.count <= c.limits.maximumRank else {
+            throw c.error(
+                .limitExceeded,
+                "target shape of rank \(requested.count), over the limit of \(c.limits.maximumRank)"
+            )
+        }
         let allowZero = c.int("allowzero", default: 0) == 1
         var target = requested.enumerated().map { i, d in (d == 0 && !allowZero && i < x.shape.count) ? x.shape[i] : d }
         let count = x.shape.reduce(1, *)
-        if let i = target.firstIndex(of: -1) {
-            let known = target.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
-            guard known > 0, count % known == 0, target.filter({ $0 == -1 }).count == 1 else {
+        let inferred = target.indices.filter { target[$0] == -1 }
+        guard inferred.count <= 1, target.allSatisfy({ $0 >= -1 }) else {
+            throw c.error(
+                .invalidGraph,
+                "cannot reshape \(x.shape) to \(requested): one -1 at most, no other negatives"
+            )
+        }
+        // The product of the given extents, without overflow: past `count` it cannot match (a zero
+        // extent makes it 0 whatever the others are, which must still be within the element limit).
+        let hasZero = target.contains(0)
+        let bound = hasZero ? c.limits.maximumTensorElements : max(count, 1)
+        var known = 1
+        for (i, d) in target.enumerated() where !inferred.contains(i) && d != 0 {
+            let (product, overflow) = known.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= bound else {
+                throw c.error(.invalidGraph, "cannot reshape \(x.shape) (\(count) elements) to \(requested)")
+            }
+            known = product
+        }
+        if hasZero { known = 0 }
+        if let i = inferred.first {
+            guard known > 0, count % known == 0 else {
                 throw c.error(.invalidGraph, "cannot reshape \(x.shape) to \(requested)")
             }
             target[i] = count / known
-        }
-        guard target.allSatisfy({ $0 >= 0 }), target.reduce(1, *) == count else {
+        } else if known != count {
             throw c.error(.invalidGraph, "cannot reshape \(x.shape) (\(count) elements) to \(requested)")
         }
         return [try layout(c, x) { $0.reshaped(target) }]
@@ -74,17 +106,38 @@ enum ShapeOperators {
         guard let first = parts.first else { throw c.error(.invalidGraph, "no inputs") }
         let rank = first.shape.count
         let axis = c.int("axis", default: 0)
-        guard axis >= -rank && axis < max(rank, 1) else {
-            throw c.error(.invalidGraph, "axis \(axis) for rank \(rank)")
+        guard rank > 0, axis >= -rank && axis < rank else {
+            throw c.error(.invalidGraph, "axis \(axis) for rank \(rank) (Concat joins tensors of rank 1 or more)")
         }
         let a = axis < 0 ? axis + rank : axis
         for p in parts
         where p.shape.count != rank || p.shape.indices.contains(where: { $0 != a && p.shape[$0] != first.shape[$0] }) {
             throw c.error(.invalidGraph, "shapes \(parts.map(\.shape)) differ off axis \(a)")
         }
+        var joined = first.shape
+        var extent = 0
+        for p in parts {
+            let (sum, overflow) = extent.addingReportingOverflow(p.shape[a])
+            guard !overflow else {
+                throw c.error(.limitExceeded, "the joined extent of \(parts.map(\.shape)) overflows")
+            }
+            extent = sum
+        }
+        joined[a] = extent
+        _ = try c.limits.checkedCount(joined, "the output", node: c.name)
         if parts.allSatisfy(\.isInt) {
-            let joined = concat(parts.map(\.asTensor), axis: a)
-            return [.int(shape: joined.shape, values: joined.scalars.map { Int($0) })]
+            // Exact: the integers are joined as they are, one block per part along the axis.
+            let outer = first.shape[..<a].reduce(1, *)
+            var values: [Int] = []
+            values.reserveCapacity(joined.reduce(1, *))
+            for o in 0..<outer {
+                for p in parts {
+                    guard case .int(let shape, let v) = p else { continue }
+                    let block = shape[a...].reduce(1, *)
+                    values.append(contentsOf: v[(o * block)..<((o + 1) * block)])
+                }
+            }
+            return [.int(shape: joined, values: values)]
         }
         return [.float(concat(parts.map(\.asTensor), axis: a))]
     }
@@ -122,6 +175,8 @@ enum ShapeOperators {
         for i in indices where i < -extent || i >= extent {
             throw c.error(.invalidGraph, "index \(i) out of range for axis \(a) of \(data.shape)")
         }
+        let outShape = Array(data.shape[..<a]) + indicesValue.shape + Array(data.shape[(a + 1)...])
+        _ = try c.limits.checkedCount(outShape, "the output", node: c.name)
         return [try layout(c, data) { $0.gathered(indices: indices, indicesShape: indicesValue.shape, axis: a) }]
     }
 
@@ -133,13 +188,17 @@ enum ShapeOperators {
         let x = try c.input(0)
         guard let axes = try axesFor(c, attributeBefore: 13) else { throw c.error(.invalidGraph, "no axes") }
         let outRank = x.shape.count + axes.count
+        guard outRank <= c.limits.maximumRank else {
+            throw c.error(.limitExceeded, "output rank \(outRank) is over the limit of \(c.limits.maximumRank)")
+        }
         let normalized = axes.map { $0 < 0 ? $0 + outRank : $0 }
-        guard normalized.allSatisfy({ $0 >= 0 && $0 < outRank }), Set(normalized).count == normalized.count else {
+        let inserted = Set(normalized)
+        guard normalized.allSatisfy({ $0 >= 0 && $0 < outRank }), inserted.count == normalized.count else {
             throw c.error(.invalidGraph, "axes \(axes) for output rank \(outRank)")
         }
         var shape: [Int] = []
         var source = x.shape.makeIterator()
-        for i in 0..<outRank { shape.append(normalized.contains(i) ? 1 : (source.next() ?? 1)) }
+        for i in 0..<outRank { shape.append(inserted.contains(i) ? 1 : (source.next() ?? 1)) }
         return [try layout(c, x) { $0.reshaped(shape) }]
     }
 
@@ -197,7 +256,8 @@ enum ShapeOperators {
             }
             sizes = [Int](repeating: d / outputs, count: outputs)
         }
-        guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == d else {
+        // Each size within the axis before they are added, so the sum cannot overflow.
+        guard sizes.count == outputs, sizes.allSatisfy({ $0 >= 0 && $0 <= d }), sizes.reduce(0, +) == d else {
             throw c.error(.invalidGraph, "split sizes \(sizes) for axis \(a) of shape \(shape) and \(outputs) outputs")
         }
         var start = 0
