@@ -173,6 +173,17 @@ let package = Package(
             ],
             swiftSettings: defaultSwiftSettings
         ),
+        // TEST FIXTURE, not a product: the real daemon with a "countdown" executor for audit jobs, so the
+        // job runner's queueing, cancellation, SIGTERM and crash recovery are tested end to end
+        // (DaemonCoreTests run the built binary, which `swift build --build-tests` builds like every
+        // target; a test-target dependency on it would make its imports clash with SystemdTests'
+        // glibc structs under MemberImportVisibility). Real audit executors arrive with the audit.
+        .executableTarget(
+            name: "rkdd-testjobs",
+            dependencies: ["DaemonCore", "Jobs"],
+            path: "Tests/Fixtures/rkdd-testjobs",
+            swiftSettings: defaultSwiftSettings
+        ),
 
         // ---- Data sets ----------------------------------------------------------------------
         // Debian's zlib, for the .gz data-set files.

@@ -1,7 +1,5 @@
 import ArgumentParser
 import DaemonCore
-import Foundation
-import Logging
 
 @main
 struct RKDD: AsyncParsableCommand {
@@ -39,36 +37,14 @@ struct RKDD: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let mode: DaemonConfiguration.Mode = user ? .user : .system
-        var logger = Logger(label: "rkdd") { label in SystemdLogHandler(label: label, identifier: "rkdd") }
-        do {
-            var settings = try DaemonConfiguration.defaults(for: mode, environment: environment)
-            if let config {
-                settings = try settings.overlaid(withFile: URL(fileURLWithPath: config))
-            } else if mode == .system, FileManager.default.fileExists(atPath: "/etc/rkd/rkdd.conf") {
-                settings = try settings.overlaid(withFile: URL(fileURLWithPath: "/etc/rkd/rkdd.conf"))
-            }
-            if let socket { settings.socketPath = Self.absolute(socket) }
-            if let stateDirectory { settings.stateDirectory = Self.absolute(stateDirectory) }
-            if let logLevel { settings.logLevel = logLevel }
-            try settings.validate(source: "flags")
-            logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-            logger.info(
-                "rkdd starting",
-                metadata: ["mode": "\(mode.rawValue)", "state": "\(settings.stateDirectory)"]
-            )
-            try await Daemon(configuration: settings, mode: mode, logger: logger).run()
-        } catch let error as DaemonError {
-            logger.critical("rkdd cannot start: \(error.message)")
-            throw ExitCode(1)
-        } catch {
-            logger.critical("rkdd failed: \(error)")
-            throw ExitCode(1)
-        }
-    }
-
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let options = DaemonLauncher.Options(
+            user: user,
+            config: config,
+            socket: socket,
+            stateDirectory: stateDirectory,
+            logLevel: logLevel
+        )
+        let status = await DaemonLauncher.run(options)
+        if status != 0 { throw ExitCode(status) }
     }
 }

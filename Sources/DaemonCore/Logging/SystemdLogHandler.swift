@@ -90,11 +90,13 @@ public struct SystemdLogHandler: LogHandler {
         return fields
     }
 
-    /// The stderr form: `<6>message key=value …`, on one line.
+    /// The stderr form: `<6>message key=value …`, on one line: newlines in the message and in metadata
+    /// values become spaces (journald would log the rest of a broken line as a separate entry, at info).
     static func stderrLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = "<\(priority(level))>" + message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        func oneLine(_ text: String) -> String { text.split(whereSeparator: \.isNewline).joined(separator: " ") }
+        var line = "<\(priority(level))>" + oneLine(message)
         for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(value)"
+            line += " \(oneLine(key))=\(oneLine("\(value)"))"
         }
         return line
     }

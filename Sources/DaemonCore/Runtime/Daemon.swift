@@ -9,17 +9,27 @@ import ServiceLifecycle
 import UnixSignals
 
 /// rkdd assembled: the state directory (locked), the job and artifact stores, the gRPC server on the
-/// Unix socket (inherited from systemd or bound here), the systemd watchdog, all in one
-/// `ServiceGroup` that SIGTERM/SIGINT shut down gracefully.
+/// Unix socket (inherited from systemd or bound here), the systemd watchdog and the job runner, all in
+/// one `ServiceGroup` that SIGTERM/SIGINT shut down gracefully. The group shuts its services down in
+/// reverse order, so the runner goes first: the running job checkpoints and is marked `interrupted`
+/// before the server stops.
 public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let mode: DaemonConfiguration.Mode
+    /// The work code of each job kind the daemon runs (``JobRunner``); empty until the job kinds land.
+    public let executors: [JobKind: any JobExecutor]
     let logger: Logger
 
-    public init(configuration: DaemonConfiguration, mode: DaemonConfiguration.Mode, logger: Logger) {
+    public init(
+        configuration: DaemonConfiguration,
+        mode: DaemonConfiguration.Mode,
+        logger: Logger,
+        executors: [JobKind: any JobExecutor] = [:]
+    ) {
         self.configuration = configuration
         self.mode = mode
         self.logger = logger
+        self.executors = executors
     }
 
     /// Serves until SIGTERM or SIGINT; returns after a clean shutdown.
@@ -55,7 +65,13 @@ public struct Daemon: Sendable {
             )
         }
         let artifacts = try ArtifactStore(root: stateDirectory)
-        let context = DaemonContext(configuration: configuration, store: store, artifacts: artifacts, logger: logger)
+        let context = DaemonContext(
+            configuration: configuration,
+            store: store,
+            artifacts: artifacts,
+            logger: logger,
+            executors: executors
+        )
 
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
@@ -102,6 +118,11 @@ public struct Daemon: Sendable {
                     .init(service: GRPCServerService(server: server, notifier: notifier)),
                     .init(service: announce, successTerminationBehavior: .ignore),
                     .init(service: watchdog, successTerminationBehavior: .ignore),
+                    // Last, so that it is the first to shut down.
+                    .init(
+                        service: JobRunner(context: context, status: StatusLine(notifier: notifier)),
+                        successTerminationBehavior: .ignore
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 cancellationSignals: [],

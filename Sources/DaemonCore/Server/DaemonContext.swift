@@ -2,19 +2,31 @@ import Foundation
 import Jobs
 import Logging
 
-/// What the RPC handlers and the job runner share: settings, the job store and the artifact store.
+/// What the RPC handlers and the job runner share: settings, the job store and the artifact store, the
+/// job executors and the jobs running now.
 public final class DaemonContext: Sendable {
     public let configuration: DaemonConfiguration
     public let store: JobStore
     public let artifacts: ArtifactStore
     public let logger: Logger
+    /// The work code of each job kind this daemon runs; Submit RPCs of other kinds answer UNIMPLEMENTED.
+    public let executors: [JobKind: any JobExecutor]
+    /// The jobs the runner executes now; CancelJob signals them through it.
+    let runningJobs = RunningJobs()
     /// The daemon's version, as GetVersion reports it.
     public static let version = "0.1.0"
 
-    public init(configuration: DaemonConfiguration, store: JobStore, artifacts: ArtifactStore, logger: Logger) {
+    public init(
+        configuration: DaemonConfiguration,
+        store: JobStore,
+        artifacts: ArtifactStore,
+        logger: Logger,
+        executors: [JobKind: any JobExecutor] = [:]
+    ) {
         self.configuration = configuration
         self.store = store
         self.artifacts = artifacts
         self.logger = logger
+        self.executors = executors
     }
 }

@@ -132,10 +132,12 @@ public struct DaemonService: Rkd_V1_Daemon.ServiceProtocol {
                         "job \(job.id) has already \(job.state.rawValue); only queued or running jobs can be cancelled"
                 )
             }
-            let (cancelled, _) = try await self.context.store.cancel(
+            let (cancelled, action) = try await self.context.store.cancel(
                 jobID: job.id,
                 reason: "cancelled by uid \(caller.uid)"
             )
+            // A running job stops at its next check, without waiting for the runner to read the flag.
+            if action == .stopWork { self.context.runningJobs.requestStop(jobID: job.id, .cancelled) }
             return ServerResponse(message: try await ProtoMapping.job(cancelled, self.context))
         }
     }

@@ -83,6 +83,7 @@ enum ProtoMapping {
         message.cancelRequested = job.cancelRequested
         if let progress = job.progress { message.progress = Self.progress(progress) }
         if let failure = job.failure { message.error = Self.failure(failure) }
+        message.spec = spec(job.spec)
         for artifact in try await context.store.artifacts(jobID: job.id) {
             var a = Rkd_V1_Artifact()
             a.name = artifact.name
