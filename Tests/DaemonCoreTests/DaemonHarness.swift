@@ -25,6 +25,28 @@ struct DaemonHarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A Unix datagram socket bound at `path` whose reads time out after 100 ms.
+func bindDatagramSocket(_ path: String) throws -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { throw DaemonHarnessError("socket: errno \(errno)") }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    guard bound == 0 else {
+        let error = errno
+        close(fd)
+        throw DaemonHarnessError("bind \(path): errno \(error)")
+    }
+    var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return fd
+}
+
 /// A datagram socket standing in for systemd's notify socket. Like systemd, it reads every datagram
 /// as it arrives (a background thread keeps them), so the daemon never blocks on a full socket queue.
 final class NotifyListener: @unchecked Sendable {
@@ -49,18 +71,7 @@ final class NotifyListener: @unchecked Sendable {
         path = directory.appendingPathComponent("notify.sock").path
         // A daemon restarted on the same directory gets a new listener in place of the old one's socket.
         unlink(path)
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0 else { throw DaemonHarnessError("bind \(path): errno \(errno)") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try bindDatagramSocket(path)
         let socketFD = fd
         DispatchQueue(label: "notify-listener").async {
             var buffer = [UInt8](repeating: 0, count: 4096)

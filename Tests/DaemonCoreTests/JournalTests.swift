@@ -15,19 +15,7 @@ final class JournalListener: @unchecked Sendable {
     init(directory: URL) throws {
         self.directory = directory
         let path = directory.appendingPathComponent("socket").path
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw DaemonHarnessError("socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0 else { throw DaemonHarnessError("bind \(path): errno \(errno)") }
-        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        fd = try bindDatagramSocket(path)
     }
 
     /// The entries received within `seconds`, or until one satisfies `stop`.
@@ -93,7 +81,9 @@ final class JournalDaemon: @unchecked Sendable {
 
     /// - Parameter journalStream: `JOURNAL_STREAM`; `stderr` for the device and inode of the daemon's
     ///   stderr (what systemd sets when stderr is the journal), nil to leave it unset.
-    init(journalStream: JournalStream) throws {
+    /// - Parameter executable: the built product to run: `rkdd`, or the fixture `rkdd-testjobs`
+    ///   (the same daemon with a countdown executor for audit jobs).
+    init(journalStream: JournalStream, executable: String = "rkdd") throws {
         directory = try AccessSupport.sharedDirectory("rkd-jrnl")
         socketPath = directory.appendingPathComponent("rkd.sock").path
         // A newline in a metadata value: the "rkdd starting" entry carries this path.
@@ -127,7 +117,7 @@ final class JournalDaemon: @unchecked Sendable {
             """
         process.arguments = [
             "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", journalDirectory.path,
-            try productsDirectory().appendingPathComponent("rkdd").path,
+            try productsDirectory().appendingPathComponent(executable).path,
             "--socket", socketPath, "--state-directory", stateDirectory.path,
         ]
         process.standardError = handle
@@ -157,6 +147,15 @@ final class JournalDaemon: @unchecked Sendable {
                 }
             ).digest
         }
+    }
+
+    /// Runs `body` with a client of the daemon.
+    func withClient<R: Sendable>(
+        _ body: (Rkd_V1_Daemon.Client<HTTP2ClientTransport.Posix>) async throws -> R
+    ) async throws -> R {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(target: .unixDomainSocket(path: socketPath), transportSecurity: .plaintext)
+        ) { grpc in try await body(Rkd_V1_Daemon.Client(wrapping: grpc)) }
     }
 
     /// SIGTERM (unshare and sh exec rkdd, so this is rkdd's pid), then waits; returns the exit status.
@@ -208,6 +207,26 @@ struct JournalTests {
 
         #expect(daemon.stop() == 0)
         #expect(!daemon.logText.contains("model uploaded"), "stderr: \(daemon.logText)")
+        #expect(!daemon.logText.contains("rkdd starting"), "stderr: \(daemon.logText)")
+    }
+
+    /// A job's log entries carry JOB_ID (and its attempt) as journal fields: the job runner's
+    /// "job started" and "job succeeded", from the fixture daemon's countdown audit.
+    @Test func jobEntriesCarryTheJobID() async throws {
+        let daemon = try JournalDaemon(journalStream: .stderr, executable: "rkdd-testjobs")
+        let job = try await daemon.withClient { client in
+            let digest = try await uploadSmallModel(client).digest
+            let job = try await submitCountdown(client, digest: digest, steps: 3)
+            _ = try await waitForJob(client, job.id) { $0.state == .succeeded }
+            return job
+        }
+        let entries = try daemon.journal.receive(seconds: 10) { $0["MESSAGE"] == "job succeeded" }
+        let started = try #require(entries.first { $0["MESSAGE"] == "job started" }, "entries: \(entries)")
+        #expect(started["JOB_ID"] == job.id)
+        #expect(started["JOB_ATTEMPT"] == "1")
+        let succeeded = try #require(entries.first { $0["MESSAGE"] == "job succeeded" }, "entries: \(entries)")
+        #expect(succeeded["JOB_ID"] == job.id)
+        #expect(daemon.stop() == 0)
         #expect(!daemon.logText.contains("rkdd starting"), "stderr: \(daemon.logText)")
     }
 

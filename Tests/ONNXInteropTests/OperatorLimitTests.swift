@@ -77,17 +77,10 @@ struct OperatorLimitTests {
         }
     }
 
-    static func ints(_ name: String, _ values: [Int]) -> Onnx_AttributeProto {
-        TestModels.intsAttribute(name, values.map { Int64($0) })
-    }
+    // Attribute builders: the importer's own (ONNXGraphBuilder), and a STRING one.
+    static func ints(_ name: String, _ values: [Int]) -> Onnx_AttributeProto { .ints(name, values) }
 
-    static func int(_ name: String, _ value: Int) -> Onnx_AttributeProto {
-        var a = Onnx_AttributeProto()
-        a.name = name
-        a.type = .int
-        a.i = Int64(value)
-        return a
-    }
+    static func int(_ name: String, _ value: Int) -> Onnx_AttributeProto { .int(name, value) }
 
     static func string(_ name: String, _ value: String) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
