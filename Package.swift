@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "CSystemd", "DaemonAPI", "Jobs", "ONNXInterop", "NN", "TensorEngine", "NPY",
+                "CSystemd", "DaemonAPI", "Datasets", "Jobs", "ONNXInterop", "NN", "TensorEngine", "NPY",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "DaemonCoreTests",
             dependencies: [
-                "DaemonCore", "DaemonAPI", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
+                "DaemonCore", "DaemonAPI", "Datasets", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -1,3 +1,6 @@
+// CoreFoundation: with MemberImportVisibility, depending on which other modules the test target
+// imports, the compiler attributes glibc's `stat` members to CoreFoundation's re-export of Glibc.
+import CoreFoundation
 import Foundation
 import Glibc
 import Logging

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Jobs
 import Logging
@@ -11,6 +12,8 @@ public final class DaemonContext: Sendable {
     public let logger: Logger
     /// The work code of each job kind this daemon runs; Submit RPCs of other kinds answer UNIMPLEMENTED.
     public let executors: [JobKind: any JobExecutor]
+    /// The data sets this machine has (ListDatasets; jobs load their examples from it).
+    public let datasets: DatasetCatalog
     /// The jobs the runner executes now; CancelJob signals them through it.
     let runningJobs = RunningJobs()
     /// The daemon's version, as GetVersion reports it.
@@ -21,12 +24,23 @@ public final class DaemonContext: Sendable {
         store: JobStore,
         artifacts: ArtifactStore,
         logger: Logger,
-        executors: [JobKind: any JobExecutor] = [:]
+        executors: [JobKind: any JobExecutor] = [:],
+        datasets: DatasetCatalog = DaemonContext.defaultDatasets
     ) {
         self.configuration = configuration
         self.store = store
         self.artifacts = artifacts
         self.logger = logger
         self.executors = executors
+        self.datasets = datasets
     }
+
+    /// The catalog without configuration: Fashion-MNIST where Debian's dataset-fashion-mnist installs it.
+    public static let defaultDatasets: DatasetCatalog = {
+        do {
+            return try DatasetCatalog()
+        } catch {
+            preconditionFailure("the built-in data set catalog is invalid: \(error)")
+        }
+    }()
 }

@@ -12,7 +12,7 @@ extension DaemonService {
         RPCError(
             code: .unimplemented,
             message: "\(what) is not implemented in rkdd \(DaemonContext.version) yet; "
-                + "today the daemon serves UploadModel, InspectModel, Predict and the job RPCs"
+                + "today the daemon serves UploadModel, InspectModel, Predict, ListDatasets and the job RPCs"
         )
     }
 
@@ -135,9 +135,4 @@ extension DaemonService {
         request: ServerRequest<Rkd_V1_ImportTeacherRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Rkd_V1_Teacher> { throw Self.pending("ImportTeacher (teacher store)") }
-
-    public func listDatasets(
-        request: ServerRequest<Rkd_V1_ListDatasetsRequest>,
-        context: ServerContext
-    ) async throws -> ServerResponse<Rkd_V1_ListDatasetsResponse> { throw Self.pending("ListDatasets (data catalog)") }
 }
