@@ -6,7 +6,12 @@ extension Checkpoint {
     /// crash leaves either the previous file or the new one.
     /// - Throws: ``CheckpointError`` with code `io`.
     public func write(to url: URL) throws {
-        try DurableFile.write(try encoded(), to: url)
+        let bytes = try encoded()
+        do {
+            try DurableFile.write(bytes, to: url)
+        } catch {
+            throw CheckpointError(.io, error.description, cause: error.cause)
+        }
     }
 
     /// Reads and validates the checkpoint at `url`.

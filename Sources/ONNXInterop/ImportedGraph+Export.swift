@@ -55,11 +55,23 @@ extension ImportedGraph {
     /// crash leaves either the previous file or the new one.
     /// - Throws: `ONNXError`: `.io` when writing fails, or an error of ``exportedModel(metadata:)``.
     public func write(to url: URL, metadata: [String: String] = [:]) throws {
-        try DurableModelFile.write(try exportedModel(metadata: metadata), to: url)
+        try ONNXError.writeDurably(try exportedModel(metadata: metadata), to: url)
     }
 
     /// Whether the two arrays hold the same bit patterns (so −0 differs from 0, and NaN equals itself).
     static func sameBits(_ a: [Float], _ b: [Float]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
+    }
+}
+
+extension ONNXError {
+    /// Writes a model file through NN's `DurableFile` (temporary file, `fsync`, rename, directory
+    /// `fsync`); a failure becomes `.io` with the step that failed.
+    static func writeDurably(_ data: Data, to url: URL) throws {
+        do {
+            try DurableFile.write(data, to: url)
+        } catch {
+            throw ONNXError(.io, error.description)
+        }
     }
 }

@@ -47,7 +47,7 @@ public enum NNExport {
     /// `fsync`, rename, directory `fsync`).
     /// - Throws: `ONNXError` `.io` when writing fails, or an error of the export.
     public static func write(_ classifier: any Classifier, to url: URL, metadata: [String: String] = [:]) throws {
-        try DurableModelFile.write(try exportedModel(classifier, metadata: metadata), to: url)
+        try ONNXError.writeDurably(try exportedModel(classifier, metadata: metadata), to: url)
     }
 
     /// The model for a classifier.
