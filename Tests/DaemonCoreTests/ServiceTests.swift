@@ -143,6 +143,35 @@ struct ServiceTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// Regression: Predict on a graph that declares no outputs killed rkdd (index out of range).
+    @Test func modelWithoutOutputsGetsAnErrorAndTheDaemonStaysUp() async throws {
+        let daemon = try DaemonProcess()
+        let proto = try Onnx_ModelProtoBytes.withoutOutputs(try testData("pytorch-converted/test_Linear/model.onnx"))
+        try await daemon.withClient { client in
+            let stored = try await upload(client, proto)
+            var predict = Rkd_V1_PredictRequest()
+            predict.modelDigest = stored.digest
+            predict.npy = try NPYArray(shape: [4, 10], elements: .float32(Array(repeating: 0.5, count: 40))).npyData()
+            do {
+                _ = try await client.predict(predict)
+                Issue.record("a model without outputs was run")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.contains("no outputs"))
+            }
+            predict.labels = [0, 1, 2, 3]
+            predict.inputGradient = true
+            #expect(await rpcCode { _ = try await client.predict(predict) } == .invalidArgument)
+            var inspect = Rkd_V1_InspectModelRequest()
+            inspect.modelDigest = stored.digest
+            _ = try? await client.inspectModel(inspect)
+            // Still serving.
+            let version = try await client.getVersion(Rkd_V1_GetVersionRequest())
+            #expect(version.apiVersion == "rkd.v1")
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func uploadsOverTheLimitAreRefused() async throws {
         let daemon = try DaemonProcess(settings: ["maxUploadBytes": 2048])
         let model = try testData("pytorch-converted/test_Conv2d/model.onnx")

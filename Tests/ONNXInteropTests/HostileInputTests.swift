@@ -148,6 +148,18 @@ struct HostileInputTests {
         try Self.expectError(proto, .invalidGraph, containing: ["nowhere", "produced by no node", "reader"])
     }
 
+    /// Regression: such a model killed rkdd through Predict (an index out of range on the outputs).
+    @Test func graphWithNoOutputsIsRefused() throws {
+        let proto = M.model(
+            M.graph(
+                nodes: [M.node("Relu", ["x"], ["y"])],
+                inputs: [M.valueInfo("x", [1])],
+                outputs: []
+            )
+        )
+        try Self.expectError(proto, .invalidGraph, containing: ["no outputs", "re-export"])
+    }
+
     @Test func graphOutputNeverProducedIsRefused() throws {
         let proto = M.model(
             M.graph(

@@ -45,7 +45,9 @@ struct Prediction {
 
         // Which value holds the logits.
         let analysis = graph.outputAnalyses.first
-        var outputName = graph.outputNames[0]
+        guard var outputName = graph.outputNames.first else {
+            throw RPCError(code: .invalidArgument, message: "the model declares no outputs; predict needs one")
+        }
         var takeLog = false
         let probabilities = declaredKind == .probabilities || (declaredKind == nil && analysis?.kind == .probabilities)
         if probabilities {
