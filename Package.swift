@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "ONNXInterop", targets: ["ONNXInterop"]),
+        .library(name: "Attacks", targets: ["Attacks"]),
         .executable(name: "EngineBench", targets: ["EngineBench"]),
     ],
     dependencies: [
@@ -73,6 +74,20 @@ let package = Package(
         .testTarget(
             name: "NNTests",
             dependencies: ["NN", "TensorEngine", "TensorEngineTestSupport"],
+            swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- Attacks ------------------------------------------------------------------------
+        // The audit suite over any differentiable classifier (AttackModel): FGSM, PGD, MI-FGSM,
+        // C&W-L2, APGD-CE/-T, FAB-T, Square and the AutoAttack standard ensemble.
+        .target(
+            name: "Attacks",
+            dependencies: ["NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "AttacksTests",
+            dependencies: ["Attacks", "NN", "TensorEngine"],
             swiftSettings: numericSwiftSettings
         ),
 
