@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "ONNXInterop", targets: ["ONNXInterop"]),
         .library(name: "Attacks", targets: ["Attacks"]),
+        .library(name: "Audit", targets: ["Audit"]),
         .executable(name: "EngineBench", targets: ["EngineBench"]),
     ],
     dependencies: [
@@ -88,6 +89,20 @@ let package = Package(
         .testTarget(
             name: "AttacksTests",
             dependencies: ["Attacks", "NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+
+        // ---- Audit ---------------------------------------------------------------------------
+        // The audit plan, its resumable runner, metrics (Wilson intervals, per class, worst case),
+        // reliability checks and report writers. No RPC, no files: DaemonCore does the I/O.
+        .target(
+            name: "Audit",
+            dependencies: ["Attacks", "NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Audit", "Attacks", "NN", "TensorEngine"],
             swiftSettings: numericSwiftSettings
         ),
 

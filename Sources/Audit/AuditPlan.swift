@@ -1,0 +1,62 @@
+import Attacks
+
+/// What an audit runs: each attack at each budget (a cell), in order, over a set of examples.
+/// Cheap attacks come first so that numbers arrive early.
+public struct AuditPlan: Sendable {
+    /// The threat model's norm (every cell's).
+    public var norm: PerturbationNorm
+    /// The cells in the order they run.
+    public var cells: [any Attack]
+    /// Examples per batch.
+    public var batchSize: Int
+    /// The seed of every random choice.
+    public var seed: UInt64
+
+    /// Creates a plan. - Precondition: batchSize ≥ 1.
+    public init(norm: PerturbationNorm, cells: [any Attack], batchSize: Int, seed: UInt64) {
+        precondition(batchSize >= 1, "AuditPlan: batch size \(batchSize)")
+        self.norm = norm
+        self.cells = cells
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    /// The rank of an attack by cost, for ordering cells (cheapest first).
+    public static func costRank(_ name: String) -> Int {
+        [
+            "fgsm": 0, "mi-fgsm": 1, "pgd": 2, "apgd-ce": 3, "apgd-dlr": 3, "cw-l2": 4, "apgd-t": 5, "fab-t": 6,
+            "square": 7,
+            "autoattack": 8,
+        ][name] ?? 9
+    }
+}
+
+/// The examples an audit attacks: flat inputs in [0, 1], labels and their indices in the data set.
+public struct AuditExamples: Sendable {
+    /// (N·C·H·W) values.
+    public var inputs: [Float]
+    /// One label per example.
+    public var labels: [Int]
+    /// Each example's index in its data set (recorded in the report).
+    public var indices: [Int]
+    /// The shape of one example, (C, H, W).
+    public var exampleShape: [Int]
+    /// Class names, if known (for per-class tables).
+    public var classNames: [String]
+
+    /// Creates the examples. - Precondition: the counts agree.
+    public init(inputs: [Float], labels: [Int], indices: [Int], exampleShape: [Int], classNames: [String] = []) {
+        precondition(
+            labels.count == indices.count && inputs.count == labels.count * exampleShape.reduce(1, *),
+            "AuditExamples: \(inputs.count) values, \(labels.count) labels, \(indices.count) indices, shape \(exampleShape)"
+        )
+        self.inputs = inputs
+        self.labels = labels
+        self.indices = indices
+        self.exampleShape = exampleShape
+        self.classNames = classNames
+    }
+
+    /// The number of examples.
+    public var count: Int { labels.count }
+}
