@@ -105,8 +105,14 @@ extension AuditReport {
             attacks: summaries,
             worstCase: worst,
             flags: [],
-            verdict: nil
+            verdict: nil,
+            gallery: []
         )
+        if let last = plan.cells.indices.last(where: { !state.gallery[$0].isEmpty }) {
+            gallery = state.gallery[last].map {
+                GalleryEntry(attack: plan.cells[last].name, epsilon: plan.cells[last].threat.epsilon, image: $0)
+            }
+        }
         flags = ReliabilityChecks.run(
             report: self,
             state: state,

@@ -31,6 +31,16 @@ public struct AuditReport: Codable, Sendable {
     public var flags: [ReliabilityFlag]
     /// The pass mark verdict, when a pass mark was given.
     public var verdict: Verdict?
+    /// A few adversarial examples: from the last cell (the strongest attack at the largest budget, as
+    /// plans order them) that fooled any, with the attack and budget that made them.
+    public var gallery: [GalleryEntry]
+
+    /// An adversarial example for the picture grid.
+    public struct GalleryEntry: Codable, Sendable {
+        public var attack: String
+        public var epsilon: Float
+        public var image: GalleryImage
+    }
 
     /// The model.
     public struct ModelInfo: Codable, Sendable {

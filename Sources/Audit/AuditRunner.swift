@@ -14,6 +14,9 @@ public struct AuditRunner<Model: AttackModel> {
     /// The plan.
     public let plan: AuditPlan
 
+    /// Adversarial examples kept per cell for the report's pictures.
+    public static var galleryPerCell: Int { 3 }
+
     /// Called after each batch with the state to persist.
     public var checkpoint: (AuditState) throws -> Void = { _ in }
     /// Called with (cell index, examples done in it, examples in all) after each batch.
@@ -69,6 +72,19 @@ public struct AuditRunner<Model: AttackModel> {
                             ExampleOutcome(fooled: true, prediction: clean[i], queries: 0, linf: 0, l2: 0, by: "clean")
                         )
                     } else if let result {
+                        if result.fooled[k] && state.gallery[c].count < Self.galleryPerCell {
+                            state.gallery[c].append(
+                                GalleryImage(
+                                    position: i,
+                                    index: examples.indices[i],
+                                    label: examples.labels[i],
+                                    prediction: result.predictions[k],
+                                    shape: examples.exampleShape,
+                                    clean: Array(examples.inputs[i * d..<(i + 1) * d]),
+                                    adversarial: Array(result.adversarial[k * d..<(k + 1) * d])
+                                )
+                            )
+                        }
                         state.outcomes[c].append(
                             ExampleOutcome(
                                 fooled: result.fooled[k],

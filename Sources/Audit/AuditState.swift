@@ -41,15 +41,51 @@ public struct AuditState: Codable, Sendable, Equatable {
     public var outcomes: [[ExampleOutcome]]
     /// Per cell, the seconds spent so far (over all attempts).
     public var seconds: [Double]
+    /// Per cell, the first few examples the attack fooled (not clean errors), with their images.
+    public var gallery: [[GalleryImage]]
 
     /// A fresh state for a plan of `cells` cells.
     public init(cells: Int) {
         outcomes = Array(repeating: [], count: cells)
         seconds = Array(repeating: 0, count: cells)
+        gallery = Array(repeating: [], count: cells)
     }
 
     /// Whether every cell has every example.
     public func isComplete(examples: Int) -> Bool {
         cleanPredictions != nil && outcomes.allSatisfy { $0.count == examples }
+    }
+}
+
+/// One adversarial example kept for the report's picture grid.
+public struct GalleryImage: Codable, Hashable, Sendable {
+    /// The example's position in the audit and its index in the data set.
+    public var position: Int
+    public var index: Int
+    public var label: Int
+    public var prediction: Int
+    /// The shape of one image, (C, H, W).
+    public var shape: [Int]
+    /// The clean and the adversarial pixels, (C·H·W) each.
+    public var clean: [Float]
+    public var adversarial: [Float]
+
+    /// Creates a gallery entry.
+    public init(
+        position: Int,
+        index: Int,
+        label: Int,
+        prediction: Int,
+        shape: [Int],
+        clean: [Float],
+        adversarial: [Float]
+    ) {
+        self.position = position
+        self.index = index
+        self.label = label
+        self.prediction = prediction
+        self.shape = shape
+        self.clean = clean
+        self.adversarial = adversarial
     }
 }

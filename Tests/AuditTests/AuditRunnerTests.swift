@@ -67,6 +67,7 @@ struct AuditRunnerTests {
             state: saved
         )
         #expect(resumed.outcomes == whole.outcomes)
+        #expect(resumed.gallery == whole.gallery)
         #expect(resumed.cleanPredictions == whole.cleanPredictions)
     }
 
@@ -93,6 +94,13 @@ struct AuditRunnerTests {
         #expect(report.attacks.filter { $0.epsilon == 0.05 }.allSatisfy { worst.robustAccuracy <= $0.robustAccuracy })
         let verdict = try #require(report.verdict)
         #expect(verdict.result == (verdict.lowestRobustAccuracy < 0.5 ? "FAIL" : "PASS"))
+        // The gallery holds fooled examples of the last cell, within its budget.
+        #expect(!report.gallery.isEmpty && report.gallery.allSatisfy { $0.attack == "pgd" && $0.epsilon == 0.1 })
+        for entry in report.gallery {
+            #expect(entry.image.prediction != entry.image.label)
+            let size = zip(entry.image.clean, entry.image.adversarial).map { abs($0 - $1) }.max() ?? 1
+            #expect(size <= 0.1 + 1e-6)
+        }
         // A sound model raises no flag; the JSON round-trips; the Markdown has the table and the verdict.
         #expect(report.flags.isEmpty, "\(report.flags.map(\.id))")
         let json = try JSONEncoder().encode(report)
