@@ -171,7 +171,8 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "CSystemd", "DaemonAPI", "Datasets", "Jobs", "ONNXInterop", "NN", "TensorEngine", "NPY",
+                "Attacks", "Audit", "CSystemd", "DaemonAPI", "Datasets", "Jobs", "ONNXInterop", "NN", "TensorEngine",
+                "NPY",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -262,6 +263,14 @@ let package = Package(
             ],
             exclude: ["Snapshots"],
             swiftSettings: defaultSwiftSettings
+        ),
+
+        // ---- Sample models ------------------------------------------------------------------
+        // Trains the classifiers in samples/models/ with rkd's engine (`make samples`).
+        .executableTarget(
+            name: "SampleModels",
+            dependencies: ["Datasets", "NN", "ONNXInterop", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
         ),
 
         // ---- Benchmarks -------------------------------------------------------------------

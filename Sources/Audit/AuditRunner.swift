@@ -18,9 +18,9 @@ public struct AuditRunner<Model: AttackModel> {
     public static var galleryPerCell: Int { 3 }
 
     /// Called after each batch with the state to persist.
-    public var checkpoint: (AuditState) throws -> Void = { _ in }
+    public var checkpoint: (AuditState) async throws -> Void = { _ in }
     /// Called with (cell index, examples done in it, examples in all) after each batch.
-    public var progress: (Int, Int, Int) -> Void = { _, _, _ in }
+    public var progress: (Int, Int, Int) async throws -> Void = { _, _, _ in }
     /// Called between batches; throws to stop (the state of the last batch is already checkpointed).
     public var checkStop: () throws -> Void = {}
 
@@ -32,7 +32,7 @@ public struct AuditRunner<Model: AttackModel> {
     }
 
     /// Runs what is left of the audit, starting from `state`.
-    public func run(state initial: AuditState) throws -> AuditState {
+    public func run(state initial: AuditState) async throws -> AuditState {
         var state = initial
         guard state.outcomes.count == plan.cells.count else {
             throw AttackError(
@@ -44,7 +44,7 @@ public struct AuditRunner<Model: AttackModel> {
         let d = examples.exampleShape.reduce(1, *)
         if state.cleanPredictions == nil {
             try cleanPass(&state, dimension: d)
-            try checkpoint(state)
+            try await checkpoint(state)
         }
         let clean = state.cleanPredictions ?? []
         for (c, attack) in plan.cells.enumerated() {
@@ -99,8 +99,8 @@ public struct AuditRunner<Model: AttackModel> {
                     }
                 }
                 state.seconds[c] += Date().timeIntervalSince(began)
-                try checkpoint(state)
-                progress(c, end, n)
+                try await checkpoint(state)
+                try await progress(c, end, n)
             }
         }
         return state

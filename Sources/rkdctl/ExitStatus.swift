@@ -17,4 +17,6 @@ enum ExitStatus: Int32, Sendable {
     case invalidInput = 6
     /// A limit of the daemon was hit: the upload size, the queue length.
     case resourceExhausted = 7
+    /// `rkdctl audit --fail-under X`: the audit ran and some robust accuracy is below X.
+    case auditFailed = 8
 }

@@ -25,57 +25,7 @@ struct JobsWatchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    /// How many times in a row to re-attach after the daemon went away.
-    static let reattachLimit = 5
-
     func run() async throws {
-        let daemon = try await global.daemon()
-        let id = id
-        let renderer = WatchRenderer(mode: json ? .json : standardOutputIsTerminal ? .terminal : .lines)
-        var failures = 0
-        var job: Rkd_V1_Job
-        while true {
-            let before = renderer.lastSeq
-            do {
-                job = try await daemon.run { client in
-                    try await client.watchJob(
-                        .with {
-                            $0.jobID = id
-                            $0.afterSeq = before
-                        }
-                    ) { response in
-                        for try await event in response.messages { try renderer.handle(event) }
-                    }
-                    return try await client.getJob(.with { $0.jobID = id })
-                }
-                if job.state.isFinal { break }
-                // The stream ended without the final event (the daemon stopping): watch again.
-                throw CLIError(.unreachable, "the event stream ended while job \(id) is \(job.state.name)")
-            } catch let error as CLIError where error.status == .unreachable {
-                failures = renderer.lastSeq > before ? 1 : failures + 1
-                guard failures <= Self.reattachLimit else { throw error }
-                renderer.finish()
-                let delay = 1 << (failures - 1)
-                printError(
-                    "rkdctl: \(error.message); re-attaching in \(delay) s (\(failures) of \(Self.reattachLimit))"
-                )
-                try await Task.sleep(for: .seconds(delay))
-            }
-        }
-        renderer.finish()
-        if json { return try exitForFinalState(job, quiet: true) }
-        try exitForFinalState(job, quiet: false)
-    }
-
-    private func exitForFinalState(_ job: Rkd_V1_Job, quiet: Bool) throws {
-        switch job.state {
-        case .succeeded:
-            if !quiet { printLine("job \(job.id) succeeded") }
-        case .failed:
-            let reason = job.hasError ? "\(job.error.code): \(job.error.message)" : "no error recorded"
-            throw CLIError(.failure, "job \(job.id) failed: \(reason)")
-        default:
-            throw CLIError(.failure, "job \(job.id) was \(job.state.name)")
-        }
+        try await JobFollower.follow(id, daemon: try await global.daemon(), json: json)
     }
 }

@@ -144,3 +144,17 @@ enum JobKindArgument: String, CaseIterable, ExpressibleByArgument, Sendable {
         }
     }
 }
+
+/// Attack names on the command line: the proto's values in lower-kebab-case.
+extension Names {
+    static let attacks: [(String, Rkd_V1_Attack)] = [
+        ("fgsm", .fgsm), ("pgd", .pgd), ("mi-fgsm", .miFgsm), ("cw-l2", .cwL2), ("apgd-ce", .apgdCe),
+        ("apgd-t", .apgdT), ("fab-t", .fabT), ("square", .square), ("autoattack", .autoattack),
+    ]
+    static var attackNames: [String] { attacks.map(\.0) }
+    static func attack(_ name: String) -> Rkd_V1_Attack? { attacks.first { $0.0 == name.lowercased() }?.1 }
+    static func attackName(_ attack: Rkd_V1_Attack) -> String { attacks.first { $0.1 == attack }?.0 ?? "unknown" }
+}
+
+/// Namespace for the name tables above.
+enum Names {}

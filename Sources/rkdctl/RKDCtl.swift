@@ -11,7 +11,7 @@ struct RKDCtl: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "rkdctl",
-        abstract: "Talk to rkdd, the rkd daemon: inspect and run ONNX classifiers, follow jobs.",
+        abstract: "Talk to rkdd, the rkd daemon: audit, inspect and run ONNX classifiers, follow jobs.",
         discussion: """
             Every subcommand talks gRPC to rkdd over a Unix socket: --socket PATH, else $RKD_SOCKET, else \
             the system daemon at /run/rkd/rkd.sock. When neither is given and nothing answers there, rkdctl \
@@ -32,9 +32,12 @@ struct RKDCtl: AsyncParsableCommand {
               6  invalid input: the daemon refused a request field, or a file is
                  not what the command needs
               7  a limit was hit: upload size, queue length
+              8  audit verdict FAIL: a robust accuracy is below --fail-under
             """,
         version: version,
         subcommands: [
+            AuditCommand.self,
+            ReportCommand.self,
             InspectCommand.self,
             PredictCommand.self,
             JobsCommand.self,

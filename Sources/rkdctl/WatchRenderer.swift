@@ -9,6 +9,8 @@ final class WatchRenderer: Sendable {
         case terminal
         case lines
         case json
+        /// Nothing is printed (a command that prints one JSON object at the end).
+        case silent
     }
 
     private struct State {
@@ -32,6 +34,7 @@ final class WatchRenderer: Sendable {
         let json = mode == .json ? try JSONOutput.encoder(pretty: false).encode(JobEventJSON(event)) : nil
         state.withLock { state in
             state.lastSeq = max(state.lastSeq, event.seq)
+            if mode == .silent { return }
             if let json {
                 emit(String(decoding: json, as: UTF8.self), state: &state)
                 return
@@ -85,7 +88,7 @@ final class WatchRenderer: Sendable {
             state.printedPercent = percent
             state.printedAt = now
             emit(stamp(event) + "progress: " + JobText.progressDetail(progress), state: &state)
-        case .json:
+        case .json, .silent:
             break
         }
     }

@@ -44,7 +44,7 @@ struct RKDD: AsyncParsableCommand {
             stateDirectory: stateDirectory,
             logLevel: logLevel
         )
-        let status = await DaemonLauncher.run(options)
+        let status = await DaemonLauncher.run(options, executors: DaemonLauncher.standardExecutors())
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -40,11 +40,11 @@ struct AuditRunnerTests {
         }
     }
 
-    @Test func aStoppedAndResumedAuditEqualsAnUninterruptedOne() throws {
+    @Test func aStoppedAndResumedAuditEqualsAnUninterruptedOne() async throws {
         let model = TestModel(seed: 9)
         let examples = model.examples(40)
         let plan = Self.plan(batchSize: 8)
-        let whole = try AuditRunner(model: model, examples: examples, plan: plan).run(state: AuditState(cells: 4))
+        let whole = try await AuditRunner(model: model, examples: examples, plan: plan).run(state: AuditState(cells: 4))
         #expect(whole.isComplete(examples: 40))
 
         // Stop after the third checkpoint, keep only what was checkpointed (as JSON, like the disk), resume;
@@ -59,11 +59,11 @@ struct AuditRunnerTests {
                 checkpoints += 1
             }
             runner.checkStop = { if checkpoints >= stopAfter { throw Stop() } }
-            #expect(throws: Stop.self) { _ = try runner.run(state: saved) }
+            await #expect(throws: Stop.self) { _ = try await runner.run(state: saved) }
             saved = try JSONDecoder().decode(AuditState.self, from: last)
         }
         #expect(!saved.isComplete(examples: 40))
-        let resumed = try AuditRunner(model: model, examples: examples, plan: Self.plan(batchSize: 13)).run(
+        let resumed = try await AuditRunner(model: model, examples: examples, plan: Self.plan(batchSize: 13)).run(
             state: saved
         )
         #expect(resumed.outcomes == whole.outcomes)
@@ -71,11 +71,11 @@ struct AuditRunnerTests {
         #expect(resumed.cleanPredictions == whole.cleanPredictions)
     }
 
-    @Test func theReportSaysWhatRan() throws {
+    @Test func theReportSaysWhatRan() async throws {
         let model = TestModel(seed: 9)
         let examples = model.examples(40)
         let plan = Self.plan(batchSize: 16)
-        let state = try AuditRunner(model: model, examples: examples, plan: plan).run(state: AuditState(cells: 4))
+        let state = try await AuditRunner(model: model, examples: examples, plan: plan).run(state: AuditState(cells: 4))
         let report = AuditReport(plan: plan, examples: examples, state: state, context: Self.context)
         // Every seventh label is wrong: 6 clean errors among 40.
         #expect(abs(report.cleanAccuracy - 34.0 / 40) < 1e-12)

@@ -5,10 +5,10 @@ import Testing
 /// Each flag fires on a model (or an outcome) crafted to trigger it and stays quiet on a sound one.
 @Suite("Reliability flags")
 struct ReliabilityFlagTests {
-    static func flags(for model: TestModel, cells: [any Attack], note: String? = nil) throws -> [String] {
+    static func flags(for model: TestModel, cells: [any Attack], note: String? = nil) async throws -> [String] {
         let examples = TestModel(seed: 9).examples(21)
         let plan = AuditPlan(norm: cells[0].threat.norm, cells: cells, batchSize: 7, seed: 1)
-        let state = try AuditRunner(model: model, examples: examples, plan: plan).run(
+        let state = try await AuditRunner(model: model, examples: examples, plan: plan).run(
             state: AuditState(cells: cells.count)
         )
         var context = AuditRunnerTests.context
@@ -18,35 +18,35 @@ struct ReliabilityFlagTests {
 
     static let cheap: [any Attack] = [PGD(.linf, epsilon: 0.05, steps: 5)]
 
-    @Test func soundModelRaisesNone() throws {
-        #expect(try Self.flags(for: TestModel(seed: 9), cells: Self.cheap).isEmpty)
+    @Test func soundModelRaisesNone() async throws {
+        #expect(try await Self.flags(for: TestModel(seed: 9), cells: Self.cheap).isEmpty)
     }
 
-    @Test func randomisedForwardPass() throws {
+    @Test func randomisedForwardPass() async throws {
         #expect(
-            try Self.flags(for: TestModel(seed: 9, defect: .randomised), cells: Self.cheap).contains(
+            try await Self.flags(for: TestModel(seed: 9, defect: .randomised), cells: Self.cheap).contains(
                 "non-deterministic-forward"
             )
         )
     }
 
-    @Test func batchStatisticsAtEvaluation() throws {
+    @Test func batchStatisticsAtEvaluation() async throws {
         #expect(
-            try Self.flags(for: TestModel(seed: 9, defect: .batchStatistics), cells: Self.cheap).contains(
+            try await Self.flags(for: TestModel(seed: 9, defect: .batchStatistics), cells: Self.cheap).contains(
                 "batch-dependent-forward"
             )
         )
     }
 
-    @Test func probabilityOutput() throws {
-        let ids = try Self.flags(for: TestModel(seed: 9), cells: Self.cheap, note: "the model ends in Softmax")
+    @Test func probabilityOutput() async throws {
+        let ids = try await Self.flags(for: TestModel(seed: 9), cells: Self.cheap, note: "the model ends in Softmax")
         #expect(ids == ["probability-output"])
     }
 
     /// A quantised input layer: zero gradients, so PGD fails where the black-box square attack
     /// succeeds, and PGD at a budget covering the whole range stays above chance.
-    @Test func maskedGradients() throws {
-        let ids = try Self.flags(
+    @Test func maskedGradients() async throws {
+        let ids = try await Self.flags(
             for: TestModel(seed: 9, defect: .quantised),
             cells: [
                 FGSM(epsilon: 0.2), PGD(.linf, epsilon: 0.2, steps: 5), Square(.linf, epsilon: 0.2, queries: 200),
@@ -59,7 +59,7 @@ struct ReliabilityFlagTests {
     }
 
     /// Outcomes that a sound attack cannot produce: more robust at a larger budget, FGSM beating PGD.
-    @Test func inconsistentOutcomes() throws {
+    @Test func inconsistentOutcomes() async throws {
         let examples = TestModel(seed: 9).examples(10)
         let cells: [any Attack] = [
             FGSM(epsilon: 0.1), PGD(.linf, epsilon: 0.1, steps: 5), PGD(.linf, epsilon: 0.2, steps: 5),

@@ -226,3 +226,10 @@ struct TemporaryDaemonDirectory {
 func testData(_ path: String) throws -> Data {
     try Data(contentsOf: URL(fileURLWithPath: "/usr/share/libonnx-testdata/data/" + path))
 }
+
+/// The sample classifier shipped in samples/models/ (SmallCNN on Fashion-MNIST, 89.9 % test accuracy).
+func sampleModel() throws -> Data {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("samples/models/fmnist-smallcnn.onnx")
+    return try Data(contentsOf: url)
+}

@@ -138,7 +138,7 @@ struct ServiceTests {
             #expect(await rpcCode { _ = try await client.predict(predict) } == .invalidArgument)
 
             // Jobs whose machinery arrives later say so.
-            #expect(await rpcCode { _ = try await client.submitAudit(Rkd_V1_SubmitAuditRequest()) } == .unimplemented)
+            #expect(await rpcCode { _ = try await client.submitHarden(Rkd_V1_SubmitHardenRequest()) } == .unimplemented)
         }
         #expect(daemon.stop() == 0)
     }
@@ -196,28 +196,31 @@ struct ServiceTests {
         #expect(daemon.stop() == 0)
     }
 
-    /// Jobs put into the store (the job kinds' runners arrive later) are listed, watched and cancelled
-    /// over RPC; the watch ends with the final state.
+    /// A job put into the store is listed, watched and cancelled over RPC while it runs (a long audit of
+    /// the sample model); the watch ends with the final state.
     @Test func listWatchCancel() async throws {
         let daemon = try DaemonProcess()
-        let store = try JobStore(directory: daemon.stateDirectory)
-        let spec = JobSpec.audit(
-            AuditSpec(
-                attacks: [AttackSettings(.pgd)],
-                norm: .linf,
-                epsilons: [0.1],
-                data: DatasetSelection(name: "fashion-mnist", split: .test),
-                numExamples: 100,
-                batchSize: 50,
-                seed: 1
-            )
-        )
-        let submitted = try await store.submit(JobSubmission(ownerUID: getuid(), spec: spec, modelDigest: nil))
-        let id = submitted.job.id
         try await daemon.withClient { client in
+            let model = try await upload(client, try sampleModel())
+            let store = try JobStore(directory: daemon.stateDirectory)
+            let spec = JobSpec.audit(
+                AuditSpec(
+                    attacks: [AttackSettings(.autoAttack)],
+                    norm: .linf,
+                    epsilons: [0.1],
+                    data: DatasetSelection(name: "fashion-mnist", split: .test),
+                    numExamples: 0,
+                    batchSize: 50,
+                    seed: 1
+                )
+            )
+            let submitted = try await store.submit(
+                JobSubmission(ownerUID: getuid(), spec: spec, modelDigest: model.digest)
+            )
+            let id = submitted.job.id
             let list = try await client.listJobs(Rkd_V1_ListJobsRequest())
             #expect(list.jobs.map(\.id) == [id])
-            #expect(list.jobs[0].state == .queued && list.jobs[0].kind == .audit)
+            #expect(list.jobs[0].kind == .audit)
             var get = Rkd_V1_GetJobRequest()
             get.jobID = "missing"
             #expect(await rpcCode { _ = try await client.getJob(get) } == .notFound)
@@ -237,11 +240,17 @@ struct ServiceTests {
             var cancel = Rkd_V1_CancelJobRequest()
             cancel.jobID = id
             let cancelled = try await client.cancelJob(cancel)
-            #expect(cancelled.state == .cancelled)
+            #expect(cancelled.state == .cancelled || cancelled.state == .running)
+            // The running audit stops (at its next model evaluation); the watch then ends.
+            let final = try await waitForJob(client, id, seconds: 30) { $0.state.isFinal }
+            #expect(final.state == .cancelled)
             let states = try await watcher.value
-            #expect(states == [.queued, .cancelled])
-            // Cancelling again changes nothing.
+            #expect(states.first == .queued && states.last == .cancelled, "\(states)")
+            // Cancelling again changes nothing; a cancelled audit has no report.
             #expect(try await client.cancelJob(cancel).state == .cancelled)
+            var report = Rkd_V1_GetReportRequest()
+            report.jobID = id
+            #expect(await rpcCode { _ = try await client.getReport(report) } == .failedPrecondition)
         }
         #expect(daemon.stop() == 0)
     }

@@ -9,7 +9,8 @@ struct HelpSnapshotTests {
         .appendingPathComponent("Snapshots")
 
     static let commands: [[String]] = [
-        [], ["inspect"], ["predict"], ["jobs"], ["jobs", "list"], ["jobs", "show"], ["jobs", "watch"],
+        [], ["audit"], ["report"], ["inspect"], ["predict"], ["jobs"], ["jobs", "list"], ["jobs", "show"],
+        ["jobs", "watch"],
         ["jobs", "cancel"], ["version"],
     ]
 
@@ -29,10 +30,10 @@ struct HelpSnapshotTests {
         #expect(result.standardOutput == expected, "rkdctl \(command.joined(separator: " ")) --help changed")
     }
 
-    /// The top-level help documents every exit status, 0 to 7.
+    /// The top-level help documents every exit status, 0 to 8.
     @Test func helpDocumentsExitStatuses() async throws {
         let help = try await run(["--help"]).standardOutput
-        for status in 0...7 {
+        for status in 0...8 {
             #expect(help.contains("\n  \(status)  "), "exit status \(status) is not documented in --help")
         }
     }

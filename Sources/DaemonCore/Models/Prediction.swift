@@ -25,16 +25,12 @@ struct Prediction {
         preprocessing: (mean: [Float], std: [Float])?,
         declaredKind: OutputKind?
     ) throws -> Prediction {
-        let graph = try ImportedGraph(model)
-        guard graph.inputNames.count == 1, let inputName = graph.inputNames.first,
-            let declared = model.summary.inputs.first
-        else {
-            throw RPCError(
-                code: .invalidArgument,
-                message: "the model has \(graph.inputNames.count) inputs \(graph.inputNames); predict feeds exactly one"
-            )
-        }
-        try checkShape(x.shape, against: declared)
+        let classifier = try ImportedClassifier(
+            model: model,
+            preprocessing: preprocessing,
+            declaredKind: declaredKind.map { $0 == .logits ? .logits : .probabilities }
+        )
+        try classifier.checkShape(x.shape)
         let batch = x.shape[0]
         if wantsGradient && labels.isEmpty {
             throw RPCError(code: .invalidArgument, message: "input_gradient needs labels (one per batch row)")
@@ -42,55 +38,7 @@ struct Prediction {
         if !labels.isEmpty && labels.count != batch {
             throw RPCError(code: .invalidArgument, message: "\(labels.count) labels for a batch of \(batch)")
         }
-
-        // Which value holds the logits.
-        let analysis = graph.outputAnalyses.first
-        guard var outputName = graph.outputNames.first else {
-            throw RPCError(code: .invalidArgument, message: "the model declares no outputs; predict needs one")
-        }
-        var takeLog = false
-        let probabilities = declaredKind == .probabilities || (declaredKind == nil && analysis?.kind == .probabilities)
-        if probabilities {
-            if let logitsName = analysis?.logitsName, analysis?.kind == .probabilities {
-                outputName = logitsName
-            } else {
-                takeLog = true
-            }
-        }
-
-        func forward(_ input: Tensor) throws -> Tensor {
-            var z = input
-            if let preprocessing, !preprocessing.mean.isEmpty {
-                let c = preprocessing.mean.count
-                guard preprocessing.std.count == c, x.rank >= 2, x.shape[1] == c,
-                    preprocessing.std.allSatisfy({ $0 > 0 && $0.isFinite })
-                else {
-                    throw RPCError(
-                        code: .invalidArgument,
-                        message: "preprocessing: \(c) means and \(preprocessing.std.count) stds (all > 0) are "
-                            + "needed for an input with \(x.rank >= 2 ? x.shape[1] : 0) channels"
-                    )
-                }
-                let shape = [1, c] + Array(repeating: 1, count: x.rank - 2)
-                z =
-                    (z - Tensor(shape: shape, scalars: preprocessing.mean))
-                    / Tensor(shape: shape, scalars: preprocessing.std)
-            }
-            guard var y = try graph.run([inputName: z], outputs: [outputName])[outputName] else {
-                throw RPCError(code: .internalError, message: "the model produced no value \(outputName)")
-            }
-            if takeLog { y = log(y + 1e-12) }
-            if y.rank != 2 {
-                guard y.rank >= 1, y.shape[0] == batch, y.shape.dropFirst(2).allSatisfy({ $0 == 1 }) else {
-                    throw RPCError(
-                        code: .invalidArgument,
-                        message: "the model's output has shape \(y.shape); predict needs (batch, classes)"
-                    )
-                }
-                y = y.reshaped([batch, y.count / max(batch, 1)])
-            }
-            return y
-        }
+        func forward(_ input: Tensor) throws -> Tensor { try classifier.logits(input) }
 
         if !wantsGradient {
             let logits = try withoutGradients { try forward(x) }

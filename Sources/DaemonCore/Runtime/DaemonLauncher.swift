@@ -34,6 +34,11 @@ public enum DaemonLauncher {
         }
     }
 
+    /// The executors rkdd registers: audits (hardening and teacher training arrive with their issues).
+    public static func standardExecutors() -> [JobKind: any JobExecutor] {
+        [.audit: AuditExecutor()]
+    }
+
     /// Resolves the settings and serves until SIGTERM or SIGINT.
     /// - Parameters:
     ///   - identifier: the syslog identifier of the log lines.

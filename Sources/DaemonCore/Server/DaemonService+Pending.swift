@@ -12,7 +12,7 @@ extension DaemonService {
         RPCError(
             code: .unimplemented,
             message: "\(what) is not implemented in rkdd \(DaemonContext.version) yet; "
-                + "today the daemon serves UploadModel, InspectModel, Predict, ListDatasets and the job RPCs"
+                + "today the daemon serves UploadModel, InspectModel, Predict, ListDatasets, audits and the job RPCs"
         )
     }
 
@@ -120,11 +120,6 @@ extension DaemonService {
             return ServerResponse(message: try await ProtoMapping.job(result.job, self.context))
         }
     }
-
-    public func getReport(
-        request: ServerRequest<Rkd_V1_GetReportRequest>,
-        context: ServerContext
-    ) async throws -> ServerResponse<Rkd_V1_GetReportResponse> { throw Self.pending("GetReport (audit reports)") }
 
     public func listTeachers(
         request: ServerRequest<Rkd_V1_ListTeachersRequest>,

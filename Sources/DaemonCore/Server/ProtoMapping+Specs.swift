@@ -362,6 +362,13 @@ extension ProtoMapping {
         return message
     }
 
+    /// The API's attack for an attack name of a report ("apgd-ce", …); UNSPECIFIED for names the API
+    /// has no value for.
+    static func attackEnum(_ name: String) -> Rkd_V1_Attack {
+        guard let kind = AttackKind(rawValue: name) else { return .unspecified }
+        return message(AttackSettings(kind)).attack
+    }
+
     static func message(_ attack: AttackSettings) -> Rkd_V1_AttackConfig {
         var message = Rkd_V1_AttackConfig()
         message.attack =

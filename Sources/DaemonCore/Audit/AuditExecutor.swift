@@ -1,0 +1,151 @@
+import Attacks
+import Audit
+import Datasets
+import Foundation
+import Jobs
+import ONNXInterop
+
+/// Runs audit jobs: imports the stored model, loads the examples, runs every attack at every budget
+/// with the ``AuditRunner`` (checkpointing after every batch, so a stopped or crashed audit resumes
+/// where it was), and writes `report.json`, `report.md` and `report.html`.
+public struct AuditExecutor: JobExecutor {
+    /// The data sets audits draw from.
+    let datasets: DatasetCatalog
+
+    /// An executor over the daemon's data set catalog.
+    public init(datasets: DatasetCatalog = DaemonContext.defaultDatasets) {
+        self.datasets = datasets
+    }
+
+    public func run(_ context: JobExecutionContext) async throws {
+        guard case .audit(let spec) = context.job.spec else {
+            throw JobExecutionFailure(code: "wrong-kind", message: "the audit executor runs audit jobs only")
+        }
+        guard let modelURL = context.modelURL else {
+            throw JobExecutionFailure(code: "model-missing", message: "the job's model is not stored; upload it again")
+        }
+        await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
+        var classifier = try Self.classifier(modelURL, spec: spec)
+        let examples = try Self.examples(spec, datasets: datasets)
+        do {
+            try classifier.measure(exampleShape: examples.exampleShape)
+        } catch {
+            throw JobExecutionFailure(
+                code: "model-does-not-fit-data",
+                message: "the model cannot run \(spec.data.name) examples of shape \(examples.exampleShape): \(error)"
+            )
+        }
+        if let bad = examples.labels.first(where: { $0 >= classifier.classCount }) {
+            throw JobExecutionFailure(
+                code: "model-does-not-fit-data",
+                message: "\(spec.data.name) has label \(bad) but the model has \(classifier.classCount) classes; "
+                    + "select classes the model knows (data.classes) or audit a model trained on this data set"
+            )
+        }
+        let plan = try AuditPlanning.plan(spec)
+        try AuditPlanning.checkClasses(plan, classes: classifier.classCount)
+
+        var state = AuditState(cells: plan.cells.count)
+        if let saved = try context.loadCheckpoint() {
+            do {
+                state = try JSONDecoder().decode(AuditState.self, from: saved)
+                let done = state.outcomes.map(\.count).reduce(0, +)
+                await context.log(.info, "resuming from a checkpoint: \(done) attack results already done")
+            } catch {
+                await context.log(.warning, "the checkpoint is unreadable (\(error)); starting over")
+            }
+        }
+        var runner = AuditRunner(
+            model: StoppableModel(model: classifier) { try context.checkStop() },
+            examples: examples,
+            plan: plan
+        )
+        runner.checkpoint = { try context.saveCheckpoint(try JSONEncoder().encode($0)) }
+        runner.progress = { cell, done, total in
+            let attack = plan.cells[cell]
+            try await context.reportProgress(
+                phase: "\(attack.name) ε=\(attack.threat.epsilon) (\(cell + 1)/\(plan.cells.count))",
+                done: done,
+                total: total,
+                unit: "examples"
+            )
+        }
+        runner.checkStop = { try context.checkStop() }
+        let finished = try await runner.run(state: state)
+
+        let report = AuditReport(
+            plan: plan,
+            examples: examples,
+            state: finished,
+            context: AuditContext(
+                rkdVersion: DaemonContext.version,
+                model: .init(
+                    digest: context.job.modelDigest ?? "",
+                    name: modelURL.lastPathComponent,
+                    outputKind: classifier.outputNote == nil ? "logits" : "probabilities"
+                ),
+                dataName: spec.data.name,
+                split: spec.data.split.rawValue,
+                classCount: classifier.classCount,
+                failUnder: spec.failUnder,
+                probabilityOutputNote: classifier.outputNote
+            )
+        )
+        try await Self.write(report, context)
+        let summary = report.attacks.map {
+            "\($0.name)@\($0.epsilon) \(String(format: "%.1f", 100 * $0.robustAccuracy)) %"
+        }
+        await context.log(
+            .info,
+            "audit done: clean \(String(format: "%.1f", 100 * report.cleanAccuracy)) %; "
+                + summary.joined(separator: ", ")
+        )
+    }
+
+    /// Writes the report in every format.
+    static func write(_ report: AuditReport, _ context: JobExecutionContext) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try await context.writeArtifact(name: "report.json", mediaType: "application/json", try encoder.encode(report))
+        try await context.writeArtifact(name: "report.md", mediaType: "text/markdown", Data(report.markdown().utf8))
+    }
+
+    /// Imports the model.
+    static func classifier(_ url: URL, spec: AuditSpec) throws -> ImportedClassifier {
+        do {
+            let model = try ONNXModel(contentsOf: url)
+            return try ImportedClassifier(
+                model: model,
+                preprocessing: spec.preprocessing.mean.isEmpty
+                    ? nil : (spec.preprocessing.mean, spec.preprocessing.std),
+                declaredKind: spec.outputKind.map { $0 == .logits ? .logits : .probabilities }
+            )
+        } catch {
+            throw JobExecutionFailure(code: "model-unsupported", message: "rkd cannot run this model: \(error)")
+        }
+    }
+
+    /// The examples the spec selects: the first `numExamples` of the selection (all for 0).
+    static func examples(_ spec: AuditSpec, datasets: DatasetCatalog) throws -> AuditExamples {
+        let dataset: Dataset
+        do {
+            dataset = try datasets.load(
+                spec.data.name,
+                split: spec.data.split == .train ? .train : .test,
+                classes: spec.data.classes,
+                half: spec.data.half.map { $0 == .first ? .first : .second }
+            )
+        } catch {
+            throw JobExecutionFailure(code: "data-unavailable", message: error.description)
+        }
+        let count = spec.numExamples == 0 ? dataset.count : min(spec.numExamples, dataset.count)
+        let size = dataset.exampleSize
+        return AuditExamples(
+            inputs: Array(dataset.images[0..<count * size]),
+            labels: Array(dataset.labels[0..<count]),
+            indices: Array(dataset.sourceIndices[0..<count]),
+            exampleShape: dataset.exampleShape,
+            classNames: dataset.classNames
+        )
+    }
+}

@@ -1,0 +1,143 @@
+import DaemonAPI
+import Datasets
+import Foundation
+import GRPCCore
+import Jobs
+import NPY
+import Testing
+
+/// Uploads bytes as one chunk.
+private func uploadBytes(
+    _ client: Rkd_V1_Daemon.Client<some ClientTransport>,
+    _ bytes: Data
+) async throws -> String {
+    try await client.uploadModel(
+        requestProducer: { writer in
+            var header = Rkd_V1_UploadModelRequest()
+            header.header.filename = "fmnist-smallcnn.onnx"
+            header.header.sizeBytes = UInt64(bytes.count)
+            try await writer.write(header)
+            var chunk = Rkd_V1_UploadModelRequest()
+            chunk.chunk = bytes
+            try await writer.write(chunk)
+        }
+    ).digest
+}
+
+/// A small audit of the sample model: fgsm, pgd and square at two budgets.
+private func auditRequest(digest: String, examples: UInt32, requestID: String) -> Rkd_V1_SubmitAuditRequest {
+    var request = Rkd_V1_SubmitAuditRequest()
+    request.modelDigest = digest
+    request.requestID = requestID
+    var spec = Rkd_V1_AuditSpec()
+    var fgsm = Rkd_V1_AttackConfig()
+    fgsm.attack = .fgsm
+    var pgd = Rkd_V1_AttackConfig()
+    pgd.attack = .pgd
+    pgd.steps = 10
+    var square = Rkd_V1_AttackConfig()
+    square.attack = .square
+    square.steps = 150
+    spec.attacks = [fgsm, pgd, square]
+    spec.epsilons = [0.05, 0.1]
+    spec.numExamples = examples
+    spec.batchSize = 10
+    spec.seed = 5
+    spec.failUnder = 0.3
+    request.spec = spec
+    return request
+}
+
+@Suite("Audit jobs in rkdd", .serialized)
+struct AuditJobTests {
+    /// SubmitAudit → the job runs → GetReport in every format; the numbers agree with Predict.
+    @Test func auditEndToEnd() async throws {
+        let daemon = try DaemonProcess()
+        try await daemon.withClient { client in
+            let digest = try await uploadBytes(client, try sampleModel())
+            let job = try await client.submitAudit(auditRequest(digest: digest, examples: 40, requestID: "e2e"))
+            let finished = try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
+            #expect(finished.state == .succeeded, "\(finished.error)")
+            #expect(Set(finished.artifacts.map(\.name)).isSuperset(of: ["report.json", "report.md"]))
+
+            var request = Rkd_V1_GetReportRequest()
+            request.jobID = job.id
+            let json = try await client.getReport(request)
+            #expect(json.mediaType == "application/json" && json.format == .json)
+            let object = try #require(try JSONSerialization.jsonObject(with: json.content) as? [String: Any])
+            #expect(object["schema"] as? String == "rkd.audit/1")
+            #expect(object["seed"] as? Int == 5)
+            let indices = try #require((object["data"] as? [String: Any])?["indices"] as? [Int])
+            #expect(indices == Array(0..<40))
+
+            let summary = json.summary
+            #expect(summary.robust.count == 6)
+            #expect(summary.robust.map(\.attack) == [.fgsm, .fgsm, .pgd, .pgd, .square, .square])
+            for entry in summary.robust {
+                #expect(entry.accuracy <= summary.cleanAccuracy && entry.examples == 40)
+                #expect(entry.accuracyLow <= entry.accuracy && entry.accuracy <= entry.accuracyHigh)
+            }
+            // PGD at the larger budget is no weaker than at the smaller one; a normally trained model
+            // falls below the 30 % pass mark at ε = 0.1.
+            #expect(summary.robust[3].accuracy <= summary.robust[2].accuracy)
+            #expect(summary.verdict == (summary.worstRobustAccuracy < 0.3 ? .fail : .pass))
+
+            // Clean accuracy agrees with Predict on the same 40 test images.
+            let test = try DatasetCatalog().load("fashion-mnist", split: .test).prefix(40)
+            var predict = Rkd_V1_PredictRequest()
+            predict.modelDigest = digest
+            predict.npy = try NPYArray(shape: test.shape, elements: .float32(test.images)).npyData()
+            let predictions = try await client.predict(predict).predictions
+            let correct = zip(predictions, test.labels).filter { Int($0) == $1 }.count
+            #expect(abs(summary.cleanAccuracy - Double(correct) / 40) < 1e-12)
+
+            request.format = .markdown
+            let markdown = try await client.getReport(request)
+            #expect(markdown.mediaType == "text/markdown")
+            #expect(String(decoding: markdown.content, as: UTF8.self).contains("| pgd | 0.1 | 10 |"))
+        }
+        #expect(daemon.stop() == 0)
+    }
+
+    /// `kill -9` in the middle of an audit: after the restart it resumes from its last checkpoint and
+    /// ends with exactly the outcomes of an uninterrupted audit with the same seed.
+    @Test func killedAuditResumesToTheSameResult() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let first = try DaemonProcess(directory: directory.url)
+        let (digest, interruptedID) = try await first.withClient { client in
+            let digest = try await uploadBytes(client, try sampleModel())
+            let job = try await client.submitAudit(auditRequest(digest: digest, examples: 120, requestID: "killed"))
+            // Kill once square (the slow cells) has started.
+            _ = try await waitForJob(client, job.id, seconds: 120) {
+                $0.state == .running && $0.progress.phase.hasPrefix("square") && $0.progress.done >= 20
+            }
+            return (digest, job.id)
+        }
+        first.kill()
+
+        let second = try DaemonProcess(directory: directory.url)
+        try await second.withClient { client in
+            let resumed = try await waitForJob(client, interruptedID, seconds: 300) { $0.state.isFinal }
+            #expect(resumed.state == .succeeded && resumed.attempt == 2, "\(resumed.state) attempt \(resumed.attempt)")
+            let reference = try await client.submitAudit(
+                auditRequest(digest: digest, examples: 120, requestID: "whole")
+            )
+            let whole = try await waitForJob(client, reference.id, seconds: 300) { $0.state.isFinal }
+            #expect(whole.state == .succeeded)
+
+            func robust(_ id: String) async throws -> [String] {
+                var request = Rkd_V1_GetReportRequest()
+                request.jobID = id
+                let content = try await client.getReport(request).content
+                let object = try #require(try JSONSerialization.jsonObject(with: content) as? [String: Any])
+                let attacks = try #require(object["attacks"] as? [[String: Any]])
+                return attacks.compactMap { $0["robust"] as? String }
+            }
+            let a = try await robust(interruptedID)
+            let b = try await robust(reference.id)
+            #expect(a.count == 6 && a == b)
+        }
+        #expect(second.stop(within: 20) == 0)
+    }
+}
