@@ -11,14 +11,40 @@ public struct AuditPlan: Sendable {
     public var batchSize: Int
     /// The seed of every random choice.
     public var seed: UInt64
+    /// The accuracy-vs-steps curve's cells (PGD at each iteration count and budget), run after
+    /// `cells` on the first `curveExamples` examples; empty for no curve.
+    public var curve: [any Attack]
+    /// Examples of the curve.
+    public var curveExamples: Int
 
     /// Creates a plan. - Precondition: batchSize ≥ 1.
-    public init(norm: PerturbationNorm, cells: [any Attack], batchSize: Int, seed: UInt64) {
+    public init(
+        norm: PerturbationNorm,
+        cells: [any Attack],
+        batchSize: Int,
+        seed: UInt64,
+        curve: [any Attack] = [],
+        curveExamples: Int = 0
+    ) {
         precondition(batchSize >= 1, "AuditPlan: batch size \(batchSize)")
         self.norm = norm
         self.cells = cells
         self.batchSize = batchSize
         self.seed = seed
+        self.curve = curve
+        self.curveExamples = curveExamples
+    }
+
+    /// The cells and then the curve's cells: what the runner runs, in order.
+    public var allCells: [any Attack] { cells + curve }
+
+    /// How many examples cell `c` of ``allCells`` runs on, of `n`.
+    public func examples(inCell c: Int, of n: Int) -> Int { c < cells.count ? n : min(curveExamples, n) }
+
+    /// The paper's accuracy-vs-steps curve (figures 4 and 5): PGD at each positive count in `steps`
+    /// at each budget, default step size 2.5·ε/steps, one run.
+    public static func stepsCurve(norm: PerturbationNorm, epsilons: [Float], steps: [Int]) -> [any Attack] {
+        epsilons.flatMap { eps in steps.filter { $0 > 0 }.map { PGD(norm, epsilon: eps, steps: $0) as any Attack } }
     }
 
     /// The rank of an attack by cost, for ordering cells (cheapest first).

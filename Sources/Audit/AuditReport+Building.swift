@@ -34,7 +34,7 @@ extension AuditReport {
     /// Builds the report of a completed audit.
     /// - Precondition: `state.isComplete(examples: examples.count)`.
     public init(plan: AuditPlan, examples: AuditExamples, state: AuditState, context: AuditContext) {
-        precondition(state.isComplete(examples: examples.count), "AuditReport: the audit is not complete")
+        precondition(state.isComplete(plan: plan, examples: examples.count), "AuditReport: the audit is not complete")
         let n = examples.count
         let clean = state.cleanPredictions ?? []
         let correct = (0..<n).filter { clean[$0] == examples.labels[$0] }.count
@@ -106,8 +106,43 @@ extension AuditReport {
             worstCase: worst,
             flags: [],
             verdict: nil,
-            gallery: []
+            gallery: [],
+            stepsCurve: []
         )
+        if !plan.curve.isEmpty {
+            let m = min(plan.curveExamples, n)
+            var points: [CurvePoint] = []
+            for eps in plan.curve.map(\.threat.epsilon).reduce(
+                into: [Float](),
+                { if !$0.contains($1) { $0.append($1) } }
+            ) {
+                let cleanCorrect = (0..<m).filter { clean[$0] == examples.labels[$0] }.count
+                let cleanInterval = wilsonInterval(successes: cleanCorrect, trials: m)
+                points.append(
+                    CurvePoint(
+                        epsilon: eps,
+                        steps: 0,
+                        robustAccuracy: Double(cleanCorrect) / Double(max(m, 1)),
+                        ci95: [cleanInterval.lowerBound, cleanInterval.upperBound]
+                    )
+                )
+                for (k, attack) in plan.curve.enumerated() where attack.threat.epsilon == eps {
+                    let outcomes = state.outcomes[plan.cells.count + k]
+                    let robust = outcomes.filter { !$0.fooled }.count
+                    let interval = wilsonInterval(successes: robust, trials: m)
+                    points.append(
+                        CurvePoint(
+                            epsilon: eps,
+                            steps: attack.settings["steps"].flatMap { Int($0) } ?? 0,
+                            robustAccuracy: Double(robust) / Double(max(m, 1)),
+                            ci95: [interval.lowerBound, interval.upperBound]
+                        )
+                    )
+                }
+            }
+            stepsCurve = points
+            stepsCurveExamples = m
+        }
         if let last = plan.cells.indices.last(where: { !state.gallery[$0].isEmpty }) {
             gallery = state.gallery[last].map {
                 GalleryEntry(attack: plan.cells[last].name, epsilon: plan.cells[last].threat.epsilon, image: $0)

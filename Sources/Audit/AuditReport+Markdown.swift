@@ -26,6 +26,14 @@ extension AuditReport {
         for w in worstCase {
             out += "| \(w.epsilon) | \(pct(w.robustAccuracy)) | \(pct(w.ci95[0]))–\(pct(w.ci95[1])) |\n"
         }
+        if !stepsCurve.isEmpty {
+            out += "\n## Robust accuracy vs PGD steps (first \(stepsCurveExamples ?? 0) examples)\n\n"
+            out += "| ε | steps | robust accuracy | 95 % CI |\n| --- | --- | --- | --- |\n"
+            for p in stepsCurve {
+                out +=
+                    "| \(p.epsilon) | \(p.steps) | \(pct(p.robustAccuracy)) | \(pct(p.ci95[0]))–\(pct(p.ci95[1])) |\n"
+            }
+        }
         out += "\n## Reliability flags\n\n"
         if flags.isEmpty {
             out += "None fired: no sign of gradient masking, randomness or batch dependence was seen.\n"

@@ -29,11 +29,25 @@ public struct AuditReport: Codable, Sendable {
     public var worstCase: [WorstCase]
     /// What the audit found suspicious about itself.
     public var flags: [ReliabilityFlag]
-    /// The pass mark verdict, when a pass mark was given.
+    /// The pass mark verdict, when a pass mark was given (over the attacks, not the steps curve).
     public var verdict: Verdict?
     /// A few adversarial examples: from the last cell (the strongest attack at the largest budget, as
     /// plans order them) that fooled any, with the attack and budget that made them.
     public var gallery: [GalleryEntry]
+
+    /// Robust accuracy against PGD by iteration count and budget (steps 0: clean), on the first
+    /// `stepsCurveExamples` examples; empty when no curve was asked for.
+    public var stepsCurve: [CurvePoint]
+    /// Examples of the steps curve.
+    public var stepsCurveExamples: Int?
+
+    /// One point of the accuracy-vs-steps curve.
+    public struct CurvePoint: Codable, Sendable {
+        public var epsilon: Float
+        public var steps: Int
+        public var robustAccuracy: Double
+        public var ci95: [Double]
+    }
 
     /// An adversarial example for the picture grid.
     public struct GalleryEntry: Codable, Sendable {

@@ -34,10 +34,11 @@ public struct AuditRunner<Model: AttackModel> {
     /// Runs what is left of the audit, starting from `state`.
     public func run(state initial: AuditState) async throws -> AuditState {
         var state = initial
-        guard state.outcomes.count == plan.cells.count else {
+        let cells = plan.allCells
+        guard state.outcomes.count == cells.count else {
             throw AttackError(
                 .invalidConfiguration,
-                "the checkpoint has \(state.outcomes.count) cells but the plan \(plan.cells.count)"
+                "the checkpoint has \(state.outcomes.count) cells but the plan \(cells.count)"
             )
         }
         let n = examples.count
@@ -47,11 +48,12 @@ public struct AuditRunner<Model: AttackModel> {
             try await checkpoint(state)
         }
         let clean = state.cleanPredictions ?? []
-        for (c, attack) in plan.cells.enumerated() {
-            while state.outcomes[c].count < n {
+        for (c, attack) in cells.enumerated() {
+            let limit = plan.examples(inCell: c, of: n)
+            while state.outcomes[c].count < limit {
                 try checkStop()
                 let start = state.outcomes[c].count
-                let end = min(start + plan.batchSize, n)
+                let end = min(start + plan.batchSize, limit)
                 let began = Date()
                 // Only examples classified correctly are attacked; clean errors are not robust.
                 let correct = (start..<end).filter { clean[$0] == examples.labels[$0] }
@@ -100,7 +102,7 @@ public struct AuditRunner<Model: AttackModel> {
                 }
                 state.seconds[c] += Date().timeIntervalSince(began)
                 try await checkpoint(state)
-                try await progress(c, end, n)
+                try await progress(c, end, limit)
             }
         }
         return state

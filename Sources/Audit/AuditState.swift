@@ -51,9 +51,10 @@ public struct AuditState: Codable, Sendable, Equatable {
         gallery = Array(repeating: [], count: cells)
     }
 
-    /// Whether every cell has every example.
-    public func isComplete(examples: Int) -> Bool {
-        cleanPredictions != nil && outcomes.allSatisfy { $0.count == examples }
+    /// Whether every cell of `plan` has all its examples.
+    public func isComplete(plan: AuditPlan, examples: Int) -> Bool {
+        cleanPredictions != nil && outcomes.count == plan.allCells.count
+            && outcomes.indices.allSatisfy { outcomes[$0].count == plan.examples(inCell: $0, of: examples) }
     }
 }
 

@@ -117,6 +117,24 @@ enum ReliabilityChecks {
                 )
             }
         }
+        // Robust accuracy should not rise with PGD's iterations (the steps curve).
+        for eps in Set(report.stepsCurve.map(\.epsilon)).sorted() {
+            let points = report.stepsCurve.filter { $0.epsilon == eps }.sorted { $0.steps < $1.steps }
+            for (a, b) in zip(points, points.dropFirst()) where b.robustAccuracy > a.robustAccuracy + 0.01 {
+                flags.append(
+                    ReliabilityFlag(
+                        id: "accuracy-rises-with-steps",
+                        severity: "warning",
+                        finding:
+                            "PGD at ε = \(eps): robust accuracy \(percent(a.robustAccuracy)) after \(a.steps) steps "
+                            + "but \(percent(b.robustAccuracy)) after \(b.steps).",
+                        meaning: "More iterations of a sound attack cannot leave more examples standing (beyond the "
+                            + "noise of its step size): the loss surface is masked or the attack diverges.",
+                        action: "Use apgd-ce (adaptive step size) and autoattack, and check the model's gradients."
+                    )
+                )
+            }
+        }
         // An ε that covers the whole input range leaves nothing robust beyond chance.
         let chance = 1 / Double(max(context.classCount, 1))
         for summary in report.attacks {

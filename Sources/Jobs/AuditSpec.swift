@@ -21,6 +21,22 @@ public struct AuditSpec: Codable, Hashable, Sendable {
     public var preprocessing: Preprocessing
     /// How to read the model's output; `nil`: detect it.
     public var outputKind: OutputKind?
+    /// The accuracy-vs-steps curve, if asked for.
+    public var stepsCurve: StepsCurve?
+
+    /// PGD's robust accuracy by iteration count (the paper's figures 4 and 5).
+    public struct StepsCurve: Codable, Hashable, Sendable {
+        /// The iteration counts (0: clean).
+        public var steps: [Int]
+        /// Examples, the first of the audit's.
+        public var numExamples: Int
+
+        /// Creates a curve; the defaults are the paper's counts on 100 examples.
+        public init(steps: [Int] = [0, 7, 25, 100, 250, 1000], numExamples: Int = 100) {
+            self.steps = steps
+            self.numExamples = numExamples
+        }
+    }
 
     /// Creates an audit spec.
     public init(
@@ -33,8 +49,10 @@ public struct AuditSpec: Codable, Hashable, Sendable {
         seed: UInt64,
         failUnder: Double? = nil,
         preprocessing: Preprocessing = Preprocessing(),
-        outputKind: OutputKind? = nil
+        outputKind: OutputKind? = nil,
+        stepsCurve: StepsCurve? = nil
     ) {
+        self.stepsCurve = stepsCurve
         self.attacks = attacks
         self.norm = norm
         self.epsilons = epsilons
@@ -87,6 +105,14 @@ public struct AuditSpec: Codable, Hashable, Sendable {
             )
         }
         try preprocessing.validate(path: "\(path).preprocessing")
+        if let stepsCurve {
+            guard !stepsCurve.steps.isEmpty, stepsCurve.steps.allSatisfy({ (0...100_000).contains($0) }) else {
+                throw JobSpecError(field: "\(path).steps_curve.steps", "give iteration counts between 0 and 100000")
+            }
+            guard stepsCurve.numExamples >= 1 else {
+                throw JobSpecError(field: "\(path).steps_curve.num_examples", "must be at least 1")
+            }
+        }
     }
 }
 

@@ -70,6 +70,17 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Examples per batch (results do not depend on it).", valueName: "n"))
     var batchSize: Int = 100
 
+    @Option(
+        help: ArgumentHelp(
+            "Also measure PGD's robust accuracy at these iteration counts ('paper': 0,7,25,100,250,1000).",
+            valueName: "counts"
+        )
+    )
+    var stepsCurve: String?
+
+    @Option(help: ArgumentHelp("Examples for the steps curve, the first of the audit's.", valueName: "n"))
+    var curveSamples: Int = 100
+
     @Option(help: ArgumentHelp("Pass mark: exit 8 when any robust accuracy is below it.", valueName: "0..1"))
     var failUnder: Double?
 
@@ -119,6 +130,19 @@ struct AuditCommand: AsyncParsableCommand {
         }
         _ = try budgetList
         _ = try attackConfigs()
+        _ = try curveCounts()
+        guard curveSamples >= 1 else { throw ValidationError("--curve-samples must be ≥ 1") }
+    }
+
+    /// The steps curve's iteration counts, if asked for.
+    func curveCounts() throws -> [UInt32]? {
+        guard let stepsCurve else { return nil }
+        if stepsCurve == "paper" { return [0, 7, 25, 100, 250, 1000] }
+        let counts = stepsCurve.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--steps-curve takes whole numbers separated by commas (e.g. 0,7,25,100) or 'paper'")
+        }
+        return counts.compactMap { $0 }
     }
 
     /// The attacks to run, parsed from --attack (default fgsm, pgd, autoattack).
@@ -183,6 +207,10 @@ struct AuditCommand: AsyncParsableCommand {
         spec.batchSize = UInt32(batchSize)
         spec.seed = seed
         if let failUnder { spec.failUnder = failUnder }
+        if let counts = try curveCounts() {
+            spec.stepsCurve.steps = counts
+            spec.stepsCurve.numExamples = UInt32(curveSamples)
+        }
 
         let daemon = try await global.daemon()
         let job = try await daemon.run { client in

@@ -45,7 +45,7 @@ struct AuditRunnerTests {
         let examples = model.examples(40)
         let plan = Self.plan(batchSize: 8)
         let whole = try await AuditRunner(model: model, examples: examples, plan: plan).run(state: AuditState(cells: 4))
-        #expect(whole.isComplete(examples: 40))
+        #expect(whole.isComplete(plan: plan, examples: 40))
 
         // Stop after the third checkpoint, keep only what was checkpointed (as JSON, like the disk), resume;
         // twice, and with another batch size on the second leg.
@@ -62,7 +62,7 @@ struct AuditRunnerTests {
             await #expect(throws: Stop.self) { _ = try await runner.run(state: saved) }
             saved = try JSONDecoder().decode(AuditState.self, from: last)
         }
-        #expect(!saved.isComplete(examples: 40))
+        #expect(!saved.isComplete(plan: plan, examples: 40))
         let resumed = try await AuditRunner(model: model, examples: examples, plan: Self.plan(batchSize: 13)).run(
             state: saved
         )
@@ -108,5 +108,29 @@ struct AuditRunnerTests {
         #expect(decoded.attacks.map(\.robust) == report.attacks.map(\.robust))
         let markdown = report.markdown()
         #expect(markdown.contains("| pgd | 0.1 | 10 |") && markdown.contains("## Verdict: \(verdict.result)"))
+    }
+
+    @Test func theStepsCurveRunsOnItsSubset() async throws {
+        let model = TestModel(seed: 9)
+        let examples = model.examples(40)
+        let plan = AuditPlan(
+            norm: .linf,
+            cells: [PGD(.linf, epsilon: 0.1, steps: 10)],
+            batchSize: 8,
+            seed: 42,
+            curve: AuditPlan.stepsCurve(norm: .linf, epsilons: [0.05, 0.1], steps: [0, 1, 5, 20]),
+            curveExamples: 14
+        )
+        #expect(plan.curve.count == 6)
+        let state = try await AuditRunner(model: model, examples: examples, plan: plan)
+            .run(state: AuditState(cells: plan.allCells.count))
+        #expect(state.outcomes.map(\.count) == [40, 14, 14, 14, 14, 14, 14])
+        let report = AuditReport(plan: plan, examples: examples, state: state, context: Self.context)
+        #expect(report.stepsCurveExamples == 14)
+        #expect(report.stepsCurve.map(\.steps) == [0, 1, 5, 20, 0, 1, 5, 20])
+        // Steps 0 is the clean accuracy of the 14 examples (positions 3 and 10 are clean errors).
+        #expect(abs(report.stepsCurve[0].robustAccuracy - 12.0 / 14) < 1e-12)
+        #expect(report.attacks.count == 1)
+        #expect(report.markdown().contains("Robust accuracy vs PGD steps (first 14 examples)"))
     }
 }

@@ -44,6 +44,10 @@ private func auditRequest(digest: String, examples: UInt32, requestID: String) -
     spec.batchSize = 10
     spec.seed = 5
     spec.failUnder = 0.3
+    if requestID == "e2e" {
+        spec.stepsCurve.steps = [0, 5]
+        spec.stepsCurve.numExamples = 10
+    }
     request.spec = spec
     return request
 }
@@ -69,6 +73,9 @@ struct AuditJobTests {
             #expect(object["seed"] as? Int == 5)
             let indices = try #require((object["data"] as? [String: Any])?["indices"] as? [Int])
             #expect(indices == Array(0..<40))
+            let curve = try #require(object["stepsCurve"] as? [[String: Any]])
+            #expect(curve.compactMap { $0["steps"] as? Int } == [0, 5, 0, 5])
+            #expect(object["stepsCurveExamples"] as? Int == 10)
 
             let summary = json.summary
             #expect(summary.robust.count == 6)

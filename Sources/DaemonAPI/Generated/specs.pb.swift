@@ -574,6 +574,17 @@ public nonisolated struct Rkd_V1_AuditSpec: Sendable {
   /// How to read the model's output; UNSPECIFIED: detect it.
   public var outputKind: Rkd_V1_OutputKind = .unspecified
 
+  /// Also measure robust accuracy against PGD as a function of its iterations (the paper's figures 4
+  /// and 5), at every epsilon, on the first examples; unset: no curve.
+  public var stepsCurve: Rkd_V1_StepsCurve {
+    get {_stepsCurve ?? Rkd_V1_StepsCurve()}
+    set {_stepsCurve = newValue}
+  }
+  /// Returns true if `stepsCurve` has been explicitly set.
+  public var hasStepsCurve: Bool {self._stepsCurve != nil}
+  /// Clears the value of `stepsCurve`. Subsequent reads from it will return its default value.
+  public mutating func clearStepsCurve() {self._stepsCurve = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -582,37 +593,63 @@ public nonisolated struct Rkd_V1_AuditSpec: Sendable {
   fileprivate var _seed: UInt64? = nil
   fileprivate var _failUnder: Double? = nil
   fileprivate var _preprocessing: Rkd_V1_Preprocessing? = nil
+  fileprivate var _stepsCurve: Rkd_V1_StepsCurve? = nil
+}
+
+/// The accuracy-vs-steps curve of an audit: PGD (random start, step size 2.5·ε/steps, one run) at
+/// each iteration count. The report gives, per epsilon, robust accuracy and its 95 % Wilson interval
+/// at each count, with 0 meaning no attack (clean accuracy of the same examples).
+public nonisolated struct Rkd_V1_StepsCurve: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The iteration counts; empty: 0, 7, 25, 100, 250, 1000 (the paper's).
+  public var steps: [UInt32] = []
+
+  /// How many examples, the first of the audit's; 0: 100.
+  public var numExamples: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// SubmitAudit's request.
-public nonisolated struct Rkd_V1_SubmitAuditRequest: Sendable {
+public nonisolated struct Rkd_V1_SubmitAuditRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The model to audit, as UploadModel returned its digest.
-  public var modelDigest: String = String()
+  public var modelDigest: String {
+    get {_storage._modelDigest}
+    set {_uniqueStorage()._modelDigest = newValue}
+  }
 
   /// What to run.
   public var spec: Rkd_V1_AuditSpec {
-    get {_spec ?? Rkd_V1_AuditSpec()}
-    set {_spec = newValue}
+    get {_storage._spec ?? Rkd_V1_AuditSpec()}
+    set {_uniqueStorage()._spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {self._spec != nil}
+  public var hasSpec: Bool {_storage._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {self._spec = nil}
+  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
 
   /// An idempotency key chosen by the client (e.g. a UUID), at most 128 characters: submitting again
   /// with the same key and the same caller returns the job the first request made instead of queueing
   /// a second one. Empty: every request queues a new job.
-  public var requestID: String = String()
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _spec: Rkd_V1_AuditSpec? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A teacher feature map paired with a student feature map.
@@ -1129,7 +1166,7 @@ nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attacks\0\u{1}norm\0\u{1}epsilons\0\u{1}data\0\u{3}num_examples\0\u{3}batch_size\0\u{1}seed\0\u{3}fail_under\0\u{1}preprocessing\0\u{3}output_kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attacks\0\u{1}norm\0\u{1}epsilons\0\u{1}data\0\u{3}num_examples\0\u{3}batch_size\0\u{1}seed\0\u{3}fail_under\0\u{1}preprocessing\0\u{3}output_kind\0\u{3}steps_curve\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1147,6 +1184,7 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 8: try { try decoder.decodeSingularDoubleField(value: &self._failUnder) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._preprocessing) }()
       case 10: try { try decoder.decodeSingularEnumField(value: &self.outputKind) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._stepsCurve) }()
       default: break
       }
     }
@@ -1187,6 +1225,9 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.outputKind != .unspecified {
       try visitor.visitSingularEnumField(value: self.outputKind, fieldNumber: 10)
     }
+    try { if let v = self._stepsCurve {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1201,6 +1242,42 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs._failUnder != rhs._failUnder {return false}
     if lhs._preprocessing != rhs._preprocessing {return false}
     if lhs.outputKind != rhs.outputKind {return false}
+    if lhs._stepsCurve != rhs._stepsCurve {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rkd_V1_StepsCurve: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StepsCurve"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}steps\0\u{3}num_examples\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.steps) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.numExamples) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.steps.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.steps, fieldNumber: 1)
+    }
+    if self.numExamples != 0 {
+      try visitor.visitSingularUInt32Field(value: self.numExamples, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rkd_V1_StepsCurve, rhs: Rkd_V1_StepsCurve) -> Bool {
+    if lhs.steps != rhs.steps {return false}
+    if lhs.numExamples != rhs.numExamples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1210,41 +1287,81 @@ nonisolated extension Rkd_V1_SubmitAuditRequest: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".SubmitAuditRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_digest\0\u{1}spec\0\u{3}request_id\0")
 
+  fileprivate class _StorageClass {
+    var _modelDigest: String = String()
+    var _spec: Rkd_V1_AuditSpec? = nil
+    var _requestID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _modelDigest = source._modelDigest
+      _spec = source._spec
+      _requestID = source._requestID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.modelDigest) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._modelDigest) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.modelDigest.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelDigest, fieldNumber: 1)
-    }
-    try { if let v = self._spec {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.requestID.isEmpty {
-      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 3)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._modelDigest.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelDigest, fieldNumber: 1)
+      }
+      try { if let v = _storage._spec {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 3)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rkd_V1_SubmitAuditRequest, rhs: Rkd_V1_SubmitAuditRequest) -> Bool {
-    if lhs.modelDigest != rhs.modelDigest {return false}
-    if lhs._spec != rhs._spec {return false}
-    if lhs.requestID != rhs.requestID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._modelDigest != rhs_storage._modelDigest {return false}
+        if _storage._spec != rhs_storage._spec {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

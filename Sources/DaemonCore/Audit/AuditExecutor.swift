@@ -45,7 +45,7 @@ public struct AuditExecutor: JobExecutor {
         let plan = try AuditPlanning.plan(spec)
         try AuditPlanning.checkClasses(plan, classes: classifier.classCount)
 
-        var state = AuditState(cells: plan.cells.count)
+        var state = AuditState(cells: plan.allCells.count)
         if let saved = try context.loadCheckpoint() {
             do {
                 state = try JSONDecoder().decode(AuditState.self, from: saved)
@@ -62,9 +62,10 @@ public struct AuditExecutor: JobExecutor {
         )
         runner.checkpoint = { try context.saveCheckpoint(try JSONEncoder().encode($0)) }
         runner.progress = { cell, done, total in
-            let attack = plan.cells[cell]
+            let attack = plan.allCells[cell]
+            let curve = cell >= plan.cells.count ? " steps=\(attack.settings["steps"] ?? "?") (curve)" : ""
             try await context.reportProgress(
-                phase: "\(attack.name) ε=\(attack.threat.epsilon) (\(cell + 1)/\(plan.cells.count))",
+                phase: "\(attack.name) ε=\(attack.threat.epsilon)\(curve) (\(cell + 1)/\(plan.allCells.count))",
                 done: done,
                 total: total,
                 unit: "examples"

@@ -26,7 +26,17 @@ enum AuditPlanning {
                 cells.append(attack(settings, norm: norm, epsilon: eps))
             }
         }
-        return AuditPlan(norm: norm, cells: cells, batchSize: spec.batchSize, seed: spec.seed)
+        let curve = spec.stepsCurve.map {
+            AuditPlan.stepsCurve(norm: norm, epsilons: spec.epsilons.sorted(), steps: $0.steps)
+        }
+        return AuditPlan(
+            norm: norm,
+            cells: cells,
+            batchSize: spec.batchSize,
+            seed: spec.seed,
+            curve: curve ?? [],
+            curveExamples: spec.stepsCurve?.numExamples ?? 0
+        )
     }
 
     static func attack(_ settings: AttackSettings, norm: PerturbationNorm, epsilon eps: Float) -> any Attack {

@@ -82,7 +82,13 @@ extension ProtoMapping {
             seed: message.hasSeed ? message.seed : seed(),
             failUnder: message.hasFailUnder ? message.failUnder : nil,
             preprocessing: preprocessing(message.hasPreprocessing ? message.preprocessing : nil),
-            outputKind: try outputKind(message.outputKind, field: "\(path).output_kind")
+            outputKind: try outputKind(message.outputKind, field: "\(path).output_kind"),
+            stepsCurve: message.hasStepsCurve
+                ? AuditSpec.StepsCurve(
+                    steps: message.stepsCurve.steps.isEmpty
+                        ? AuditSpec.StepsCurve().steps : message.stepsCurve.steps.map { Int($0) },
+                    numExamples: message.stepsCurve.numExamples == 0 ? 100 : Int(message.stepsCurve.numExamples)
+                ) : nil
         )
     }
 
@@ -304,6 +310,10 @@ extension ProtoMapping {
             case .logits: .logits
             case .probabilities: .probabilities
             }
+        if let curve = spec.stepsCurve {
+            message.stepsCurve.steps = curve.steps.map { UInt32(clamping: $0) }
+            message.stepsCurve.numExamples = UInt32(clamping: curve.numExamples)
+        }
         return message
     }
 
