@@ -62,7 +62,7 @@ struct AuditJobTests {
             let job = try await client.submitAudit(auditRequest(digest: digest, examples: 40, requestID: "e2e"))
             let finished = try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
             #expect(finished.state == .succeeded, "\(finished.error)")
-            #expect(Set(finished.artifacts.map(\.name)).isSuperset(of: ["report.json", "report.md"]))
+            #expect(Set(finished.artifacts.map(\.name)) == ["report.json", "report.md", "report.html"])
 
             var request = Rkd_V1_GetReportRequest()
             request.jobID = job.id
@@ -102,6 +102,10 @@ struct AuditJobTests {
             let markdown = try await client.getReport(request)
             #expect(markdown.mediaType == "text/markdown")
             #expect(String(decoding: markdown.content, as: UTF8.self).contains("| pgd | 0.1 | 10 |"))
+            request.format = .html
+            let html = try await client.getReport(request)
+            #expect(html.mediaType == "text/html")
+            #expect(String(decoding: html.content, as: UTF8.self).contains("<svg"))
         }
         #expect(daemon.stop() == 0)
     }

@@ -42,7 +42,7 @@ struct AuditCommandTests {
             #expect(attacks[2]["steps"] as? Int == 5)
             #expect(object["flags"] is [Any])
             #expect(object["verdict"] as? String == "FAIL")
-            for name in ["report.json", "report.md"] {
+            for name in ["report.json", "report.md", "report.html"] {
                 #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent(name).path), "\(name)")
             }
         }

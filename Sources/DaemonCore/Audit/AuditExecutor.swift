@@ -109,6 +109,7 @@ public struct AuditExecutor: JobExecutor {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try await context.writeArtifact(name: "report.json", mediaType: "application/json", try encoder.encode(report))
         try await context.writeArtifact(name: "report.md", mediaType: "text/markdown", Data(report.markdown().utf8))
+        try await context.writeArtifact(name: "report.html", mediaType: "text/html", Data(report.html().utf8))
     }
 
     /// Imports the model.
