@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench conformance-report lint clean install demo
+.PHONY: bootstrap build test bench bench-engine bench-attacks conformance-report lint clean install demo samples crosscheck
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
@@ -30,14 +30,40 @@ test: lint
 	scripts/check-systemd-units "$$($(SWIFT) build --show-bin-path)"
 	$(SWIFT) test --no-parallel $(SWIFT_TEST_FLAGS)
 
-# Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. Run it on an idle machine:
-# a build running beside it cuts the figures several times over. onnxruntime (from the project
+# Both benchmarks. Run them on an idle machine: a build running beside a benchmark cuts the figures
+# several times over.
+bench: bench-engine bench-attacks
+
+# Writes docs/benchmarks/attacks.md and attacks.json: PGD-10 images/s on ResNet-20 and the sample
+# SmallCNN, AutoAttack-standard seconds per image on the sample. PyTorch + torchattacks (from
+# .venv-torch, made by `scripts/bootstrap --torch`, several GB) are measured first, as the peers,
+# when that venv exists.
+bench-attacks:
+	$(SWIFT) build -c release --product AttackBench
+	rm -f .build/attack-peers.json
+	if [ -x .venv-torch/bin/python ]; then \
+		.venv-torch/bin/python scripts/attack_peers.py --output .build/attack-peers.json; fi
+	$(SWIFT) run -c release AttackBench $$([ -f .build/attack-peers.json ] && echo --peers .build/attack-peers.json)
+
+# Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. onnxruntime (from the project
 # venv) is measured first, as the peer.
-bench:
+bench-engine:
 	scripts/bootstrap --python
 	$(SWIFT) build -c release --product EngineBench
 	.venv/bin/python scripts/peer_bench.py --output .build/peers.json
 	$(SWIFT) run -c release EngineBench --peers .build/peers.json
+
+# Retrains samples/models/fmnist-smallcnn.onnx and its manifest (about 2 minutes on 2 cores).
+samples:
+	$(SWIFT) run -c release SampleModels --output samples/models --epochs 2 --seed 1
+
+# Opt-in, not in CI: rkd's attacks against torchattacks' on the sample model (same images, same
+# budgets); writes docs/crosscheck.md. Needs .venv-torch (`scripts/bootstrap --torch`).
+crosscheck:
+	scripts/bootstrap --python --torch
+	$(SWIFT) build -c release --product rkdd
+	$(SWIFT) build -c release --product rkdctl
+	scripts/crosscheck
 
 # Rewrites docs/onnx-conformance.md from a run of ONNX's backend tests.
 conformance-report:

@@ -279,5 +279,10 @@ let package = Package(
             dependencies: ["TensorEngine", "NN", "ONNXInterop", "TensorEngineTestSupport"],
             swiftSettings: numericSwiftSettings
         ),
+        .executableTarget(
+            name: "AttackBench",
+            dependencies: ["Attacks", "Datasets", "NN", "ONNXInterop", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
     ]
 )

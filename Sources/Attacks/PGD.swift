@@ -15,6 +15,10 @@ public struct PGD: Attack {
     public let restarts: Int
     /// Whether each run starts from a random point of the ball (otherwise from the clean input).
     public let randomStart: Bool
+    /// Whether an example stops being attacked once it is fooled (its kept point cannot change, so
+    /// results are the same either way); `false` runs every step on every example, as torchattacks
+    /// does, for like-for-like benchmarks.
+    public let stopsEarly: Bool
 
     /// PGD with `steps` iterations; `stepSize` defaults to 2.5·ε/steps.
     public init(
@@ -23,8 +27,10 @@ public struct PGD: Attack {
         steps: Int = 10,
         stepSize: Float? = nil,
         restarts: Int = 0,
-        randomStart: Bool = true
+        randomStart: Bool = true,
+        stopsEarly: Bool = true
     ) {
+        self.stopsEarly = stopsEarly
         threat = ThreatModel(norm, epsilon: epsilon)
         self.steps = steps
         self.stepSize = stepSize ?? 2.5 * epsilon / Float(max(steps, 1))
@@ -74,7 +80,8 @@ public struct PGD: Attack {
                 for p in positions { tracker.queries[p] += 1 }
                 tracker.offer(x, logits: e.logits, losses: e.losses, positions: positions)
                 // Examples fooled already are done: their kept point cannot change.
-                let keep = positions.indices.filter { !tracker.fooled[positions[$0]] }
+                let keep =
+                    stopsEarly ? positions.indices.filter { !tracker.fooled[positions[$0]] } : Array(positions.indices)
                 let direction = ascentDirection(rows(e.gradient, keep, width: d), norm: threat.norm, width: d)
                 if keep.count < positions.count {
                     positions = rows(positions, keep)

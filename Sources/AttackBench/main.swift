@@ -1,0 +1,165 @@
+// AttackBench (`make bench`): attack throughput on the engine, with peers from the same run.
+//
+//   PGD-10 L∞ (ε 0.1, step 2.5ε/10, random start, batch 128, every step on every example as
+//   torchattacks runs it) on ResNet-20 (width 16, 1×28×28, seeded random weights) and on the sample
+//   SmallCNN; the AutoAttack standard at L∞ ε 0.1 on the sample SmallCNN over the first 100
+//   Fashion-MNIST test images (seconds per image). Peers: scripts/attack_peers.py (PyTorch +
+//   torchattacks on the same architectures and the sample's weights), run just before by `make bench`
+//   when .venv-torch exists (scripts/bootstrap --torch).
+//
+//   swift run -c release AttackBench [--peers FILE] [--output docs/benchmarks/attacks] [--runs 3]
+import Attacks
+import Datasets
+import Foundation
+import NN
+import ONNXInterop
+import TensorEngine
+
+var peersPath: String?
+var outputStem = "docs/benchmarks/attacks"
+var runs = 3
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst() {
+    guard let value = arguments.popFirst() else {
+        FileHandle.standardError.write(Data("AttackBench: \(flag) needs a value\n".utf8))
+        exit(64)
+    }
+    switch flag {
+    case "--peers": peersPath = value
+    case "--output": outputStem = value
+    case "--runs": runs = max(Int(value) ?? runs, 1)
+    default:
+        FileHandle.standardError.write(Data("AttackBench: unknown flag \(flag) (--peers, --output, --runs)\n".utf8))
+        exit(64)
+    }
+}
+
+struct Row: Codable {
+    var workload: String
+    var tool: String
+    var median: Double
+    var unit: String
+    var runs: [Double]
+    var note: String?
+}
+
+/// The medians of `runs` timings of `body` (seconds), after one warm-up.
+func time(_ runs: Int, warmUp: Bool = true, _ body: () throws -> Void) rethrows -> [Double] {
+    if warmUp { try body() }
+    return try (0..<runs).map { _ in
+        let start = Date()
+        try body()
+        return Date().timeIntervalSince(start)
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
+}
+
+do {
+    var rows: [Row] = []
+    let test = try DatasetCatalog().load("fashion-mnist", split: .test)
+    let sampleURL = URL(fileURLWithPath: "samples/models/fmnist-smallcnn.onnx")
+    let sample = ImportedGraphModel(graph: try ImportedGraph(try ONNXModel(contentsOf: sampleURL)))
+    let resnet = ClassifierAttackModel(ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0))
+
+    // PGD-10 at batch 128, labels = each model's own clean predictions (every example attacked).
+    let batch = test.prefix(128)
+    for (name, model) in [("ResNet-20", resnet as any AttackModel), ("SmallCNN (sample)", sample as any AttackModel)] {
+        let x = Tensor(shape: batch.shape, scalars: batch.images)
+        let labels = try withoutGradients { try model.logits(x) }.argmax(axis: 1)
+        let attackBatch = AttackBatch(inputs: batch.images, labels: labels, indices: Array(0..<128), seed: 1)
+        let pgd = PGD(.linf, epsilon: 0.1, steps: 10, stopsEarly: false)
+        let seconds = try time(runs) { _ = try pgd.run(on: model, attackBatch) }
+        rows.append(
+            Row(
+                workload: "PGD-10 L∞ \(name), batch 128",
+                tool: "rkd",
+                median: 128 / median(seconds),
+                unit: "images/s",
+                runs: seconds.map { 128 / $0 },
+                note: nil
+            )
+        )
+        print("rkd PGD-10 \(name): \(Int(128 / median(seconds))) images/s")
+    }
+
+    // The AutoAttack standard on the sample, 100 test images with their true labels.
+    let hundred = test.prefix(100)
+    let aaBatch = AttackBatch(inputs: hundred.images, labels: hundred.labels, indices: Array(0..<100), seed: 1)
+    var robust = 0
+    let aaSeconds = try time(1, warmUp: false) {
+        let result = try AutoAttack(.linf, epsilon: 0.1).run(on: sample, aaBatch)
+        robust = result.fooled.filter { !$0 }.count
+    }
+    rows.append(
+        Row(
+            workload: "AutoAttack standard L∞ ε=0.1, SmallCNN (sample), 100 images",
+            tool: "rkd",
+            median: median(aaSeconds) / 100,
+            unit: "s/image",
+            runs: aaSeconds.map { $0 / 100 },
+            note: "robust \(robust)/100"
+        )
+    )
+    print("rkd AutoAttack: \(median(aaSeconds) / 100) s/image, robust \(robust)/100")
+
+    if let peersPath {
+        do {
+            rows += try JSONDecoder().decode([Row].self, from: Data(contentsOf: URL(fileURLWithPath: peersPath)))
+        } catch {
+            print("peer figures missing: \(error)")
+        }
+    }
+
+    // The report: each workload's figures, and rkd's ratio to each peer (higher is better for rkd).
+    var markdown = """
+        # Attack benchmarks
+
+        `make bench` (AttackBench, scripts/attack_peers.py), \(ProcessInfo.processInfo.activeProcessorCount) cores, \
+        RKD_THREADS=\(ProcessInfo.processInfo.environment["RKD_THREADS"] ?? "default"); medians of \(runs) runs \
+        (the AutoAttack row: one run). Peers run in the same `make bench`, just before, on the same machine.
+
+        | workload | tool | median | unit | ratio rkd/peer | note |
+        | --- | --- | --- | --- | --- | --- |
+
+        """
+    for row in rows {
+        var ratio = "–"
+        if row.tool != "rkd", let ours = rows.first(where: { $0.tool == "rkd" && $0.workload == row.workload }) {
+            let r = row.unit == "images/s" ? ours.median / row.median : row.median / ours.median
+            ratio = String(format: "%.2f×", r)
+        }
+        markdown += "| \(row.workload) | \(row.tool) | \(String(format: "%.3f", row.median)) | \(row.unit) | \(ratio) "
+        markdown += "| \(row.note ?? "") |\n"
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try FileManager.default.createDirectory(
+        at: URL(fileURLWithPath: outputStem).deletingLastPathComponent(),
+        withIntermediateDirectories: true
+    )
+    try encoder.encode(rows).write(to: URL(fileURLWithPath: outputStem + ".json"))
+    try Data(markdown.utf8).write(to: URL(fileURLWithPath: outputStem + ".md"))
+    print(markdown)
+} catch {
+    FileHandle.standardError.write(Data("AttackBench: \(error)\n".utf8))
+    exit(1)
+}
+
+/// An imported graph with one input and logits out, as an attack model (the sample has no Softmax).
+struct ImportedGraphModel: AttackModel {
+    let graph: ImportedGraph
+    var inputShape: [Int] { [1, 28, 28] }
+    var classCount: Int { 10 }
+    var inputBounds: ClosedRange<Float> { 0...1 }
+
+    func logits(_ x: Tensor) throws -> Tensor {
+        guard let name = graph.inputNames.first, let output = graph.outputNames.first,
+            let y = try graph.run([name: x], outputs: [output])[output]
+        else { throw AttackError(.modelOutput, "the sample model produced no output") }
+        return y
+    }
+}

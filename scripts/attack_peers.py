@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Peer figures for AttackBench (`make bench`): PyTorch + torchattacks on the same workloads.
+
+PGD-10 L-inf (eps 0.1, alpha 2.5*eps/10, random start, batch 128) on ResNet-20 (width 16, 1x28x28,
+seeded random weights, eval mode; NCHW and channels-last) and on the sample SmallCNN
+(samples/models/fmnist-smallcnn.onnx's weights), labels = each model's own predictions; and the
+AutoAttack standard (torchattacks.AutoAttack, version='standard') at L-inf eps 0.1 on the sample over
+the first 100 Fashion-MNIST test images. Runs in .venv-torch (scripts/bootstrap --torch); never at
+rkd's run time. Writes rows in AttackBench's format.
+"""
+import argparse
+import gzip
+import json
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchattacks
+
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def fashion_mnist_test(count):
+    with gzip.open(f"{FMNIST}/t10k-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:count]
+    with gzip.open(f"{FMNIST}/t10k-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:count]
+    return torch.tensor(images.astype(np.float32) / 255), torch.tensor(labels.astype(np.int64))
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+def sample_model(path):
+    model = SmallCNN()
+    weights = {t.name: torch.tensor(numpy_helper.to_array(t).copy()) for t in onnx.load(path).graph.initializer}
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class ResNet20(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, width, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        layers, cin = [], width
+        for stage in range(3):
+            cout = width << stage
+            for block in range(3):
+                layers.append(Block(cin, cout, 2 if stage > 0 and block == 0 else 1))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, 10)
+
+    def forward(self, x):
+        y = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+def pgd_rate(model, x, runs, channels_last=False):
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        labels = model(x).argmax(1)
+    attack = torchattacks.PGD(model, eps=0.1, alpha=0.025, steps=10, random_start=True)
+    attack(x, labels)  # warm-up
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        attack(x, labels)
+        rates.append(len(x) / (time.perf_counter() - start))
+    return rates
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sample", default="samples/models/fmnist-smallcnn.onnx")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    tool = f"PyTorch {torch.__version__} + torchattacks {torchattacks.__version__}"
+    rows = []
+
+    x, y = fashion_mnist_test(128)
+    resnet = ResNet20().eval()
+    sample = sample_model(args.sample)
+    for name, model, channels_last in [
+        ("ResNet-20", resnet, False),
+        ("ResNet-20", resnet, True),
+        ("SmallCNN (sample)", sample, False),
+    ]:
+        rates = pgd_rate(model, x, args.runs, channels_last)
+        rows.append({
+            "workload": f"PGD-10 L∞ {name}, batch 128",
+            "tool": tool + (" (channels-last)" if channels_last else ""),
+            "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
+        })
+        print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
+
+    x, y = fashion_mnist_test(100)
+    attack = torchattacks.AutoAttack(sample, norm="Linf", eps=0.1, version="standard", n_classes=10, seed=0)
+    start = time.perf_counter()
+    adversarial = attack(x, y)
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        robust = int((sample(adversarial).argmax(1) == y).sum())
+    rows.append({
+        "workload": "AutoAttack standard L∞ ε=0.1, SmallCNN (sample), 100 images",
+        "tool": tool, "median": seconds / 100, "unit": "s/image", "runs": [seconds / 100],
+        "note": f"robust {robust}/100",
+    })
+    print(rows[-1]["workload"], seconds / 100, "s/image, robust", robust)
+    with open(args.output, "w") as f:
+        json.dump(rows, f, indent=1, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
