@@ -85,4 +85,36 @@ struct ReliabilityFlagTests {
             #expect(!flag.finding.isEmpty && !flag.meaning.isEmpty && !flag.action.isEmpty)
         }
     }
+
+    /// A steps curve where more PGD iterations leave more examples standing.
+    @Test func accuracyRisingWithSteps() async throws {
+        let examples = TestModel(seed: 9).examples(10)
+        let plan = AuditPlan(
+            norm: .linf,
+            cells: [PGD(.linf, epsilon: 0.1, steps: 5)],
+            batchSize: 10,
+            seed: 1,
+            curve: AuditPlan.stepsCurve(norm: .linf, epsilons: [0.1], steps: [0, 5, 50]),
+            curveExamples: 10
+        )
+        var state = AuditState(cells: 3)
+        state.cleanPredictions = examples.labels
+        state.deterministic = true
+        state.batchDependent = false
+        state.degenerateGradients = 0
+        let outcome = { (fooled: Bool) in
+            ExampleOutcome(fooled: fooled, prediction: 0, queries: 1, linf: 0.1, l2: 0.1, by: fooled ? "pgd" : "")
+        }
+        state.outcomes = [
+            (0..<10).map { outcome($0 < 6) },
+            (0..<10).map { outcome($0 < 6) },  // 5 steps: 40 % robust
+            (0..<10).map { outcome($0 < 2) },  // 50 steps: 80 % robust
+        ]
+        let report = AuditReport(plan: plan, examples: examples, state: state, context: AuditRunnerTests.context)
+        #expect(report.flags.map(\.id) == ["accuracy-rises-with-steps"])
+        // The same curve falling with steps raises nothing.
+        state.outcomes[2] = (0..<10).map { outcome($0 < 9) }
+        let sound = AuditReport(plan: plan, examples: examples, state: state, context: AuditRunnerTests.context)
+        #expect(sound.flags.isEmpty, "\(sound.flags.map(\.id))")
+    }
 }
