@@ -119,6 +119,17 @@ public struct AuditSpec: Codable, Hashable, Sendable {
 extension DatasetSelection {
     func validate(path: String) throws(JobSpecError) {
         guard !name.isEmpty else { throw JobSpecError(field: "\(path).name", "name a data set") }
+        if let uploaded {
+            for (field, digest) in [
+                ("inputs_npy_digest", uploaded.inputsDigest), ("labels_npy_digest", uploaded.labelsDigest),
+            ]
+            where SHA256Digest(hex: digest) == nil {
+                throw JobSpecError(
+                    field: "\(path).\(field)",
+                    "is not a SHA-256 digest (64 hex digits); upload the .npy file with UploadModel and pass its digest"
+                )
+            }
+        }
         if let bad = classes.first(where: { $0 < 0 }) {
             throw JobSpecError(field: "\(path).classes", "class indices start at 0; \(bad) is not one")
         }

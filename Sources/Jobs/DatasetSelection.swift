@@ -24,9 +24,27 @@ public struct DatasetSelection: Codable, Hashable, Sendable {
     public var classes: [Int]
     /// Only this half of the split; `nil`: all of it.
     public var half: Half?
+    /// Uploaded examples instead of a named data set: the digests of an inputs and a labels .npy file
+    /// stored by UploadModel; `nil`: the named data set.
+    public var uploaded: UploadedExamples?
+
+    /// Examples the client uploaded as two .npy files.
+    public struct UploadedExamples: Codable, Hashable, Sendable {
+        /// The SHA-256 of the inputs file (hex).
+        public var inputsDigest: String
+        /// The SHA-256 of the labels file (hex).
+        public var labelsDigest: String
+
+        /// Creates the reference.
+        public init(inputsDigest: String, labelsDigest: String) {
+            self.inputsDigest = inputsDigest
+            self.labelsDigest = labelsDigest
+        }
+    }
 
     /// Creates a selection.
-    public init(name: String, split: Split, classes: [Int] = [], half: Half? = nil) {
+    public init(name: String, split: Split, classes: [Int] = [], half: Half? = nil, uploaded: UploadedExamples? = nil) {
+        self.uploaded = uploaded
         self.name = name
         self.split = split
         self.classes = classes

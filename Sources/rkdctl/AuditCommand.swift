@@ -39,6 +39,17 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A data set of the daemon (the ListDatasets RPC lists them).", valueName: "name"))
     var data = "fashion-mnist"
 
+    @Option(
+        help: ArgumentHelp(
+            "Audit your own images instead: (N,C,H,W) or (N,H,W) .npy in [0, 1] or uint8 (needs --labels, --eps).",
+            valueName: "x.npy"
+        )
+    )
+    var inputs: String?
+
+    @Option(help: ArgumentHelp("The class index of each --inputs image (.npy, integers).", valueName: "y.npy"))
+    var labels: String?
+
     @Option(help: ArgumentHelp("The split: test or train.", valueName: "split"))
     var split = "test"
 
@@ -106,6 +117,9 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 out.append(value)
             }
+            if out.isEmpty && inputs != nil {
+                throw ValidationError("--inputs has no customary budget; give one, e.g. --eps 0.1")
+            }
             if out.isEmpty {
                 let middle: [String: (Float, Float)] = [
                     "fashion-mnist": (0.1, 1.0), "mnist": (0.2, 2.0), "cifar-10": (4.0 / 255, 0.5),
@@ -122,6 +136,9 @@ struct AuditCommand: AsyncParsableCommand {
     func validate() throws {
         guard ["linf", "l2"].contains(norm) else { throw ValidationError("--norm must be linf or l2, not '\(norm)'") }
         guard ["test", "train"].contains(split) else { throw ValidationError("--split must be test or train") }
+        guard (inputs == nil) == (labels == nil) else {
+            throw ValidationError("--inputs and --labels go together: the images and one class index per image")
+        }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0 (0: the whole split)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1") }
@@ -192,6 +209,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let modelFile = try LocalFile(model, what: "model")
+        let inputsFile = try inputs.map { try LocalFile($0, what: "inputs") }
+        let labelsFile = try labels.map { try LocalFile($0, what: "labels") }
         if let reportDir { try Self.checkDirectory(reportDir) }
         let configs = try attackConfigs()
         let budgets = try budgetList
@@ -214,6 +233,11 @@ struct AuditCommand: AsyncParsableCommand {
 
         let daemon = try await global.daemon()
         let job = try await daemon.run { client in
+            var spec = spec
+            if let inputsFile, let labelsFile {
+                spec.data.inputsNpyDigest = try await client.upload(inputsFile).digest
+                spec.data.labelsNpyDigest = try await client.upload(labelsFile).digest
+            }
             let upload = try await client.upload(modelFile)
             let info = try await client.inspectModel(.with { $0.modelDigest = upload.digest })
             guard info.fullySupported else {
@@ -230,7 +254,8 @@ struct AuditCommand: AsyncParsableCommand {
         if !json {
             let names = configs.map { Names.attackName($0.attack) }
             printLine(
-                "auditing \(modelFile.path): \(samples == 0 ? "all" : "\(samples)") \(data) \(split) examples, "
+                "auditing \(modelFile.path): \(samples == 0 ? "all" : "\(samples)") "
+                    + (inputs.map { "examples of \($0), " } ?? "\(data) \(split) examples, ")
                     + "\(norm == "l2" ? "L2" : "L∞") ε \(budgets.map { "\($0)" }.joined(separator: ", ")), "
                     + "attacks \(names.joined(separator: ", ")), seed \(seed) (job \(job.id))"
             )

@@ -1,4 +1,5 @@
 import Foundation
+import NPY
 import Testing
 
 /// `rkdctl audit` and `rkdctl report` against a real rkdd, on the sample classifier.
@@ -116,6 +117,54 @@ struct AuditCommandTests {
                 let result = try await run(Array(words.dropFirst()), timeout: 300)
                 #expect(result.status == expected, "\(words) → \(result.standardError)")
             }
+        }
+    }
+
+    /// --inputs/--labels: the user's own images (uint8 here) are audited; clean accuracy agrees with
+    /// predict on the same images, and a label count that does not match fails the job with the reason.
+    @Test func uploadedExamples() async throws {
+        try await withDaemon { daemon, rkdctl in
+            var generator = SystemRandomNumberGenerator()
+            let count = 12
+            let pixels = (0..<count * 28 * 28).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let labels = (0..<count).map { Int64($0 % 10) }
+            let x = daemon.directory.appendingPathComponent("x.npy")
+            let xFloat = daemon.directory.appendingPathComponent("x-float.npy")
+            let y = daemon.directory.appendingPathComponent("y.npy")
+            let short = daemon.directory.appendingPathComponent("y-short.npy")
+            try NPYArray(shape: [count, 28, 28], elements: .uint8(pixels)).npyData().write(to: x)
+            try NPYArray(shape: [count, 1, 28, 28], elements: .float32(pixels.map { Float($0) / 255 })).npyData()
+                .write(to: xFloat)
+            try NPYArray(shape: [count], elements: .int64(labels)).npyData().write(to: y)
+            try NPYArray(shape: [count - 1], elements: .int64(Array(labels.dropLast()))).npyData().write(to: short)
+
+            let result = try await rkdctl(
+                [
+                    "audit", Self.sample, "--inputs", x.path, "--labels", y.path, "--attack", "fgsm", "--eps", "0.1",
+                    "--json",
+                ]
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            )
+            let clean = try #require(object["clean_accuracy"] as? Double)
+
+            let logits = daemon.directory.appendingPathComponent("logits.npy")
+            let predict = try await rkdctl(
+                ["predict", Self.sample, "--input", xFloat.path, "--output", logits.path, "--labels", y.path]
+            )
+            #expect(predict.status == 0, "\(predict.standardError)")
+            let correct = predict.standardOutput.split(separator: "\n").first { $0.hasPrefix("correct: ") }
+            #expect(correct == "correct: \(Int((clean * Double(count)).rounded())) of \(count)")
+
+            let mismatch = try await rkdctl(
+                ["audit", Self.sample, "--inputs", x.path, "--labels", short.path, "--attack", "fgsm", "--eps", "0.1"]
+            )
+            #expect(mismatch.status == 1)
+            #expect(mismatch.standardError.contains("one label per image"), "\(mismatch.standardError)")
+            let noBudget = try await rkdctl(["audit", Self.sample, "--inputs", x.path, "--labels", y.path])
+            #expect(noBudget.status == 2 && noBudget.standardError.contains("--eps"))
         }
     }
 }

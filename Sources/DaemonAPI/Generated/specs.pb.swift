@@ -500,100 +500,122 @@ public nonisolated struct Rkd_V1_DatasetSelection: Sendable {
   /// Only one half of the split; unset: all of it.
   public var half: Rkd_V1_Half = .unspecified
 
+  /// Audits only: examples the client uploaded instead of a named data set. The SHA-256 digests (as
+  /// UploadModel returns them; it stores any file by its digest) of two NumPy .npy files: the inputs,
+  /// shape (N, C, H, W) or (N, H, W), float32/float64 in [0, 1] or uint8 (divided by 255), and the
+  /// labels, N whole numbers. Both or neither; when set, name, split, classes and half are ignored.
+  public var inputsNpyDigest: String = String()
+
+  public var labelsNpyDigest: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// An audit: how robust a model is against each attack at each epsilon.
-public nonisolated struct Rkd_V1_AuditSpec: Sendable {
+public nonisolated struct Rkd_V1_AuditSpec: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The attacks to run; empty: ATTACK_AUTOATTACK alone. An attack that does not support the norm
   /// (FGSM and MI-FGSM under L2, C&W under L∞) is refused with INVALID_ARGUMENT.
-  public var attacks: [Rkd_V1_AttackConfig] = []
+  public var attacks: [Rkd_V1_AttackConfig] {
+    get {_storage._attacks}
+    set {_uniqueStorage()._attacks = newValue}
+  }
 
   /// The threat model's norm; unset: L∞.
-  public var norm: Rkd_V1_Norm = .unspecified
+  public var norm: Rkd_V1_Norm {
+    get {_storage._norm}
+    set {_uniqueStorage()._norm = newValue}
+  }
 
   /// The perturbation budgets, each > 0, in pixel units of [0, 1] inputs; every attack runs at each.
   /// Empty: the data set's customary budgets (Fashion-MNIST: L∞ 0.05, 0.1, 0.2; L2 0.5, 1.0, 1.5).
-  public var epsilons: [Float] = []
+  public var epsilons: [Float] {
+    get {_storage._epsilons}
+    set {_uniqueStorage()._epsilons = newValue}
+  }
 
   /// The examples to attack; unset: the test split of fashion-mnist.
   public var data: Rkd_V1_DatasetSelection {
-    get {_data ?? Rkd_V1_DatasetSelection()}
-    set {_data = newValue}
+    get {_storage._data ?? Rkd_V1_DatasetSelection()}
+    set {_uniqueStorage()._data = newValue}
   }
   /// Returns true if `data` has been explicitly set.
-  public var hasData: Bool {self._data != nil}
+  public var hasData: Bool {_storage._data != nil}
   /// Clears the value of `data`. Subsequent reads from it will return its default value.
-  public mutating func clearData() {self._data = nil}
+  public mutating func clearData() {_uniqueStorage()._data = nil}
 
   /// How many examples, taken in order from the selection; 0: all of it.
-  public var numExamples: UInt32 = 0
+  public var numExamples: UInt32 {
+    get {_storage._numExamples}
+    set {_uniqueStorage()._numExamples = newValue}
+  }
 
   /// Examples per batch; 0: the daemon's default (configuration).
-  public var batchSize: UInt32 = 0
+  public var batchSize: UInt32 {
+    get {_storage._batchSize}
+    set {_uniqueStorage()._batchSize = newValue}
+  }
 
   /// The seed of every random choice (random starts, Square's proposals); unset: the daemon picks one
   /// and records it, so the audit can be repeated exactly.
   public var seed: UInt64 {
-    get {_seed ?? 0}
-    set {_seed = newValue}
+    get {_storage._seed ?? 0}
+    set {_uniqueStorage()._seed = newValue}
   }
   /// Returns true if `seed` has been explicitly set.
-  public var hasSeed: Bool {self._seed != nil}
+  public var hasSeed: Bool {_storage._seed != nil}
   /// Clears the value of `seed`. Subsequent reads from it will return its default value.
-  public mutating func clearSeed() {self._seed = nil}
+  public mutating func clearSeed() {_uniqueStorage()._seed = nil}
 
   /// A pass mark for robust accuracy, in [0, 1]: the report's verdict is FAIL when the lowest robust
   /// accuracy over all attacks and epsilons is below it, PASS otherwise; unset: no verdict. The job
   /// itself still succeeds; `rkdctl audit --fail-under` turns FAIL into its exit status.
   public var failUnder: Double {
-    get {_failUnder ?? 0}
-    set {_failUnder = newValue}
+    get {_storage._failUnder ?? 0}
+    set {_uniqueStorage()._failUnder = newValue}
   }
   /// Returns true if `failUnder` has been explicitly set.
-  public var hasFailUnder: Bool {self._failUnder != nil}
+  public var hasFailUnder: Bool {_storage._failUnder != nil}
   /// Clears the value of `failUnder`. Subsequent reads from it will return its default value.
-  public mutating func clearFailUnder() {self._failUnder = nil}
+  public mutating func clearFailUnder() {_uniqueStorage()._failUnder = nil}
 
   /// Normalisation the model expects on its input; unset: it takes [0, 1] pixels.
   public var preprocessing: Rkd_V1_Preprocessing {
-    get {_preprocessing ?? Rkd_V1_Preprocessing()}
-    set {_preprocessing = newValue}
+    get {_storage._preprocessing ?? Rkd_V1_Preprocessing()}
+    set {_uniqueStorage()._preprocessing = newValue}
   }
   /// Returns true if `preprocessing` has been explicitly set.
-  public var hasPreprocessing: Bool {self._preprocessing != nil}
+  public var hasPreprocessing: Bool {_storage._preprocessing != nil}
   /// Clears the value of `preprocessing`. Subsequent reads from it will return its default value.
-  public mutating func clearPreprocessing() {self._preprocessing = nil}
+  public mutating func clearPreprocessing() {_uniqueStorage()._preprocessing = nil}
 
   /// How to read the model's output; UNSPECIFIED: detect it.
-  public var outputKind: Rkd_V1_OutputKind = .unspecified
+  public var outputKind: Rkd_V1_OutputKind {
+    get {_storage._outputKind}
+    set {_uniqueStorage()._outputKind = newValue}
+  }
 
   /// Also measure robust accuracy against PGD as a function of its iterations (the paper's figures 4
   /// and 5), at every epsilon, on the first examples; unset: no curve.
   public var stepsCurve: Rkd_V1_StepsCurve {
-    get {_stepsCurve ?? Rkd_V1_StepsCurve()}
-    set {_stepsCurve = newValue}
+    get {_storage._stepsCurve ?? Rkd_V1_StepsCurve()}
+    set {_uniqueStorage()._stepsCurve = newValue}
   }
   /// Returns true if `stepsCurve` has been explicitly set.
-  public var hasStepsCurve: Bool {self._stepsCurve != nil}
+  public var hasStepsCurve: Bool {_storage._stepsCurve != nil}
   /// Clears the value of `stepsCurve`. Subsequent reads from it will return its default value.
-  public mutating func clearStepsCurve() {self._stepsCurve = nil}
+  public mutating func clearStepsCurve() {_uniqueStorage()._stepsCurve = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _data: Rkd_V1_DatasetSelection? = nil
-  fileprivate var _seed: UInt64? = nil
-  fileprivate var _failUnder: Double? = nil
-  fileprivate var _preprocessing: Rkd_V1_Preprocessing? = nil
-  fileprivate var _stepsCurve: Rkd_V1_StepsCurve? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// The accuracy-vs-steps curve of an audit: PGD (random start, step size 2.5·ε/steps, one run) at
@@ -616,40 +638,34 @@ public nonisolated struct Rkd_V1_StepsCurve: Sendable {
 }
 
 /// SubmitAudit's request.
-public nonisolated struct Rkd_V1_SubmitAuditRequest: @unchecked Sendable {
+public nonisolated struct Rkd_V1_SubmitAuditRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The model to audit, as UploadModel returned its digest.
-  public var modelDigest: String {
-    get {_storage._modelDigest}
-    set {_uniqueStorage()._modelDigest = newValue}
-  }
+  public var modelDigest: String = String()
 
   /// What to run.
   public var spec: Rkd_V1_AuditSpec {
-    get {_storage._spec ?? Rkd_V1_AuditSpec()}
-    set {_uniqueStorage()._spec = newValue}
+    get {_spec ?? Rkd_V1_AuditSpec()}
+    set {_spec = newValue}
   }
   /// Returns true if `spec` has been explicitly set.
-  public var hasSpec: Bool {_storage._spec != nil}
+  public var hasSpec: Bool {self._spec != nil}
   /// Clears the value of `spec`. Subsequent reads from it will return its default value.
-  public mutating func clearSpec() {_uniqueStorage()._spec = nil}
+  public mutating func clearSpec() {self._spec = nil}
 
   /// An idempotency key chosen by the client (e.g. a UUID), at most 128 characters: submitting again
   /// with the same key and the same caller returns the job the first request made instead of queueing
   /// a second one. Empty: every request queues a new job.
-  public var requestID: String {
-    get {_storage._requestID}
-    set {_uniqueStorage()._requestID = newValue}
-  }
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _spec: Rkd_V1_AuditSpec? = nil
 }
 
 /// A teacher feature map paired with a student feature map.
@@ -1121,7 +1137,7 @@ nonisolated extension Rkd_V1_AttackConfig: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DatasetSelection"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}split\0\u{1}classes\0\u{1}half\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}split\0\u{1}classes\0\u{1}half\0\u{3}inputs_npy_digest\0\u{3}labels_npy_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1133,6 +1149,8 @@ nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularEnumField(value: &self.split) }()
       case 3: try { try decoder.decodeRepeatedUInt32Field(value: &self.classes) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.half) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.inputsNpyDigest) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.labelsNpyDigest) }()
       default: break
       }
     }
@@ -1151,6 +1169,12 @@ nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProto
     if self.half != .unspecified {
       try visitor.visitSingularEnumField(value: self.half, fieldNumber: 4)
     }
+    if !self.inputsNpyDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.inputsNpyDigest, fieldNumber: 5)
+    }
+    if !self.labelsNpyDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.labelsNpyDigest, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1159,6 +1183,8 @@ nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProto
     if lhs.split != rhs.split {return false}
     if lhs.classes != rhs.classes {return false}
     if lhs.half != rhs.half {return false}
+    if lhs.inputsNpyDigest != rhs.inputsNpyDigest {return false}
+    if lhs.labelsNpyDigest != rhs.labelsNpyDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1168,81 +1194,137 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
   public static let protoMessageName: String = _protobuf_package + ".AuditSpec"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attacks\0\u{1}norm\0\u{1}epsilons\0\u{1}data\0\u{3}num_examples\0\u{3}batch_size\0\u{1}seed\0\u{3}fail_under\0\u{1}preprocessing\0\u{3}output_kind\0\u{3}steps_curve\0")
 
+  fileprivate class _StorageClass {
+    var _attacks: [Rkd_V1_AttackConfig] = []
+    var _norm: Rkd_V1_Norm = .unspecified
+    var _epsilons: [Float] = []
+    var _data: Rkd_V1_DatasetSelection? = nil
+    var _numExamples: UInt32 = 0
+    var _batchSize: UInt32 = 0
+    var _seed: UInt64? = nil
+    var _failUnder: Double? = nil
+    var _preprocessing: Rkd_V1_Preprocessing? = nil
+    var _outputKind: Rkd_V1_OutputKind = .unspecified
+    var _stepsCurve: Rkd_V1_StepsCurve? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _attacks = source._attacks
+      _norm = source._norm
+      _epsilons = source._epsilons
+      _data = source._data
+      _numExamples = source._numExamples
+      _batchSize = source._batchSize
+      _seed = source._seed
+      _failUnder = source._failUnder
+      _preprocessing = source._preprocessing
+      _outputKind = source._outputKind
+      _stepsCurve = source._stepsCurve
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.attacks) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.norm) }()
-      case 3: try { try decoder.decodeRepeatedFloatField(value: &self.epsilons) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._data) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.numExamples) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self._seed) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self._failUnder) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._preprocessing) }()
-      case 10: try { try decoder.decodeSingularEnumField(value: &self.outputKind) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._stepsCurve) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._attacks) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._norm) }()
+        case 3: try { try decoder.decodeRepeatedFloatField(value: &_storage._epsilons) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._data) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._numExamples) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._batchSize) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._failUnder) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._outputKind) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._stepsCurve) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.attacks.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.attacks, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._attacks.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._attacks, fieldNumber: 1)
+      }
+      if _storage._norm != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._norm, fieldNumber: 2)
+      }
+      if !_storage._epsilons.isEmpty {
+        try visitor.visitPackedFloatField(value: _storage._epsilons, fieldNumber: 3)
+      }
+      try { if let v = _storage._data {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._numExamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._numExamples, fieldNumber: 5)
+      }
+      if _storage._batchSize != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._batchSize, fieldNumber: 6)
+      }
+      try { if let v = _storage._seed {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._failUnder {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._preprocessing {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if _storage._outputKind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._outputKind, fieldNumber: 10)
+      }
+      try { if let v = _storage._stepsCurve {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
     }
-    if self.norm != .unspecified {
-      try visitor.visitSingularEnumField(value: self.norm, fieldNumber: 2)
-    }
-    if !self.epsilons.isEmpty {
-      try visitor.visitPackedFloatField(value: self.epsilons, fieldNumber: 3)
-    }
-    try { if let v = self._data {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if self.numExamples != 0 {
-      try visitor.visitSingularUInt32Field(value: self.numExamples, fieldNumber: 5)
-    }
-    if self.batchSize != 0 {
-      try visitor.visitSingularUInt32Field(value: self.batchSize, fieldNumber: 6)
-    }
-    try { if let v = self._seed {
-      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 7)
-    } }()
-    try { if let v = self._failUnder {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._preprocessing {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    if self.outputKind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.outputKind, fieldNumber: 10)
-    }
-    try { if let v = self._stepsCurve {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rkd_V1_AuditSpec, rhs: Rkd_V1_AuditSpec) -> Bool {
-    if lhs.attacks != rhs.attacks {return false}
-    if lhs.norm != rhs.norm {return false}
-    if lhs.epsilons != rhs.epsilons {return false}
-    if lhs._data != rhs._data {return false}
-    if lhs.numExamples != rhs.numExamples {return false}
-    if lhs.batchSize != rhs.batchSize {return false}
-    if lhs._seed != rhs._seed {return false}
-    if lhs._failUnder != rhs._failUnder {return false}
-    if lhs._preprocessing != rhs._preprocessing {return false}
-    if lhs.outputKind != rhs.outputKind {return false}
-    if lhs._stepsCurve != rhs._stepsCurve {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._attacks != rhs_storage._attacks {return false}
+        if _storage._norm != rhs_storage._norm {return false}
+        if _storage._epsilons != rhs_storage._epsilons {return false}
+        if _storage._data != rhs_storage._data {return false}
+        if _storage._numExamples != rhs_storage._numExamples {return false}
+        if _storage._batchSize != rhs_storage._batchSize {return false}
+        if _storage._seed != rhs_storage._seed {return false}
+        if _storage._failUnder != rhs_storage._failUnder {return false}
+        if _storage._preprocessing != rhs_storage._preprocessing {return false}
+        if _storage._outputKind != rhs_storage._outputKind {return false}
+        if _storage._stepsCurve != rhs_storage._stepsCurve {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1287,81 +1369,41 @@ nonisolated extension Rkd_V1_SubmitAuditRequest: SwiftProtobuf.Message, SwiftPro
   public static let protoMessageName: String = _protobuf_package + ".SubmitAuditRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_digest\0\u{1}spec\0\u{3}request_id\0")
 
-  fileprivate class _StorageClass {
-    var _modelDigest: String = String()
-    var _spec: Rkd_V1_AuditSpec? = nil
-    var _requestID: String = String()
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _modelDigest = source._modelDigest
-      _spec = source._spec
-      _requestID = source._requestID
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._modelDigest) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._spec) }()
-        case 3: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.modelDigest) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._spec) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._modelDigest.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._modelDigest, fieldNumber: 1)
-      }
-      try { if let v = _storage._spec {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      if !_storage._requestID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 3)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.modelDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelDigest, fieldNumber: 1)
+    }
+    try { if let v = self._spec {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rkd_V1_SubmitAuditRequest, rhs: Rkd_V1_SubmitAuditRequest) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._modelDigest != rhs_storage._modelDigest {return false}
-        if _storage._spec != rhs_storage._spec {return false}
-        if _storage._requestID != rhs_storage._requestID {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.modelDigest != rhs.modelDigest {return false}
+    if lhs._spec != rhs._spec {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -3,6 +3,7 @@ import Audit
 import Datasets
 import Foundation
 import Jobs
+import NPY
 import ONNXInterop
 
 /// Runs audit jobs: imports the stored model, loads the examples, runs every attack at every budget
@@ -26,7 +27,11 @@ public struct AuditExecutor: JobExecutor {
         }
         await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
         var classifier = try Self.classifier(modelURL, spec: spec)
-        let examples = try Self.examples(spec, datasets: datasets)
+        let examples =
+            try spec.data.uploaded.map {
+                try Self.uploadedExamples($0, artifacts: context.artifacts).prefix(spec.numExamples)
+            }
+            ?? Self.examples(spec, datasets: datasets)
         do {
             try classifier.measure(exampleShape: examples.exampleShape)
         } catch {
@@ -127,6 +132,79 @@ public struct AuditExecutor: JobExecutor {
         }
     }
 
+    /// Examples uploaded as two .npy files (inputs (N, C, H, W) or (N, H, W) in [0, 1], or uint8; labels).
+    static func uploadedExamples(
+        _ uploaded: DatasetSelection.UploadedExamples,
+        artifacts: ArtifactStore
+    ) throws
+        -> AuditExamples
+    {
+        func load(_ digest: String, _ what: String) throws -> NPYArray {
+            guard let parsed = SHA256Digest(hex: digest) else {
+                throw JobExecutionFailure(
+                    code: "data-unavailable",
+                    message: "the \(what) digest \(digest) is not a SHA-256"
+                )
+            }
+            do {
+                return try NPYArray(npy: try artifacts.readModel(digest: parsed))
+            } catch {
+                throw JobExecutionFailure(
+                    code: "data-unavailable",
+                    message: "the uploaded \(what) file (\(digest)) is not a readable .npy array: \(error)"
+                )
+            }
+        }
+        let inputs = try load(uploaded.inputsDigest, "inputs")
+        let labelArray = try load(uploaded.labelsDigest, "labels")
+        var shape = inputs.shape
+        if shape.count == 3 { shape.insert(1, at: 1) }
+        guard shape.count == 4, shape[0] > 0 else {
+            throw JobExecutionFailure(
+                code: "data-invalid",
+                message: "the inputs .npy has shape \(inputs.shape); give images as (N, C, H, W) or (N, H, W)"
+            )
+        }
+        let labels: [Int]
+        do {
+            labels = try labelArray.integers()
+        } catch {
+            throw JobExecutionFailure(
+                code: "data-invalid",
+                message: "the labels .npy must hold whole numbers: \(error)"
+            )
+        }
+        guard labelArray.shape.count == 1, labels.count == shape[0] else {
+            throw JobExecutionFailure(
+                code: "data-invalid",
+                message:
+                    "\(labels.count) labels of shape \(labelArray.shape) for \(shape[0]) inputs; give one label per image"
+            )
+        }
+        if let bad = labels.first(where: { $0 < 0 }) {
+            throw JobExecutionFailure(
+                code: "data-invalid",
+                message: "label \(bad) is negative; labels are class indices"
+            )
+        }
+        var values = inputs.floats
+        if case .uint8 = inputs.elements {
+            values = values.map { $0 / 255 }
+        } else if let bad = values.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw JobExecutionFailure(
+                code: "data-invalid",
+                message: "input value \(bad) is outside [0, 1]; scale pixels to [0, 1] (e.g. x / 255) and use "
+                    + "preprocessing for the model's normalisation"
+            )
+        }
+        return AuditExamples(
+            inputs: values,
+            labels: labels,
+            indices: Array(0..<labels.count),
+            exampleShape: Array(shape.dropFirst())
+        )
+    }
+
     /// The examples the spec selects: the first `numExamples` of the selection (all for 0).
     static func examples(_ spec: AuditSpec, datasets: DatasetCatalog) throws -> AuditExamples {
         let dataset: Dataset
@@ -148,6 +226,21 @@ public struct AuditExecutor: JobExecutor {
             indices: Array(dataset.sourceIndices[0..<count]),
             exampleShape: dataset.exampleShape,
             classNames: dataset.classNames
+        )
+    }
+}
+
+extension AuditExamples {
+    /// The first `count` examples (all for 0).
+    func prefix(_ count: Int) -> AuditExamples {
+        guard count > 0, count < self.count else { return self }
+        let size = exampleShape.reduce(1, *)
+        return AuditExamples(
+            inputs: Array(inputs[0..<count * size]),
+            labels: Array(labels[0..<count]),
+            indices: Array(indices[0..<count]),
+            exampleShape: exampleShape,
+            classNames: classNames
         )
     }
 }

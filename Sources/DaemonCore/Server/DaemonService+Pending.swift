@@ -101,6 +101,17 @@ extension DaemonService {
                     )
                 }
             }
+            if case .audit(let audit) = spec, let uploaded = audit.data.uploaded {
+                for digest in [uploaded.inputsDigest, uploaded.labelsDigest] {
+                    guard let parsed = SHA256Digest(hex: digest), self.context.artifacts.hasModel(digest: parsed) else {
+                        throw RPCError(
+                            code: .notFound,
+                            message: "no file with digest \(digest) is stored; upload the .npy file first with "
+                                + "UploadModel (rkdctl audit --inputs/--labels does it for you)"
+                        )
+                    }
+                }
+            }
             let result = try await self.context.store.submit(
                 JobSubmission(
                     ownerUID: caller.uid,

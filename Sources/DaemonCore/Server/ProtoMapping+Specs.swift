@@ -63,6 +63,13 @@ extension ProtoMapping {
         let data = try selection(message.hasData ? message.data : nil, defaultSplit: .test, field: "\(path).data")
         var epsilons = message.epsilons
         if epsilons.isEmpty {
+            guard data.uploaded == nil else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "\(path).epsilons is empty; uploaded examples have no customary budgets, give them, "
+                        + "e.g. epsilons: [0.1]"
+                )
+            }
             guard let customary = SpecDefaults.epsilons(dataset: data.name, norm: norm) else {
                 throw RPCError(
                     code: .invalidArgument,
@@ -228,11 +235,24 @@ extension ProtoMapping {
             case .second: .second
             case .UNRECOGNIZED(let value): throw unknown("\(field).half", value)
             }
+        if message.inputsNpyDigest.isEmpty != message.labelsNpyDigest.isEmpty {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "\(field): give both inputs_npy_digest and labels_npy_digest (uploaded examples) or neither"
+            )
+        }
         return DatasetSelection(
-            name: message.name.isEmpty ? SpecDefaults.dataset : message.name,
+            name: message.inputsNpyDigest.isEmpty
+                ? (message.name.isEmpty ? SpecDefaults.dataset : message.name) : "uploaded",
             split: split,
             classes: message.classes.map { Int($0) },
-            half: half
+            half: half,
+            uploaded: message.inputsNpyDigest.isEmpty
+                ? nil
+                : .init(
+                    inputsDigest: message.inputsNpyDigest.lowercased(),
+                    labelsDigest: message.labelsNpyDigest.lowercased()
+                )
         )
     }
 
@@ -421,6 +441,10 @@ extension ProtoMapping {
             case .first: .first
             case .second: .second
             }
+        if let uploaded = data.uploaded {
+            message.inputsNpyDigest = uploaded.inputsDigest
+            message.labelsNpyDigest = uploaded.labelsDigest
+        }
         return message
     }
 
