@@ -51,6 +51,7 @@ public struct ONNXModel: @unchecked Sendable {
             )
         }
         try ONNXModel.checkStructure(proto, limits: limits)
+        try ONNXModel.validateStrictly(proto)
         let defaultOpset = proto.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }
         self.proto = proto
         self.opsetVersion = Int(defaultOpset?.version ?? 1)
