@@ -106,6 +106,33 @@ do {
     )
     print("rkd AutoAttack: \(median(aaSeconds) / 100) s/image, robust \(robust)/100")
 
+    // Where AutoAttack's time goes: each member on the examples the earlier ones left, as the
+    // ensemble runs them.
+    var remaining = Array(0..<100)
+    let cleanPredictions = try withoutGradients {
+        try sample.logits(Tensor(shape: hundred.shape, scalars: hundred.images))
+    }
+    .argmax(axis: 1)
+    remaining = remaining.filter { cleanPredictions[$0] == hundred.labels[$0] }
+    for member in AutoAttack(.linf, epsilon: 0.1).members {
+        let part = aaBatch.subset(remaining, dimension: 784)
+        let start = Date()
+        let result = try member.run(on: sample, part)
+        let seconds = Date().timeIntervalSince(start)
+        rows.append(
+            Row(
+                workload: "AutoAttack member \(member.name), SmallCNN (sample)",
+                tool: "rkd",
+                median: seconds,
+                unit: "s",
+                runs: [seconds],
+                note: "\(remaining.count) examples in, \(result.fooled.filter { !$0 }.count) robust after"
+            )
+        )
+        print("rkd AutoAttack member \(member.name): \(seconds) s on \(remaining.count) examples")
+        remaining = zip(remaining, result.fooled).filter { !$0.1 }.map(\.0)
+    }
+
     if let peersPath {
         do {
             rows += try JSONDecoder().decode([Row].self, from: Data(contentsOf: URL(fileURLWithPath: peersPath)))
