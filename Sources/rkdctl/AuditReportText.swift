@@ -3,7 +3,7 @@ import Foundation
 /// The parts of an audit report (`report.json`, schema rkd.audit/1) that rkdctl prints. rkdctl reads
 /// the file format, not the daemon's types.
 struct AuditReportText: Decodable {
-    struct Attack: Decodable {
+    struct Attack: Codable {
         var name: String
         var norm: String
         var epsilon: Float
@@ -11,7 +11,7 @@ struct AuditReportText: Decodable {
         var robustAccuracy: Double
         var ci95: [Double]
         var seconds: Double
-        var successRate: Double
+        var successRate: Double?
     }
 
     struct Worst: Decodable {
@@ -100,16 +100,6 @@ struct AuditReportText: Decodable {
 
     /// What `rkdctl audit --json` prints.
     struct JSONSummary: Encodable {
-        struct Attack: Encodable {
-            var name: String
-            var norm: String
-            var epsilon: Float
-            var steps: Int?
-            var robustAccuracy: Double
-            var ci95: [Double]
-            var seconds: Double
-        }
-
         struct Flag: Encodable {
             var id: String
             var severity: String
@@ -129,17 +119,7 @@ struct AuditReportText: Decodable {
         JSONSummary(
             jobId: jobID,
             cleanAccuracy: cleanAccuracy,
-            attacks: attacks.map {
-                .init(
-                    name: $0.name,
-                    norm: $0.norm,
-                    epsilon: $0.epsilon,
-                    steps: $0.steps,
-                    robustAccuracy: $0.robustAccuracy,
-                    ci95: $0.ci95,
-                    seconds: $0.seconds
-                )
-            },
+            attacks: attacks,
             worstCase: worstCase.map {
                 .init(
                     name: "worst-case",
@@ -148,7 +128,8 @@ struct AuditReportText: Decodable {
                     steps: nil,
                     robustAccuracy: $0.robustAccuracy,
                     ci95: $0.ci95,
-                    seconds: 0
+                    seconds: 0,
+                    successRate: nil
                 )
             },
             flags: flags.map { .init(id: $0.id, severity: $0.severity, finding: $0.finding, action: $0.action) },

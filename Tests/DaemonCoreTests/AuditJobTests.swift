@@ -6,24 +6,6 @@ import Jobs
 import NPY
 import Testing
 
-/// Uploads bytes as one chunk.
-private func uploadBytes(
-    _ client: Rkd_V1_Daemon.Client<some ClientTransport>,
-    _ bytes: Data
-) async throws -> String {
-    try await client.uploadModel(
-        requestProducer: { writer in
-            var header = Rkd_V1_UploadModelRequest()
-            header.header.filename = "fmnist-smallcnn.onnx"
-            header.header.sizeBytes = UInt64(bytes.count)
-            try await writer.write(header)
-            var chunk = Rkd_V1_UploadModelRequest()
-            chunk.chunk = bytes
-            try await writer.write(chunk)
-        }
-    ).digest
-}
-
 /// A small audit of the sample model: fgsm, pgd and square at two budgets.
 private func auditRequest(digest: String, examples: UInt32, requestID: String) -> Rkd_V1_SubmitAuditRequest {
     var request = Rkd_V1_SubmitAuditRequest()
@@ -58,7 +40,7 @@ struct AuditJobTests {
     @Test func auditEndToEnd() async throws {
         let daemon = try DaemonProcess()
         try await daemon.withClient { client in
-            let digest = try await uploadBytes(client, try sampleModel())
+            let digest = try await uploadModelBytes(client, try sampleModel(), filename: "fmnist-smallcnn.onnx")
             let job = try await client.submitAudit(auditRequest(digest: digest, examples: 40, requestID: "e2e"))
             let finished = try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
             #expect(finished.state == .succeeded, "\(finished.error)")
@@ -117,7 +99,7 @@ struct AuditJobTests {
         defer { directory.remove() }
         let first = try DaemonProcess(directory: directory.url)
         let (digest, interruptedID) = try await first.withClient { client in
-            let digest = try await uploadBytes(client, try sampleModel())
+            let digest = try await uploadModelBytes(client, try sampleModel(), filename: "fmnist-smallcnn.onnx")
             let job = try await client.submitAudit(auditRequest(digest: digest, examples: 120, requestID: "killed"))
             // Kill once square (the slow cells) has started.
             _ = try await waitForJob(client, job.id, seconds: 120) {

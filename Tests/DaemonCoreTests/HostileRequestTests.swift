@@ -48,16 +48,6 @@ struct HostileRequestTests {
         return out
     }
 
-    private func upload(_ client: Rkd_V1_Daemon.Client<some ClientTransport>, _ bytes: Data) async throws -> String {
-        try await client.uploadModel(
-            requestProducer: { writer in
-                var chunk = Rkd_V1_UploadModelRequest()
-                chunk.chunk = bytes
-                try await writer.write(chunk)
-            }
-        ).digest
-    }
-
     @Test func mutatedModelsNeverTakeTheDaemonDown() async throws {
         let daemon = try DaemonProcess()
         let cases = Int(ProcessInfo.processInfo.environment["RKD_DAEMON_FUZZ_CASES"] ?? "") ?? 400
@@ -69,7 +59,7 @@ struct HostileRequestTests {
             for index in 0..<cases {
                 let seed = seeds[index % seeds.count]
                 let bytes = Data(Self.mutate(seed, &random))
-                guard let digest = try? await upload(client, bytes) else { continue }
+                guard let digest = try? await uploadModelBytes(client, bytes) else { continue }
                 var inspect = Rkd_V1_InspectModelRequest()
                 inspect.modelDigest = digest
                 let info = try? await client.inspectModel(inspect)

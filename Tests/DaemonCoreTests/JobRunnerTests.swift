@@ -15,22 +15,30 @@ let fixtureDaemon = "rkdd-testjobs"
 /// Steps the countdown of these tests runs when it should finish: about 2 s.
 let shortCountdown = 60
 
-/// Uploads a small ONNX model (PyTorch's linear classifier from libonnx-testdata) and returns its digest.
-func uploadSmallModel(_ client: Rkd_V1_Daemon.Client<some ClientTransport>) async throws -> (digest: String, size: Int)
-{
-    let bytes = try testData("pytorch-converted/test_Linear/model.onnx")
-    let response = try await client.uploadModel(
+/// Uploads `bytes` as one chunk after a header, and returns the digest rkdd stored them under.
+func uploadModelBytes(
+    _ client: Rkd_V1_Daemon.Client<some ClientTransport>,
+    _ bytes: Data,
+    filename: String = "model.onnx"
+) async throws -> String {
+    try await client.uploadModel(
         requestProducer: { writer in
             var header = Rkd_V1_UploadModelRequest()
-            header.header.filename = "model.onnx"
+            header.header.filename = filename
             header.header.sizeBytes = UInt64(bytes.count)
             try await writer.write(header)
             var chunk = Rkd_V1_UploadModelRequest()
             chunk.chunk = bytes
             try await writer.write(chunk)
         }
-    )
-    return (response.digest, bytes.count)
+    ).digest
+}
+
+/// Uploads a small ONNX model (PyTorch's linear classifier from libonnx-testdata) and returns its digest.
+func uploadSmallModel(_ client: Rkd_V1_Daemon.Client<some ClientTransport>) async throws -> (digest: String, size: Int)
+{
+    let bytes = try testData("pytorch-converted/test_Linear/model.onnx")
+    return (try await uploadModelBytes(client, bytes), bytes.count)
 }
 
 /// Queues a countdown of `steps` steps (an audit spec whose `num_examples` the fixture counts).
@@ -317,20 +325,19 @@ struct JobRunnerTests {
         #expect(daemon.stop(within: 20) == 0)
     }
 
-    /// rkdd itself registers no executor yet: SubmitAudit stays UNIMPLEMENTED with its message.
-    @Test func rkddWithoutExecutorsAnswersUnimplemented() async throws {
+    /// rkdd registers executors for audits only: SubmitHarden stays UNIMPLEMENTED with its message.
+    @Test func rkddWithoutAnExecutorAnswersUnimplemented() async throws {
         let daemon = try DaemonProcess()
         try await daemon.withClient { client in
             let model = try await uploadSmallModel(client)
-            var request = Rkd_V1_SubmitAuditRequest()
+            var request = Rkd_V1_SubmitHardenRequest()
             request.modelDigest = model.digest
-            request.spec.numExamples = 5
             do {
-                _ = try await client.submitAudit(request)
-                Issue.record("rkdd accepted an audit it cannot run")
+                _ = try await client.submitHarden(request)
+                Issue.record("rkdd accepted a hardening job it cannot run")
             } catch let error as RPCError {
                 #expect(error.code == .unimplemented)
-                #expect(error.message.contains("SubmitAudit"))
+                #expect(error.message.contains("SubmitHarden"))
             }
         }
         #expect(daemon.stop(within: 20) == 0)
