@@ -73,9 +73,9 @@ struct AccessControlTests {
                 let store = try JobStore(directory: state)
                 // As the daemon would have made it: root's alone.
                 try #require(chmod(state.path, 0o700) == 0)
-                rootJob = try await store.submit(JobSubmission(ownerUID: 0, spec: AccessSupport.auditSpec)).job.id
+                rootJob = try await store.submit(JobSubmission(ownerUID: 0, spec: AccessSupport.queuedSpec)).job.id
                 nobodysJob = try await store.submit(
-                    JobSubmission(ownerUID: AccessSupport.nobody, spec: AccessSupport.auditSpec)
+                    JobSubmission(ownerUID: AccessSupport.nobody, spec: AccessSupport.queuedSpec)
                 ).job.id
                 // Something root's job produced, for DownloadArtifact.
                 let stored = try ArtifactStore(root: state).write(

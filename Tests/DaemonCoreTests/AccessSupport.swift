@@ -43,16 +43,31 @@ enum AccessSupport {
         return target.path
     }
 
-    /// An audit spec the job store accepts; the jobs stay queued (no runner executes them yet).
-    static let auditSpec = JobSpec.audit(
-        AuditSpec(
-            attacks: [AttackSettings(.pgd)],
-            norm: .linf,
-            epsilons: [0.1],
-            data: DatasetSelection(name: "fashion-mnist", split: .test),
-            numExamples: 10,
-            batchSize: 10,
-            seed: 1
+    /// A job spec the job store accepts and rkdd leaves queued: a hardening job (rkdd has no executor
+    /// for hardening yet; audits would run at once).
+    static let queuedSpec = JobSpec.harden(
+        HardenSpec(
+            teacher: "teacher",
+            finiteDifferenceStep: 0.01,
+            data: DatasetSelection(name: "fashion-mnist", split: .train),
+            schedule: TrainingSchedule(
+                epochs: 1,
+                batchSize: 8,
+                learningRate: 0.01,
+                momentum: 0.9,
+                weightDecay: 0,
+                seed: 1,
+                checkpointEvery: 10
+            ),
+            audit: AuditSpec(
+                attacks: [AttackSettings(.pgd)],
+                norm: .linf,
+                epsilons: [0.1],
+                data: DatasetSelection(name: "fashion-mnist", split: .test),
+                numExamples: 10,
+                batchSize: 10,
+                seed: 1
+            )
         )
     )
 

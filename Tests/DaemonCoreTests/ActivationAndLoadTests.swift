@@ -66,17 +66,7 @@ struct ActivationAndLoadTests {
             directory: daemon.stateDirectory,
             configuration: JobStore.Configuration(maxQueuedJobs: 1000)
         )
-        let spec = JobSpec.audit(
-            AuditSpec(
-                attacks: [AttackSettings(.pgd)],
-                norm: .linf,
-                epsilons: [0.1],
-                data: DatasetSelection(name: "fashion-mnist", split: .test),
-                numExamples: 10,
-                batchSize: 10,
-                seed: 1
-            )
-        )
+        let spec = AccessSupport.queuedSpec
         func openDescriptors() throws -> Int {
             try FileManager.default.contentsOfDirectory(atPath: "/proc/\(daemon.process.processIdentifier)/fd").count
         }

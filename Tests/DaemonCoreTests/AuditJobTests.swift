@@ -3,7 +3,10 @@ import Datasets
 import Foundation
 import GRPCCore
 import Jobs
+import NN
 import NPY
+import ONNXInterop
+import TensorEngine
 import Testing
 
 /// A small audit of the sample model: fgsm, pgd and square at two budgets.
@@ -132,5 +135,50 @@ struct AuditJobTests {
             #expect(a.count == 6 && a == b)
         }
         #expect(second.stop(within: 20) == 0)
+    }
+
+    /// A configured CIFAR-10 binary data set (rkdd.conf "datasets") is listed and audited: 30 records
+    /// written in the binary format, and a colour SmallCNN exported by rkd.
+    @Test func configuredCIFAR10DataSetIsAudited() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = directory.url.appendingPathComponent("cifar")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        var random = RandomGenerator(seed: 4)
+        var records = Data()
+        for index in 0..<30 {
+            records.append(UInt8(index % 10))
+            records.append(contentsOf: (0..<3072).map { _ in UInt8(random.nextInt(below: 256)) })
+        }
+        try records.write(to: data.appendingPathComponent("test_batch.bin"))
+        let daemon = try DaemonProcess(
+            settings: ["datasets": [["name": "cifar-10", "format": "cifar-10-binary", "directory": data.path]]],
+            directory: directory.url
+        )
+        let model = try NNExport.exportedModel(SmallCNN(inputChannels: 3, height: 32, width: 32, seed: 2))
+        try await daemon.withClient { client in
+            let listed = try await client.listDatasets(Rkd_V1_ListDatasetsRequest())
+            #expect(listed.datasets.map(\.name).contains("cifar-10"))
+            let digest = try await uploadModelBytes(client, model)
+            var request = Rkd_V1_SubmitAuditRequest()
+            request.modelDigest = digest
+            var fgsm = Rkd_V1_AttackConfig()
+            fgsm.attack = .fgsm
+            request.spec.attacks = [fgsm]
+            request.spec.epsilons = [8.0 / 255]
+            request.spec.data.name = "cifar-10"
+            request.spec.numExamples = 20
+            let job = try await client.submitAudit(request)
+            let finished = try await waitForJob(client, job.id, seconds: 60) { $0.state.isFinal }
+            #expect(finished.state == .succeeded, "\(finished.error)")
+            var report = Rkd_V1_GetReportRequest()
+            report.jobID = job.id
+            let content = try await client.getReport(report).content
+            let object = try #require(try JSONSerialization.jsonObject(with: content) as? [String: Any])
+            let info = try #require(object["data"] as? [String: Any])
+            #expect(info["name"] as? String == "cifar-10" && info["count"] as? Int == 20)
+            #expect((info["classNames"] as? [String])?.first == "airplane")
+        }
+        #expect(daemon.stop() == 0)
     }
 }

@@ -10,13 +10,8 @@ import ONNXInterop
 /// with the ``AuditRunner`` (checkpointing after every batch, so a stopped or crashed audit resumes
 /// where it was), and writes `report.json`, `report.md` and `report.html`.
 public struct AuditExecutor: JobExecutor {
-    /// The data sets audits draw from.
-    let datasets: DatasetCatalog
-
-    /// An executor over the daemon's data set catalog.
-    public init(datasets: DatasetCatalog = DaemonContext.defaultDatasets) {
-        self.datasets = datasets
-    }
+    /// An executor; the data sets come from the daemon's catalog (built-in and configured).
+    public init() {}
 
     public func run(_ context: JobExecutionContext) async throws {
         guard case .audit(let spec) = context.job.spec else {
@@ -31,7 +26,7 @@ public struct AuditExecutor: JobExecutor {
             try spec.data.uploaded.map {
                 try Self.uploadedExamples($0, artifacts: context.artifacts).prefix(spec.numExamples)
             }
-            ?? Self.examples(spec, datasets: datasets)
+            ?? Self.examples(spec, datasets: context.datasets)
         do {
             try classifier.measure(exampleShape: examples.exampleShape)
         } catch {

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// rkdd's settings: a JSON file (`/etc/rkd/rkdd.conf` for the system daemon) over built-in
@@ -28,10 +29,29 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var logLevel: String
     /// How often a crashed job is retried before it fails.
     public var maxAttempts: Int
+    /// Data sets beyond the built-in Fashion-MNIST: MNIST-style IDX files or CIFAR-10 binary batches.
+    public var datasets: [DatasetEntry] = []
+
+    /// A data set of the configuration.
+    public struct DatasetEntry: Codable, Sendable, Equatable {
+        /// The name requests use, e.g. `cifar-10`.
+        public var name: String
+        /// `idx` (train-images-idx3-ubyte[.gz] and the like, 10 classes) or `cifar-10-binary`
+        /// (data_batch_1.bin … data_batch_5.bin, test_batch.bin).
+        public var format: String
+        /// The absolute directory holding the files.
+        public var directory: String
+
+        public init(name: String, format: String, directory: String) {
+            self.name = name
+            self.format = format
+            self.directory = directory
+        }
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case socketPath, stateDirectory, maxUploadBytes, maxQueuedJobs, concurrentJobs, maxConcurrentStreams,
-            maxRequestBytes, logLevel, maxAttempts
+            maxRequestBytes, logLevel, maxAttempts, datasets
     }
 
     /// The defaults for a mode, from the environment (systemd's `STATE_DIRECTORY`, the XDG variables).
@@ -113,6 +133,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             var maxRequestBytes: Int?
             var logLevel: String?
             var maxAttempts: Int?
+            var datasets: [DatasetEntry]?
         }
         let overrides: Overrides
         do {
@@ -136,6 +157,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if let v = overrides.maxConcurrentStreams { merged.maxConcurrentStreams = v }
         if let v = overrides.maxRequestBytes { merged.maxRequestBytes = v }
         if let v = overrides.maxAttempts { merged.maxAttempts = v }
+        if let v = overrides.datasets { merged.datasets = v }
         try merged.validate(source: url.path)
         return merged
     }
@@ -159,6 +181,31 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         try check(
             ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel),
             "logLevel must be trace, debug, info, notice, warning, error or critical"
+        )
+        for entry in datasets {
+            try check(!entry.name.isEmpty, "every entry of datasets needs a name")
+            try check(
+                ["idx", "cifar-10-binary"].contains(entry.format),
+                "datasets '\(entry.name)': format must be idx or cifar-10-binary, not '\(entry.format)'"
+            )
+            try check(entry.directory.hasPrefix("/"), "datasets '\(entry.name)': directory must be an absolute path")
+        }
+        do {
+            _ = try datasetCatalog()
+        } catch {
+            throw DaemonError(.configuration, "\(source): datasets: \(error)")
+        }
+    }
+
+    /// The built-in data sets and the configured ones.
+    public func datasetCatalog() throws -> DatasetCatalog {
+        try DatasetCatalog(
+            sources: DatasetCatalog.defaultSources
+                + datasets.map { entry in
+                    entry.format == "idx"
+                        ? DatasetSource.mnist(name: entry.name, directory: entry.directory)
+                        : DatasetSource.cifar10(name: entry.name, directory: entry.directory)
+                }
         )
     }
 }

@@ -70,7 +70,8 @@ public struct Daemon: Sendable {
             store: store,
             artifacts: artifacts,
             logger: logger,
-            executors: executors
+            executors: executors,
+            datasets: try configuration.datasetCatalog()
         )
 
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults

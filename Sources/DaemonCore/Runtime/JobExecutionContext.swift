@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Jobs
 import Logging
@@ -17,6 +18,8 @@ public final class JobExecutionContext: Sendable {
 
     let store: JobStore
     let artifacts: ArtifactStore
+    /// The daemon's data sets (built-in and configured).
+    let datasets: DatasetCatalog
     private let stop = Mutex<JobStopReason?>(nil)
     private let pacing: Mutex<ProgressPacing>
     private let onProgress: @Sendable (JobProgress) -> Void
@@ -33,6 +36,7 @@ public final class JobExecutionContext: Sendable {
         modelURL: URL?,
         store: JobStore,
         artifacts: ArtifactStore,
+        datasets: DatasetCatalog = DaemonContext.defaultDatasets,
         logger: Logger,
         onProgress: @escaping @Sendable (JobProgress) -> Void = { _ in }
     ) {
@@ -41,6 +45,7 @@ public final class JobExecutionContext: Sendable {
         self.modelURL = modelURL
         self.store = store
         self.artifacts = artifacts
+        self.datasets = datasets
         self.logger = logger
         self.onProgress = onProgress
         pacing = Mutex(ProgressPacing())

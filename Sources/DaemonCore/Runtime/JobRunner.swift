@@ -74,6 +74,7 @@ struct JobRunner: Service {
             modelURL: modelURL,
             store: context.store,
             artifacts: context.artifacts,
+            datasets: context.datasets,
             logger: logger
         ) { progress in
             status.set("running job \(job.id) (\(progress.phase) \(progress.done)/\(progress.total))")
