@@ -27,12 +27,12 @@ public struct ImportLimits: Sendable {
     /// gradients keeps one tape node per graph node on that path (TensorEngine releases such a
     /// tape iteratively, so depth costs memory, not stack). Real classifiers are a few hundred to
     /// a few thousand nodes deep.
-    public var maximumChainLength: Int = 10_000
+    public var maximumChainLength: Int = 100_000
 
     public init() {}
 
     /// The defaults: 512 MiB files, 100 000 nodes, 2 000 000 messages, 2²⁸ elements per tensor and
-    /// over all initializers, rank 32, subgraph depth 4, chains of 10 000 nodes.
+    /// over all initializers, rank 32, subgraph depth 4, chains as long as the node limit (100 000 nodes).
     public static let `default` = ImportLimits()
 }
 

@@ -172,6 +172,23 @@ struct ServiceTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// The graph-size limit comes from rkdd.conf, and its error names the setting.
+    @Test func graphSizeLimitIsConfigured() async throws {
+        let daemon = try DaemonProcess(settings: ["maxGraphNodes": 5])
+        try await daemon.withClient { client in
+            let stored = try await upload(client, try sampleModel())  // 10 nodes
+            var inspect = Rkd_V1_InspectModelRequest()
+            inspect.modelDigest = stored.digest
+            do {
+                _ = try await client.inspectModel(inspect)
+                Issue.record("a model over maxGraphNodes was inspected")
+            } catch let error as RPCError {
+                #expect(error.message.contains("maxGraphNodes"), "\(error.message)")
+            }
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func uploadsOverTheLimitAreRefused() async throws {
         let daemon = try DaemonProcess(settings: ["maxUploadBytes": 2048])
         let model = try testData("pytorch-converted/test_Conv2d/model.onnx")

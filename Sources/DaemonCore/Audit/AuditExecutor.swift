@@ -21,7 +21,7 @@ public struct AuditExecutor: JobExecutor {
             throw JobExecutionFailure(code: "model-missing", message: "the job's model is not stored; upload it again")
         }
         await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
-        var classifier = try Self.classifier(modelURL, spec: spec)
+        var classifier = try Self.classifier(modelURL, spec: spec, limits: context.importLimits)
         let examples =
             try spec.data.uploaded.map {
                 try Self.uploadedExamples($0, artifacts: context.artifacts).prefix(spec.numExamples)
@@ -113,9 +113,9 @@ public struct AuditExecutor: JobExecutor {
     }
 
     /// Imports the model.
-    static func classifier(_ url: URL, spec: AuditSpec) throws -> ImportedClassifier {
+    static func classifier(_ url: URL, spec: AuditSpec, limits: ImportLimits) throws -> ImportedClassifier {
         do {
-            let model = try ONNXModel(contentsOf: url)
+            let model = try ONNXModel.limited(try Data(contentsOf: url), limits: limits)
             return try ImportedClassifier(
                 model: model,
                 preprocessing: spec.preprocessing.mean.isEmpty

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ONNXInterop
 
 /// rkdd's settings: a JSON file (`/etc/rkd/rkdd.conf` for the system daemon) over built-in
 /// defaults, then command-line flags over both. Every key is optional; see `systemd/rkdd.conf`
@@ -29,6 +30,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var logLevel: String
     /// How often a crashed job is retried before it fails.
     public var maxAttempts: Int
+    /// The most nodes a model may have, in all its graphs, and the longest chain of nodes (ONNX import).
+    public var maxGraphNodes: Int = 100_000
     /// Data sets beyond the built-in Fashion-MNIST: MNIST-style IDX files or CIFAR-10 binary batches.
     public var datasets: [DatasetEntry] = []
 
@@ -51,7 +54,15 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case socketPath, stateDirectory, maxUploadBytes, maxQueuedJobs, concurrentJobs, maxConcurrentStreams,
-            maxRequestBytes, logLevel, maxAttempts, datasets
+            maxRequestBytes, logLevel, maxAttempts, datasets, maxGraphNodes
+    }
+
+    /// The ONNX import limits these settings give.
+    public var importLimits: ImportLimits {
+        var limits = ImportLimits.default
+        limits.maximumNodes = maxGraphNodes
+        limits.maximumChainLength = maxGraphNodes
+        return limits
     }
 
     /// The defaults for a mode, from the environment (systemd's `STATE_DIRECTORY`, the XDG variables).
@@ -134,6 +145,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             var logLevel: String?
             var maxAttempts: Int?
             var datasets: [DatasetEntry]?
+            var maxGraphNodes: Int?
         }
         let overrides: Overrides
         do {
@@ -158,6 +170,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if let v = overrides.maxRequestBytes { merged.maxRequestBytes = v }
         if let v = overrides.maxAttempts { merged.maxAttempts = v }
         if let v = overrides.datasets { merged.datasets = v }
+        if let v = overrides.maxGraphNodes { merged.maxGraphNodes = v }
         try merged.validate(source: url.path)
         return merged
     }
@@ -182,6 +195,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel),
             "logLevel must be trace, debug, info, notice, warning, error or critical"
         )
+        try check((1...10_000_000).contains(maxGraphNodes), "maxGraphNodes must be 1…10000000")
         for entry in datasets {
             try check(!entry.name.isEmpty, "every entry of datasets needs a name")
             try check(

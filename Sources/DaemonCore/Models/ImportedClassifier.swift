@@ -1,4 +1,5 @@
 import Attacks
+import Foundation
 import GRPCCore
 import ONNXInterop
 import TensorEngine
@@ -129,5 +130,17 @@ struct ImportedClassifier: AttackModel {
             y = y.reshaped([batch, y.count / max(batch, 1)])
         }
         return y
+    }
+}
+
+extension ONNXModel {
+    /// Parses a model with the daemon's limits; a graph-size limit error says which setting to raise.
+    static func limited(_ bytes: Data, limits: ImportLimits) throws -> ONNXModel {
+        do {
+            return try ONNXModel(serialized: bytes, limits: limits)
+        } catch var error as ONNXError where error.code == .limitExceeded && error.message.contains("nodes") {
+            error.message += " (in rkdd, the setting is maxGraphNodes in rkdd.conf, now \(limits.maximumNodes))"
+            throw error
+        }
     }
 }

@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Jobs
 import Logging
+import ONNXInterop
 import Synchronization
 
 /// What a ``JobExecutor`` gets for one run of one job: the job, its model, checkpoints, progress and
@@ -20,6 +21,8 @@ public final class JobExecutionContext: Sendable {
     let artifacts: ArtifactStore
     /// The daemon's data sets (built-in and configured).
     let datasets: DatasetCatalog
+    /// The ONNX import limits of the daemon's configuration.
+    let importLimits: ImportLimits
     private let stop = Mutex<JobStopReason?>(nil)
     private let pacing: Mutex<ProgressPacing>
     private let onProgress: @Sendable (JobProgress) -> Void
@@ -37,6 +40,7 @@ public final class JobExecutionContext: Sendable {
         store: JobStore,
         artifacts: ArtifactStore,
         datasets: DatasetCatalog = DaemonContext.defaultDatasets,
+        importLimits: ImportLimits = .default,
         logger: Logger,
         onProgress: @escaping @Sendable (JobProgress) -> Void = { _ in }
     ) {
@@ -46,6 +50,7 @@ public final class JobExecutionContext: Sendable {
         self.store = store
         self.artifacts = artifacts
         self.datasets = datasets
+        self.importLimits = importLimits
         self.logger = logger
         self.onProgress = onProgress
         pacing = Mutex(ProgressPacing())

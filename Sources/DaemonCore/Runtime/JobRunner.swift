@@ -75,6 +75,7 @@ struct JobRunner: Service {
             store: context.store,
             artifacts: context.artifacts,
             datasets: context.datasets,
+            importLimits: context.configuration.importLimits,
             logger: logger
         ) { progress in
             status.set("running job \(job.id) (\(progress.phase) \(progress.done)/\(progress.total))")

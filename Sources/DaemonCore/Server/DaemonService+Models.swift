@@ -80,7 +80,7 @@ extension DaemonService {
             )
         }
         let bytes = try context.artifacts.readModel(digest: digest)
-        return (digest, try ONNXModel(serialized: bytes), bytes.count)
+        return (digest, try ONNXModel.limited(bytes, limits: context.configuration.importLimits), bytes.count)
     }
 
     public func inspectModel(
