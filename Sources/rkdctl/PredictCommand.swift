@@ -12,7 +12,9 @@ struct PredictCommand: AsyncParsableCommand {
         discussion: """
             The input is a float32 or float64 .npy array whose first dimension is the batch, with pixel \
             values in [0, 1] (e.g. numpy.save('x.npy', images.astype('float32') / 255)). The model's \
-            output is written to --output as float32 .npy, shape [batch, classes], and the predicted \
+            output is written to --output as float32 .npy, shape [batch, classes] (its own output: \
+            probabilities for a model that ends in Softmax; --logits writes the logits rkd attacks \
+            instead), and the predicted \
             class of each row is printed. With --labels (an integer or whole-number .npy vector, one \
             class index per row) the summed cross-entropy is printed too, and --input-gradient saves its \
             gradient with respect to the input. A model rkd cannot run fails with exit status 1 and the \
@@ -40,6 +42,9 @@ struct PredictCommand: AsyncParsableCommand {
     )
     var inputGradient: String?
 
+    @Flag(help: "Write the logits rkd attacks instead of the model's own output (they differ for a Softmax model).")
+    var logits = false
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
@@ -64,6 +69,8 @@ struct PredictCommand: AsyncParsableCommand {
         /// The cross-entropy summed over the batch; present with --labels.
         var loss: Float?
         var output: File
+        /// What the output file holds: "logits" or "probabilities".
+        var outputKind: String
         /// Present with --input-gradient.
         var inputGradient: File?
     }
@@ -78,6 +85,7 @@ struct PredictCommand: AsyncParsableCommand {
 
         let daemon = try await global.daemon()
         let wantGradient = inputGradient != nil
+        let wantLogits = logits
         let (digest, answer) = try await daemon.run { client in
             let upload = try await client.upload(modelFile)
             let info = try await client.inspectModel(.with { $0.modelDigest = upload.digest })
@@ -93,6 +101,7 @@ struct PredictCommand: AsyncParsableCommand {
                 $0.npy = inputBytes
                 if let labelValues { $0.labels = labelValues }
                 $0.inputGradient = wantGradient
+                $0.logits = wantLogits
             }
             return (upload.digest, try await client.predict(request, options: largeMessageOptions))
         }
@@ -113,6 +122,7 @@ struct PredictCommand: AsyncParsableCommand {
                     labels: labelValues,
                     loss: answer.hasLoss ? answer.loss : nil,
                     output: .init(path: output, shape: answer.logits.shape),
+                    outputKind: answer.outputKind == .probabilities ? "probabilities" : "logits",
                     inputGradient: inputGradient.map { .init(path: $0, shape: answer.inputGradient.shape) }
                 )
             )
@@ -130,7 +140,14 @@ struct PredictCommand: AsyncParsableCommand {
         if answer.hasLoss {
             printLine("loss: \(answer.loss) (cross-entropy summed over \(answer.predictions.count) rows)")
         }
-        printLine("wrote \(Self.shapeText(answer.logits.shape)) output to \(output)")
+        if answer.outputKind == .probabilities {
+            printLine(
+                "wrote \(Self.shapeText(answer.logits.shape)) probabilities (the model's own output: it ends in "
+                    + "Softmax; --logits writes the logits rkd attacks) to \(output)"
+            )
+        } else {
+            printLine("wrote \(Self.shapeText(answer.logits.shape)) logits to \(output)")
+        }
         if let inputGradient {
             printLine("wrote \(Self.shapeText(answer.inputGradient.shape)) input gradient to \(inputGradient)")
         }

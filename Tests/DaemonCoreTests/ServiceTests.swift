@@ -172,6 +172,33 @@ struct ServiceTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// Predict returns a Softmax model's own output (probabilities, as ONNX's reference output) and
+    /// says so; with `logits` it returns the values rkd attacks, whose softmax is that output.
+    @Test func predictReturnsTheModelsOwnOutput() async throws {
+        let daemon = try DaemonProcess()
+        let model = try testData("pytorch-converted/test_Softmax/model.onnx")
+        let input = try ONNXTensorFile.decode(try testData("pytorch-converted/test_Softmax/test_data_set_0/input_0.pb"))
+        let expected = try ONNXTensorFile.decode(
+            try testData("pytorch-converted/test_Softmax/test_data_set_0/output_0.pb")
+        )
+        try await daemon.withClient { client in
+            let stored = try await upload(client, model)
+            var predict = Rkd_V1_PredictRequest()
+            predict.modelDigest = stored.digest
+            predict.npy = try NPYArray(shape: input.tensor.shape, elements: .float32(input.tensor.scalars)).npyData()
+            let own = try await client.predict(predict)
+            #expect(own.outputKind == .probabilities)
+            let worst = zip(own.logits.data, expected.tensor.scalars).map { abs($0 - $1) }.max() ?? 1
+            #expect(worst < 1e-5)
+            predict.logits = true
+            let logits = try await client.predict(predict)
+            #expect(logits.outputKind == .logits)
+            #expect(zip(logits.logits.data, input.tensor.scalars).allSatisfy { abs($0 - $1) < 1e-6 })
+            #expect(logits.predictions == own.predictions)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// The graph-size limit comes from rkdd.conf, and its error names the setting.
     @Test func graphSizeLimitIsConfigured() async throws {
         let daemon = try DaemonProcess(settings: ["maxGraphNodes": 5])

@@ -136,7 +136,7 @@ struct FakeDaemonTests {
                     1    0           0
                     correct: 1 of 2
                     loss: 1.5 (cross-entropy summed over 2 rows)
-                    wrote [2, 3] output to \(path("logits.npy"))
+                    wrote [2, 3] logits to \(path("logits.npy"))
                     wrote [2, 1] input gradient to \(path("g.npy"))
 
                     """

@@ -475,6 +475,10 @@ public nonisolated struct Rkd_V1_PredictRequest: Sendable {
   /// How to read the model's output; UNSPECIFIED: detect it (see ModelInfo.output_kind).
   public var outputKind: Rkd_V1_OutputKind = .unspecified
 
+  /// When true, return the logits rkd attacks instead of the model's own output: for a model that
+  /// ends in Softmax, the values that feed the Softmax (see PredictResponse.output_kind).
+  public var logits: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The batch of inputs, with values in [0, 1] (before preprocessing); the first dimension is the
@@ -499,7 +503,9 @@ public nonisolated struct Rkd_V1_PredictResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The model's output for each row, shape [batch, classes].
+  /// The model's output for each row, shape [batch, classes]: its own output (probabilities for a
+  /// model that ends in Softmax), or its logits when PredictRequest.logits was set. output_kind
+  /// says which. (The field keeps its first name for compatibility.)
   public var logits: Rkd_V1_Tensor {
     get {_logits ?? Rkd_V1_Tensor()}
     set {_logits = newValue}
@@ -532,6 +538,10 @@ public nonisolated struct Rkd_V1_PredictResponse: Sendable {
   public var hasInputGradient: Bool {self._inputGradient != nil}
   /// Clears the value of `inputGradient`. Subsequent reads from it will return its default value.
   public mutating func clearInputGradient() {self._inputGradient = nil}
+
+  /// What logits holds: LOGITS, or PROBABILITIES for the own output of a model that ends in Softmax.
+  /// The loss and its gradient are the cross-entropy either way (computed from the logits).
+  public var outputKind: Rkd_V1_OutputKind = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1154,7 +1164,7 @@ nonisolated extension Rkd_V1_ModelInfo: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Rkd_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PredictRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_digest\0\u{1}tensor\0\u{1}npy\0\u{1}labels\0\u{3}input_gradient\0\u{1}preprocessing\0\u{3}output_kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_digest\0\u{1}tensor\0\u{1}npy\0\u{1}labels\0\u{3}input_gradient\0\u{1}preprocessing\0\u{3}output_kind\0\u{1}logits\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1188,6 +1198,7 @@ nonisolated extension Rkd_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularBoolField(value: &self.inputGradient) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._preprocessing) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.outputKind) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.logits) }()
       default: break
       }
     }
@@ -1224,6 +1235,9 @@ nonisolated extension Rkd_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobu
     if self.outputKind != .unspecified {
       try visitor.visitSingularEnumField(value: self.outputKind, fieldNumber: 7)
     }
+    if self.logits != false {
+      try visitor.visitSingularBoolField(value: self.logits, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1234,6 +1248,7 @@ nonisolated extension Rkd_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.inputGradient != rhs.inputGradient {return false}
     if lhs._preprocessing != rhs._preprocessing {return false}
     if lhs.outputKind != rhs.outputKind {return false}
+    if lhs.logits != rhs.logits {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1241,7 +1256,7 @@ nonisolated extension Rkd_V1_PredictRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Rkd_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PredictResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}logits\0\u{1}predictions\0\u{1}loss\0\u{3}input_gradient\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}logits\0\u{1}predictions\0\u{1}loss\0\u{3}input_gradient\0\u{3}output_kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1253,6 +1268,7 @@ nonisolated extension Rkd_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeRepeatedInt64Field(value: &self.predictions) }()
       case 3: try { try decoder.decodeSingularFloatField(value: &self._loss) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._inputGradient) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.outputKind) }()
       default: break
       }
     }
@@ -1275,6 +1291,9 @@ nonisolated extension Rkd_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtob
     try { if let v = self._inputGradient {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.outputKind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outputKind, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1283,6 +1302,7 @@ nonisolated extension Rkd_V1_PredictResponse: SwiftProtobuf.Message, SwiftProtob
     if lhs.predictions != rhs.predictions {return false}
     if lhs._loss != rhs._loss {return false}
     if lhs._inputGradient != rhs._inputGradient {return false}
+    if lhs.outputKind != rhs.outputKind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

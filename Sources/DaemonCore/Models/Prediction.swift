@@ -8,6 +8,12 @@ struct Prediction {
     let logits: Tensor
     let loss: Float?
     let inputGradient: Tensor?
+    /// Whether the model's own output is probabilities (it ends in Softmax, or was declared so).
+    var outputIsProbabilities = false
+
+    /// The model's own output: softmax of the logits for a probability model (the Softmax it ends
+    /// in, or the probabilities whose log was taken), the logits otherwise.
+    var modelOutput: Tensor { outputIsProbabilities ? withoutGradients { softmax(logits, axis: 1) } : logits }
 
     /// How to read the model's first output.
     enum OutputKind {
@@ -40,16 +46,27 @@ struct Prediction {
         }
         func forward(_ input: Tensor) throws -> Tensor { try classifier.logits(input) }
 
+        let probabilities = classifier.outputNote != nil
         if !wantsGradient {
             let logits = try withoutGradients { try forward(x) }
-            return Prediction(logits: logits, loss: try loss(logits, labels), inputGradient: nil)
+            return Prediction(
+                logits: logits,
+                loss: try loss(logits, labels),
+                inputGradient: nil,
+                outputIsProbabilities: probabilities
+            )
         }
         let tracked = x.tracked()
         let logits = try forward(tracked)
         try checkLabels(labels, classes: logits.shape[1])
         let total = crossEntropy(logits: logits, labels: labels) * Float(batch)
         let gradient = TensorEngine.gradient(of: total, wrt: [tracked])[0]
-        return Prediction(logits: logits.detached, loss: total.scalars[0], inputGradient: gradient.detached)
+        return Prediction(
+            logits: logits.detached,
+            loss: total.scalars[0],
+            inputGradient: gradient.detached,
+            outputIsProbabilities: probabilities
+        )
     }
 
     static func loss(_ logits: Tensor, _ labels: [Int]) throws -> Float? {

@@ -182,7 +182,9 @@ extension DaemonService {
                     ? .probabilities : message.outputKind == .logits ? .logits : nil
             )
             var response = Rkd_V1_PredictResponse()
-            response.logits = Self.tensor(prediction.logits)
+            let own = !message.logits && prediction.outputIsProbabilities
+            response.logits = Self.tensor(own ? prediction.modelOutput : prediction.logits)
+            response.outputKind = own ? .probabilities : .logits
             response.predictions = prediction.logits.argmax(axis: 1).map { Int64($0) }
             if let loss = prediction.loss { response.loss = loss }
             if let gradient = prediction.inputGradient { response.inputGradient = Self.tensor(gradient) }
