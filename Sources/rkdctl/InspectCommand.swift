@@ -11,8 +11,10 @@ struct InspectCommand: AsyncParsableCommand {
             The model is uploaded to the daemon (stored once under its SHA-256 digest), then described: \
             inputs and outputs with their shapes, the operators with their counts and whether rkd \
             implements them, the parameter count, the ONNX checker's verdict, the nodes rkd cannot run \
-            and why, and whether the output looks like logits or probabilities. A model rkd cannot run \
-            is described all the same; the exit status is 0.
+            and why, and whether the output looks like logits or probabilities. rkd also runs the model \
+            once at batch 1 of its declared input shape, so that shapes that do not fit are found here. \
+            The exit status is the verdict: 0 when rkd can run the model end to end; 1 when it cannot, \
+            after the description and the reasons (with --json, the JSON carries both).
             """
     )
 
@@ -36,6 +38,9 @@ struct InspectCommand: AsyncParsableCommand {
             try JSONOutput.print(ModelJSON(file: model, upload: upload, info: info))
         } else {
             for line in Self.describe(file: model, upload: upload, info: info) { printLine(line) }
+        }
+        if !info.fullySupported {
+            throw CLIError(.failure, "rkd cannot run \(model) (the reasons are above)")
         }
     }
 

@@ -13,6 +13,34 @@ enum Onnx_ModelProtoBytes {
         }
     }
 
+    /// The model with the second dimension (channels) of its first graph input declared as `channels`.
+    static func withFirstInputChannels(_ channels: UInt8, _ model: Data) throws -> Data {
+        try rewrite(model) { field, graph in
+            guard field == 7 else { return graph }
+            var inputs = 0
+            return try rewrite(graph) { field, input in
+                guard field == 11 else { return input }
+                inputs += 1
+                guard inputs == 1 else { return input }
+                return try rewrite(input) { field, type in  // ValueInfoProto.type
+                    guard field == 2 else { return type }
+                    return try rewrite(type) { field, tensor in  // TypeProto.tensor_type
+                        guard field == 1 else { return tensor }
+                        return try rewrite(tensor) { field, shape in  // TypeProto.Tensor.shape
+                            guard field == 2 else { return shape }
+                            var dims = 0
+                            return try rewrite(shape) { field, dim in  // TensorShapeProto.dim
+                                guard field == 1 else { return dim }
+                                dims += 1
+                                return dims == 2 ? Data([0x08, channels]) : dim  // dim_value = channels
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Re-encodes `message`, passing each length-delimited field through `transform` (nil drops it);
     /// other wire types are copied unchanged.
     static func rewrite(_ message: Data, transform: (Int, Data) throws -> Data?) throws -> Data {

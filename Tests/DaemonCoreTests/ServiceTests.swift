@@ -199,6 +199,30 @@ struct ServiceTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// Inspect runs the model once: a convolution whose weight does not fit the declared input passes
+    /// the operator check but not the dry run, and inspect says which node and why.
+    @Test func inspectDryRunFindsShapesThatDoNotFit() async throws {
+        let daemon = try DaemonProcess()
+        // test_Conv2d declares a 3-channel input; declaring 5 channels makes the weight not fit.
+        let model = try Onnx_ModelProtoBytes.withFirstInputChannels(
+            5,
+            try testData("pytorch-converted/test_Conv2d/model.onnx")
+        )
+        try await daemon.withClient { client in
+            var inspect = Rkd_V1_InspectModelRequest()
+            inspect.modelDigest = try await upload(client, model).digest
+            let info = try await client.inspectModel(inspect)
+            #expect(!info.fullySupported)
+            let reason = try #require(info.unsupportedNodes.first?.reason)
+            #expect(reason.contains("dry run"), "\(reason)")
+            // The unchanged model runs.
+            inspect.modelDigest = try await upload(client, try testData("pytorch-converted/test_Conv2d/model.onnx"))
+                .digest
+            #expect(try await client.inspectModel(inspect).fullySupported)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// The graph-size limit comes from rkdd.conf, and its error names the setting.
     @Test func graphSizeLimitIsConfigured() async throws {
         let daemon = try DaemonProcess(settings: ["maxGraphNodes": 5])

@@ -99,7 +99,8 @@ struct FakeDaemonTests {
         try await withDaemon { _, rkdctl in
             try Data("model".utf8).write(to: URL(fileURLWithPath: path("unsupported.onnx")))
             let result = try await rkdctl(["inspect", path("unsupported.onnx")])
-            #expect(result.status == 0, "inspect describes what it cannot run; it does not fail")
+            #expect(result.status == 1, "inspect's exit status is its verdict")
+            #expect(result.standardError.contains("rkd cannot run"))
             #expect(result.standardOutput.contains("  Foo   ×1  NOT SUPPORTED\n"))
             #expect(
                 result.standardOutput.hasSuffix(
