@@ -10,6 +10,7 @@ enum OperatorRegistry {
         for (name, f) in MoreOperators.all { table[name] = f }
         for (name, f) in BatchNormOperator.all { table[name] = f }
         for (name, f) in PadOperator.all { table[name] = f }
+        for (name, f) in TransformerOperators.all { table[name] = f }
         return table
     }()
 }
