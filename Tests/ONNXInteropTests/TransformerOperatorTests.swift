@@ -130,4 +130,49 @@ struct TransformerOperatorTests {
         }
         #expect(second.passed, "\(second)")
     }
+
+    /// Single-node graphs of the newer differentiable operators: first- and second-order input
+    /// gradients against central differences.
+    @Test(arguments: ["Softplus", "Mish", "ReduceLogSumExp", "ReduceL2", "InstanceNormalization", "DepthToSpace"])
+    func newOperatorsHaveFirstAndSecondOrderGradients(_ op: String) throws {
+        var initializers: [Onnx_TensorProto] = []
+        var inputs = ["x"]
+        var attributes: [Onnx_AttributeProto] = []
+        var outputShape: [Int64] = [2, 4, 2, 2]
+        switch op {
+        case "InstanceNormalization":
+            initializers = [
+                M.floatTensor("s", dims: [4], values: [0.5, 1, 1.5, 2]),
+                M.floatTensor("b", dims: [4], values: [0, 0.1, -0.1, 0.2]),
+            ]
+            inputs += ["s", "b"]
+        case "DepthToSpace":
+            attributes = [Self.attribute("blocksize", int: 2)]
+            outputShape = [2, 1, 4, 4]
+        case "ReduceLogSumExp", "ReduceL2":
+            attributes = [M.intsAttribute("axes", [1]), Self.attribute("keepdims", int: 0)]
+            outputShape = [2, 2, 2]
+        default: break
+        }
+        let proto = M.model(
+            M.graph(
+                nodes: [M.node(op, inputs, ["y"], attributes: attributes)],
+                inputs: [M.valueInfo("x", [2, 4, 2, 2])],
+                outputs: [M.valueInfo("y", outputShape)],
+                initializers: initializers
+            ),
+            opset: op == "Mish" ? 18 : 13
+        )
+        let graph = try ImportedGraph(try ONNXModel(serialized: M.bytes(proto)))
+        let x = Self.input([2, 4, 2, 2], seed: 12)
+        let weights = Self.input(outputShape.map { Int($0) }, seed: 13)
+        func loss(_ xs: [Tensor]) -> Tensor {
+            let y = (try? graph.run(["x": xs[0]])["y"]) ?? Tensor(0)
+            return (y * y * weights).sum()
+        }
+        let first = GradientCheck.check([x], loss)
+        #expect(first.passed, "\(op): \(first)")
+        let second = GradientCheck.checkSecondOrder([x], loss)
+        #expect(second.passed, "\(op): \(second)")
+    }
 }

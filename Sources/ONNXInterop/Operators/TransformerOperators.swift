@@ -7,7 +7,93 @@ enum TransformerOperators {
     static let all: [(String, OperatorRegistry.Implementation)] = [
         ("LayerNormalization", layerNormalization),
         ("Gelu", gelu),
+        ("Softplus", { c in [.float(softplus(try c.tensor(0)))] }),
+        (
+            "Mish",
+            { c in
+                let x = try c.tensor(0)
+                return [.float(x * tanh(softplus(x)))]
+            }
+        ),
+        ("ReduceMin", MoreOperators.reduce { -((-$0).max(axes: $1, keepDims: $2)) }),
+        ("ReduceL2", MoreOperators.reduce { sqrt(($0 * $0).sum(axes: $1, keepDims: $2)) }),
+        ("ReduceL1", MoreOperators.reduce { abs($0).sum(axes: $1, keepDims: $2) }),
+        ("ReduceSumSquare", MoreOperators.reduce { ($0 * $0).sum(axes: $1, keepDims: $2) }),
+        ("ReduceLogSumExp", MoreOperators.reduce(logSumExp)),
+        ("InstanceNormalization", instanceNormalization),
+        ("DepthToSpace", depthToSpace),
+        ("SpaceToDepth", spaceToDepth),
     ]
+
+    /// log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so that large |x| neither overflows nor
+    /// loses the gradient.
+    static func softplus(_ x: Tensor) -> Tensor { relu(x) + log(1 + exp(-abs(x))) }
+
+    /// log Σ eˣ over the axes, shifted by the (constant) maximum for stability.
+    @Sendable static func logSumExp(_ x: Tensor, _ axes: [Int]?, _ keepDims: Bool) -> Tensor {
+        let top = withoutGradients { x.max(axes: axes, keepDims: true) }.detached
+        let summed = log(exp(x - top).sum(axes: axes, keepDims: true)) + top
+        guard !keepDims else { return summed }
+        let reduced = Set((axes ?? Array(0..<x.rank)).map { $0 < 0 ? $0 + x.rank : $0 })
+        return summed.reshaped(x.shape.indices.filter { !reduced.contains($0) }.map { x.shape[$0] })
+    }
+
+    /// InstanceNormalization: each (n, c) plane normalised over its spatial axes, then scaled and
+    /// shifted per channel: y = (x − mean)/√(var + ε)·scale[c] + B[c]. Scale and B are trainable.
+    static func instanceNormalization(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["epsilon"])
+        let x = try c.tensor(0)
+        let scale = try c.tensor(1)
+        let bias = try c.tensor(2)
+        guard x.rank >= 3, scale.count == x.shape[1], bias.count == x.shape[1] else {
+            throw c.error(
+                .invalidGraph,
+                "input \(x.shape) needs rank ≥ 3 and one scale and bias per channel (got \(scale.shape), \(bias.shape))"
+            )
+        }
+        let epsilon = c.float("epsilon", default: 1e-5)
+        let axes = Array(2..<x.rank)
+        let mean = x.mean(axes: axes, keepDims: true)
+        let centred = x - mean
+        let variance = (centred * centred).mean(axes: axes, keepDims: true)
+        let perChannel = [1, x.shape[1]] + Array(repeating: 1, count: x.rank - 2)
+        let y = centred / sqrt(variance + epsilon) * scale.reshaped(perChannel) + bias.reshaped(perChannel)
+        return [.float(y)]
+    }
+
+    /// DepthToSpace (DCR or CRD mode): (N, C·b², H, W) → (N, C, H·b, W·b).
+    static func depthToSpace(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["blocksize", "mode"])
+        let x = try c.tensor(0)
+        let b = c.int("blocksize", default: 0)
+        guard x.rank == 4, b >= 1, x.shape[1] % (b * b) == 0 else {
+            throw c.error(.invalidGraph, "input \(x.shape) and blocksize \(b): need (N, C·b², H, W)")
+        }
+        let (n, channels, h, w) = (x.shape[0], x.shape[1] / (b * b), x.shape[2], x.shape[3])
+        switch c.string("mode", default: "DCR") {
+        case "DCR":
+            let y = x.reshaped([n, b, b, channels, h, w]).transposed([0, 3, 4, 1, 5, 2])
+            return [.float(y.reshaped([n, channels, h * b, w * b]))]
+        case "CRD":
+            let y = x.reshaped([n, channels, b, b, h, w]).transposed([0, 1, 4, 2, 5, 3])
+            return [.float(y.reshaped([n, channels, h * b, w * b]))]
+        case let other:
+            throw c.error(.unsupported, "mode=\(other) is not an ONNX value (DCR or CRD)")
+        }
+    }
+
+    /// SpaceToDepth: (N, C, H·b, W·b) → (N, C·b², H, W).
+    static func spaceToDepth(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["blocksize"])
+        let x = try c.tensor(0)
+        let b = c.int("blocksize", default: 0)
+        guard x.rank == 4, b >= 1, x.shape[2] % b == 0, x.shape[3] % b == 0 else {
+            throw c.error(.invalidGraph, "input \(x.shape) and blocksize \(b): need (N, C, H·b, W·b)")
+        }
+        let (n, channels, h, w) = (x.shape[0], x.shape[1], x.shape[2] / b, x.shape[3] / b)
+        let y = x.reshaped([n, channels, h, b, w, b]).transposed([0, 3, 5, 1, 2, 4])
+        return [.float(y.reshaped([n, channels * b * b, h, w]))]
+    }
 
     /// LayerNormalization (opset 17): over the axes [axis, rank), Y = (X − mean)/√(var + ε)·Scale + B,
     /// with the Mean and InvStdDev outputs (shape X.shape[..<axis] + 1s). Scale and B are trainable.
