@@ -11,6 +11,7 @@ enum OperatorRegistry {
         for (name, f) in BatchNormOperator.all { table[name] = f }
         for (name, f) in PadOperator.all { table[name] = f }
         for (name, f) in TransformerOperators.all { table[name] = f }
+        for (name, f) in LogicOperators.all { table[name] = f }
         return table
     }()
 }
