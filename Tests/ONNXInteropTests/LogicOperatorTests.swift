@@ -61,4 +61,57 @@ struct LogicOperatorTests {
         }
         #expect(check.passed, "\(check)")
     }
+
+    /// Einsum's attention patterns against loops in Double, with first- and second-order gradients.
+    @Test(arguments: ["bhqd,bhkd->bhqk", "bhqk,bhkd->bhqd", "bqd,dk->bkq"])
+    func einsumAttentionPatterns(_ equation: String) throws {
+        let sides = equation.components(separatedBy: "->")
+        let operands = sides[0].split(separator: ",").map { Array($0) }
+        let sizes: [Character: Int] = ["b": 2, "h": 2, "q": 3, "k": 4, "d": 5]
+        var equationAttribute = Onnx_AttributeProto()
+        equationAttribute.name = "equation"
+        equationAttribute.type = .string
+        equationAttribute.s = Data(equation.utf8)
+        let shapes = operands.map { $0.map { sizes[$0] ?? 0 } }
+        let outShape = Array(sides[1]).map { sizes[$0] ?? 0 }
+        let proto = M.model(
+            M.graph(
+                nodes: [M.node("Einsum", ["a", "b"], ["y"], attributes: [equationAttribute])],
+                inputs: [M.valueInfo("a", shapes[0].map(Int64.init)), M.valueInfo("b", shapes[1].map(Int64.init))],
+                outputs: [M.valueInfo("y", outShape.map(Int64.init))]
+            ),
+            opset: 13
+        )
+        let graph = try ImportedGraph(try ONNXModel(serialized: M.bytes(proto)))
+        var random = RandomGenerator(seed: 21)
+        let a = Tensor(shape: shapes[0], scalars: (0..<shapes[0].reduce(1, *)).map { _ in random.nextNormal() })
+        let b = Tensor(shape: shapes[1], scalars: (0..<shapes[1].reduce(1, *)).map { _ in random.nextNormal() })
+        let y = try #require(try graph.run(["a": a, "b": b])["y"])
+        #expect(y.shape == outShape)
+        // Naive: sum over every assignment of the labels.
+        let labels = Array(Set(operands.flatMap { $0 })).sorted()
+        var expected = [Double](repeating: 0, count: outShape.reduce(1, *))
+        var assignment = [Character: Int]()
+        func index(_ ls: [Character], _ shape: [Int]) -> Int {
+            zip(ls, contiguousStrides(shape)).reduce(0) { $0 + (assignment[$1.0] ?? 0) * $1.1 }
+        }
+        func visit(_ k: Int) {
+            if k == labels.count {
+                expected[index(Array(sides[1]), outShape)] +=
+                    Double(a.scalars[index(operands[0], shapes[0])]) * Double(b.scalars[index(operands[1], shapes[1])])
+                return
+            }
+            for v in 0..<(sizes[labels[k]] ?? 0) {
+                assignment[labels[k]] = v
+                visit(k + 1)
+            }
+        }
+        visit(0)
+        for (got, want) in zip(y.scalars, expected) { #expect(abs(Double(got) - want) < 1e-4) }
+        let second = GradientCheck.checkSecondOrder([a, b]) { xs in
+            let y = (try? graph.run(["a": xs[0], "b": xs[1]])["y"]) ?? Tensor(0)
+            return (y * y).sum()
+        }
+        #expect(second.passed, "\(second)")
+    }
 }
