@@ -20,6 +20,7 @@ public enum InitializerRole: String, Sendable, CaseIterable {
         case ("PRelu", 1): .weight
         case ("LayerNormalization", 1), ("LayerNormalization", 2): .weight
         case ("InstanceNormalization", 1), ("InstanceNormalization", 2): .weight
+        case ("GroupNormalization", 1), ("GroupNormalization", 2): .weight
         case ("BatchNormalization", 1), ("BatchNormalization", 2): .weight
         case ("BatchNormalization", 3), ("BatchNormalization", 4): .runningStatistic
         default: .constant

@@ -133,7 +133,10 @@ struct TransformerOperatorTests {
 
     /// Single-node graphs of the newer differentiable operators: first- and second-order input
     /// gradients against central differences.
-    @Test(arguments: ["Softplus", "Mish", "ReduceLogSumExp", "ReduceL2", "InstanceNormalization", "DepthToSpace"])
+    @Test(arguments: [
+        "Softplus", "Mish", "ReduceLogSumExp", "ReduceL2", "InstanceNormalization", "DepthToSpace",
+        "GroupNormalization", "LRN",
+    ])
     func newOperatorsHaveFirstAndSecondOrderGradients(_ op: String) throws {
         var initializers: [Onnx_TensorProto] = []
         var inputs = ["x"]
@@ -149,6 +152,15 @@ struct TransformerOperatorTests {
         case "DepthToSpace":
             attributes = [Self.attribute("blocksize", int: 2)]
             outputShape = [2, 1, 4, 4]
+        case "GroupNormalization":
+            initializers = [
+                M.floatTensor("s", dims: [2], values: [0.5, 1.5]),
+                M.floatTensor("b", dims: [2], values: [0.1, -0.2]),
+            ]
+            inputs += ["s", "b"]
+            attributes = [Self.attribute("num_groups", int: 2)]
+        case "LRN":
+            attributes = [Self.attribute("size", int: 3)]
         case "ReduceLogSumExp", "ReduceL2":
             attributes = [M.intsAttribute("axes", [1]), Self.attribute("keepdims", int: 0)]
             outputShape = [2, 2, 2]
@@ -161,7 +173,7 @@ struct TransformerOperatorTests {
                 outputs: [M.valueInfo("y", outputShape)],
                 initializers: initializers
             ),
-            opset: op == "Mish" ? 18 : 13
+            opset: op == "Mish" || op == "GroupNormalization" ? 18 : 13
         )
         let graph = try ImportedGraph(try ONNXModel(serialized: M.bytes(proto)))
         let x = Self.input([2, 4, 2, 2], seed: 12)
@@ -174,5 +186,40 @@ struct TransformerOperatorTests {
         #expect(first.passed, "\(op): \(first)")
         let second = GradientCheck.checkSecondOrder([x], loss)
         #expect(second.passed, "\(op): \(second)")
+    }
+
+    /// GroupNormalization with unit scale and zero bias leaves each group of each example with mean 0
+    /// and variance 1 (up to ε), and the opset-21 per-channel scale multiplies each channel.
+    @Test func groupNormalizationNormalisesEachGroup() throws {
+        for opset: Int64 in [18, 21] {
+            let count = opset == 18 ? 2 : 4
+            let proto = M.model(
+                M.graph(
+                    nodes: [
+                        M.node(
+                            "GroupNormalization",
+                            ["x", "s", "b"],
+                            ["y"],
+                            attributes: [Self.attribute("num_groups", int: 2)]
+                        )
+                    ],
+                    inputs: [M.valueInfo("x", [2, 4, 3, 3])],
+                    outputs: [M.valueInfo("y", [2, 4, 3, 3])],
+                    initializers: [
+                        M.floatTensor("s", dims: [Int64(count)], values: Array(repeating: 1, count: count)),
+                        M.floatTensor("b", dims: [Int64(count)], values: Array(repeating: 0, count: count)),
+                    ]
+                ),
+                opset: opset
+            )
+            let graph = try ImportedGraph(try ONNXModel(serialized: M.bytes(proto)))
+            let y = try #require(try graph.run(["x": Self.input([2, 4, 3, 3], seed: 30)])["y"])
+            for group in 0..<4 {
+                let values = y.scalars[group * 18..<(group + 1) * 18].map(Double.init)
+                let mean = values.reduce(0, +) / 18
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 18
+                #expect(abs(mean) < 1e-5 && abs(variance - 1) < 1e-3, "opset \(opset) group \(group)")
+            }
+        }
     }
 }

@@ -22,6 +22,8 @@ enum TransformerOperators {
         ("ReduceLogSumExp", MoreOperators.reduce(logSumExp)),
         ("InstanceNormalization", instanceNormalization),
         ("DepthToSpace", depthToSpace),
+        ("GroupNormalization", groupNormalization),
+        ("LRN", localResponseNormalization),
         ("SpaceToDepth", spaceToDepth),
     ]
 
@@ -59,6 +61,71 @@ enum TransformerOperators {
         let perChannel = [1, x.shape[1]] + Array(repeating: 1, count: x.rank - 2)
         let y = centred / sqrt(variance + epsilon) * scale.reshaped(perChannel) + bias.reshaped(perChannel)
         return [.float(y)]
+    }
+
+    /// GroupNormalization (opsets 18 and 21): the channels split into `num_groups` groups, each
+    /// normalised over its channels and spatial axes; then scaled and shifted per group (opset 18) or
+    /// per channel (opset 21). Scale and B are trainable.
+    static func groupNormalization(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["epsilon", "num_groups", "stash_type"])
+        let x = try c.tensor(0)
+        let scale = try c.tensor(1)
+        let bias = try c.tensor(2)
+        let groups = c.int("num_groups", default: 0)
+        guard x.rank >= 2, groups >= 1, x.shape[1] % groups == 0 else {
+            throw c.error(.invalidGraph, "input \(x.shape) cannot be split into \(groups) groups of channels")
+        }
+        let (n, channels) = (x.shape[0], x.shape[1])
+        let perGroup = c.opset < 21 && scale.count == groups
+        guard scale.count == (perGroup ? groups : channels), bias.count == scale.count else {
+            throw c.error(
+                .invalidGraph,
+                "scale \(scale.shape) and bias \(bias.shape) must have one value per \(perGroup ? "group" : "channel")"
+            )
+        }
+        let epsilon = c.float("epsilon", default: 1e-5)
+        let grouped = x.reshaped([n, groups, x.count / max(n * groups, 1)])
+        let mean = grouped.mean(axes: [2], keepDims: true)
+        let centred = grouped - mean
+        let variance = (centred * centred).mean(axes: [2], keepDims: true)
+        let normalised = (centred / sqrt(variance + epsilon)).reshaped(x.shape)
+        let trailing = Array(repeating: 1, count: x.rank - 2)
+        if perGroup {
+            let view = normalised.reshaped([n, groups, channels / groups] + Array(x.shape.dropFirst(2)))
+            let shape = [1, groups, 1] + trailing
+            return [.float((view * scale.reshaped(shape) + bias.reshaped(shape)).reshaped(x.shape))]
+        }
+        let shape = [1, channels] + trailing
+        return [.float(normalised * scale.reshaped(shape) + bias.reshaped(shape))]
+    }
+
+    /// LRN: y = x / (bias + α/size · Σ x²)^β, the sum over the `size` channels around each channel
+    /// (⌊(size−1)/2⌋ before, ⌈(size−1)/2⌉ after).
+    static func localResponseNormalization(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["alpha", "beta", "bias", "size"])
+        let x = try c.tensor(0)
+        let size = c.int("size", default: 0)
+        guard x.rank >= 3, size >= 1 else { throw c.error(.invalidGraph, "input \(x.shape) with size \(size)") }
+        let (alpha, beta, bias) = (
+            c.float("alpha", default: 1e-4), c.float("beta", default: 0.75), c.float("bias", default: 1)
+        )
+        let before = (size - 1) / 2
+        let after = size - 1 - before
+        let squares = x * x
+        var padBefore = Array(repeating: 0, count: x.rank)
+        var padAfter = padBefore
+        padBefore[1] = before
+        padAfter[1] = after
+        let padded = squares.padded(before: padBefore, after: padAfter)
+        var window = Tensor(zeros: x.shape)
+        for offset in 0..<size {
+            var starts = Array(repeating: 0, count: x.rank)
+            var ends = x.shape
+            starts[1] = offset
+            ends[1] = offset + x.shape[1]
+            window = window + padded.sliced(starts: starts, ends: ends)
+        }
+        return [.float(x / pow(window * (alpha / Float(size)) + bias, beta))]
     }
 
     /// DepthToSpace (DCR or CRD mode): (N, C·b², H, W) → (N, C, H·b, W·b).
