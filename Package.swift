@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "ONNXInteropTests",
             dependencies: [
-                "ONNXInterop", "NN", "TensorEngine", "TensorEngineTestSupport",
+                "ONNXInterop", "NN", "NPY", "TensorEngine", "TensorEngineTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: numericSwiftSettings

@@ -25,6 +25,7 @@ enum LogicOperators {
         ("Tile", tile),
         ("GatherElements", gatherElements),
         ("Reciprocal", { c in [.float(1 / (try c.tensor(0)))] }),
+        ("Mod", mod),
     ]
 
     /// Both inputs broadcast to their common shape, as Doubles (exact for integers below 2⁵³).
@@ -59,6 +60,32 @@ enum LogicOperators {
             let (shape, a, b) = try broadcastPair(c)
             return [.int(shape: shape, values: zip(a, b).map { f($0 != 0, $1 != 0) ? 1 : 0 })]
         }
+    }
+
+    /// Mod: integers exactly, the sign of the divisor (fmod = 0, Python's %) or of the dividend
+    /// (fmod = 1, C's fmod); floats need fmod = 1. Piecewise linear with jumps, so the result is a
+    /// constant (it serves shape arithmetic).
+    static func mod(_ c: NodeContext) throws -> [Value] {
+        try c.onlyAttributes(["fmod"])
+        let truncated = c.int("fmod", default: 0) == 1
+        let a = try c.input(0)
+        let b = try c.input(1)
+        let (shape, x, y) = try broadcastPair(c)
+        if a.isInt && b.isInt {
+            var values: [Int] = []
+            values.reserveCapacity(x.count)
+            for (p, q) in zip(x, y) {
+                let (dividend, divisor) = (Int(p), Int(q))
+                guard divisor != 0 else { throw c.error(.invalidGraph, "integer Mod by zero") }
+                let r = dividend % divisor
+                values.append(truncated || r == 0 || (r < 0) == (divisor < 0) ? r : r + divisor)
+            }
+            return [.int(shape: shape, values: values)]
+        }
+        guard truncated else {
+            throw c.error(.invalidGraph, "Mod of floating-point values needs fmod = 1 (ONNX's rule)")
+        }
+        return [.float(Tensor(shape: shape, scalars: zip(x, y).map { Float(Foundation.fmod($0, $1)) }))]
     }
 
     static func not(_ c: NodeContext) throws -> [Value] {
