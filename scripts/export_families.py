@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Exports small, seeded configurations of today's classifier families from torchvision to ONNX with
-PyTorch's TorchScript exporter (opset 17), and onnxruntime's logits on a seeded input beside each, for
+both of PyTorch's exporters (TorchScript at opset 17: NAME.onnx; dynamo at opset 20: NAME.dynamo.onnx,
+needs onnxscript), and onnxruntime's logits on a seeded input beside each, for
 Tests/ONNXInteropTests/ModelFamilyTests.swift. Run in .venv-torch (scripts/bootstrap --torch, then
 `pip install torchvision onnxruntime` into it); the files it writes are committed, so the tests need
 neither PyTorch nor network.
@@ -54,6 +55,13 @@ def main():
         logits = session.run(None, {"input": x.numpy()})[0]
         np.save(os.path.join(out, f"{name}.input.npy"), x.numpy())
         np.save(os.path.join(out, f"{name}.logits.npy"), logits.astype(np.float32))
+        dynamo = os.path.join(out, f"{name}.dynamo.onnx")
+        program = torch.onnx.export(model, (x,), dynamo=True, opset_version=20, input_names=["input"],
+                                    output_names=["logits"], external_data=False)
+        program.save(dynamo, external_data=False)
+        session = ort.InferenceSession(dynamo, providers=["CPUExecutionProvider"])
+        np.save(os.path.join(out, f"{name}.dynamo.logits.npy"),
+                session.run(None, {"input": x.numpy()})[0].astype(np.float32))
         summary[name] = {"bytes": os.path.getsize(path), "parameters": sum(p.numel() for p in model.parameters())}
         print(name, summary[name])
     with open(os.path.join(out, "families.json"), "w") as f:

@@ -6,8 +6,9 @@ import Testing
 
 @testable import ONNXInterop
 
-/// Today's classifier families, small seeded configurations exported from torchvision by PyTorch's
-/// TorchScript exporter at opset 17 (scripts/export_families.py, committed output in
+/// Today's classifier families, small seeded configurations exported from torchvision by both of
+/// PyTorch's exporters, TorchScript at opset 17 and dynamo at opset 20 (scripts/export_families.py,
+/// committed output in
 /// Tests/Fixtures/families): rkd imports each, matches onnxruntime's logits within 1e-4 relative, and
 /// its input gradients match central differences.
 @Suite("Model families")
@@ -19,14 +20,15 @@ struct ModelFamilyTests {
         try NPYArray(npy: try Data(contentsOf: directory.appendingPathComponent(name)))
     }
 
-    @Test(arguments: ["vit", "convnext", "swin", "efficientnet", "mobilenetv3"])
-    func importsMatchesOnnxruntimeAndDifferentiates(_ family: String) throws {
-        let model = try ONNXModel(contentsOf: Self.directory.appendingPathComponent("\(family).onnx"))
+    @Test(arguments: ["vit", "convnext", "swin", "efficientnet", "mobilenetv3"], ["", ".dynamo"])
+    func importsMatchesOnnxruntimeAndDifferentiates(_ family: String, _ exporter: String) throws {
+        let model = try ONNXModel(contentsOf: Self.directory.appendingPathComponent("\(family)\(exporter).onnx"))
         let graph = try ImportedGraph(model)
         let input = try Self.array("\(family).input.npy")
-        let expected = try Self.array("\(family).logits.npy")
+        let expected = try Self.array("\(family)\(exporter).logits.npy")
         let x = Tensor(shape: input.shape, scalars: input.floats)
-        let logits = try #require(try graph.run(["input": x])["logits"])
+        let (inputName, outputName) = (graph.inputNames[0], graph.outputNames[0])
+        let logits = try #require(try graph.run([inputName: x])[outputName])
         #expect(logits.shape == expected.shape)
         let scale = expected.floats.map { abs($0) }.max() ?? 1
         let worst = zip(logits.scalars, expected.floats).map { abs($0 - $1) }.max() ?? .infinity
@@ -36,7 +38,7 @@ struct ModelFamilyTests {
         var random = RandomGenerator(seed: 5)
         let weights = Tensor(shape: logits.shape, scalars: (0..<logits.count).map { _ in random.nextNormal() })
         let check = GradientCheck.check([x], step: 1e-2, maxElements: 24) { xs in
-            let y = (try? graph.run(["input": xs[0]])["logits"]) ?? Tensor(0)
+            let y = (try? graph.run([inputName: xs[0]])[outputName]) ?? Tensor(0)
             return (y * weights).sum()
         }
         #expect(check.passed, "\(family): \(check)")
