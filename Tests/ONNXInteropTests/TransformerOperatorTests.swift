@@ -135,7 +135,7 @@ struct TransformerOperatorTests {
     /// gradients against central differences.
     @Test(arguments: [
         "Softplus", "Mish", "ReduceLogSumExp", "ReduceL2", "InstanceNormalization", "DepthToSpace",
-        "GroupNormalization", "LRN",
+        "GroupNormalization", "LRN", "ReduceProd",
     ])
     func newOperatorsHaveFirstAndSecondOrderGradients(_ op: String) throws {
         var initializers: [Onnx_TensorProto] = []
@@ -161,7 +161,7 @@ struct TransformerOperatorTests {
             attributes = [Self.attribute("num_groups", int: 2)]
         case "LRN":
             attributes = [Self.attribute("size", int: 3)]
-        case "ReduceLogSumExp", "ReduceL2":
+        case "ReduceLogSumExp", "ReduceL2", "ReduceProd":
             attributes = [M.intsAttribute("axes", [1]), Self.attribute("keepdims", int: 0)]
             outputShape = [2, 2, 2]
         default: break

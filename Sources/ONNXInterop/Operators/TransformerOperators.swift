@@ -20,6 +20,7 @@ enum TransformerOperators {
         ("ReduceL1", MoreOperators.reduce { abs($0).sum(axes: $1, keepDims: $2) }),
         ("ReduceSumSquare", MoreOperators.reduce { ($0 * $0).sum(axes: $1, keepDims: $2) }),
         ("ReduceLogSumExp", MoreOperators.reduce(logSumExp)),
+        ("ReduceProd", MoreOperators.reduce(product)),
         ("InstanceNormalization", instanceNormalization),
         ("DepthToSpace", depthToSpace),
         ("GroupNormalization", groupNormalization),
@@ -30,6 +31,27 @@ enum TransformerOperators {
     /// log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so that large |x| neither overflows nor
     /// loses the gradient.
     static func softplus(_ x: Tensor) -> Tensor { relu(x) + log(1 + exp(-abs(x))) }
+
+    /// The product over the axes as a chain of multiplications of slices: exact, and differentiable
+    /// where an element is 0 (a product of logarithms would not be).
+    @Sendable static func product(_ x: Tensor, _ axes: [Int]?, _ keepDims: Bool) -> Tensor {
+        var result = x
+        for axis in (axes ?? Array(0..<x.rank)).map({ $0 < 0 ? $0 + x.rank : $0 }).sorted() {
+            var running: Tensor?
+            for index in 0..<result.shape[axis] {
+                var starts = Array(repeating: 0, count: result.rank)
+                var ends = result.shape
+                starts[axis] = index
+                ends[axis] = index + 1
+                let slice = result.sliced(starts: starts, ends: ends)
+                running = running.map { $0 * slice } ?? slice
+            }
+            result = running ?? result
+        }
+        guard !keepDims else { return result }
+        let reduced = Set((axes ?? Array(0..<x.rank)).map { $0 < 0 ? $0 + x.rank : $0 })
+        return result.reshaped(x.shape.indices.filter { !reduced.contains($0) }.map { x.shape[$0] })
+    }
 
     /// log Σ eˣ over the axes, shifted by the (constant) maximum for stability.
     @Sendable static func logSumExp(_ x: Tensor, _ axes: [Int]?, _ keepDims: Bool) -> Tensor {
