@@ -176,7 +176,8 @@ struct TransformerOperatorTests {
             opset: op == "Mish" || op == "GroupNormalization" ? 18 : 13
         )
         let graph = try ImportedGraph(try ONNXModel(serialized: M.bytes(proto)))
-        let x = Self.input([2, 4, 2, 2], seed: 12)
+        // A product of four values of size ~2 loses the small gradient to Float rounding in the differences.
+        let x = Self.input([2, 4, 2, 2], seed: 12) * (op == "ReduceProd" ? 0.4 : 1)
         let weights = Self.input(outputShape.map { Int($0) }, seed: 13)
         func loss(_ xs: [Tensor]) -> Tensor {
             let y = (try? graph.run(["x": xs[0]])["y"]) ?? Tensor(0)
