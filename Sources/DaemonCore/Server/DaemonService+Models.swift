@@ -128,9 +128,7 @@ extension DaemonService {
                     outputKind = graph.outputAnalyses.first?.kind == .probabilities ? .probabilities : .logits
                     // A dry run at batch 1 of the declared inputs (symbolic and unknown sizes as 1) finds
                     // what only running shows: shapes that do not fit, indices out of range.
-                    if let problem = Self.dryRun(graph, summary: summary, limits: model.limits) {
-                        unsupported.append(problem)
-                    }
+                    if let problem = graph.dryRun() { unsupported.append(problem) }
                 } catch let error as ONNXError {
                     unsupported.append(
                         .init(nodeName: error.node ?? "", domain: "", opType: "", reason: error.description)
@@ -148,42 +146,6 @@ extension DaemonService {
             info.fullySupported = unsupported.isEmpty
             info.outputKind = outputKind
             return ServerResponse(message: info)
-        }
-    }
-
-    /// Runs the graph once on zeros of each declared input shape (batch and symbolic sizes 1); the
-    /// node and reason of a failure, nil when it runs. Inputs of a non-float type, or too large, are
-    /// skipped (nothing is run).
-    static func dryRun(
-        _ graph: ImportedGraph,
-        summary: ModelSummary,
-        limits: ImportLimits
-    ) -> ModelSummary
-        .UnsupportedNode?
-    {
-        var feeds: [String: Tensor] = [:]
-        for input in summary.inputs where graph.inputNames.contains(input.name) {
-            guard input.elementType == "float" || input.elementType == "undefined" else { return nil }
-            let shape = input.shape.map { dimension -> Int in
-                if case .size(let n) = dimension, n > 0 { return n }
-                return 1
-            }
-            guard let count = NPYArray.product(shape), count <= limits.maximumTensorElements / 4 else { return nil }
-            feeds[input.name] = Tensor(zeros: shape)
-        }
-        guard feeds.count == graph.inputNames.count else { return nil }
-        do {
-            _ = try withoutGradients { try graph.run(feeds) }
-            return nil
-        } catch let error as ONNXError {
-            return .init(
-                nodeName: error.node ?? "",
-                domain: "",
-                opType: "",
-                reason: "a dry run at batch 1 of the declared input shape fails: \(error.description)"
-            )
-        } catch {
-            return .init(nodeName: "", domain: "", opType: "", reason: "a dry run fails: \(error)")
         }
     }
 
