@@ -13,6 +13,7 @@ enum OperatorRegistry {
         for (name, f) in TransformerOperators.all { table[name] = f }
         for (name, f) in LogicOperators.all { table[name] = f }
         for (name, f) in EinsumOperator.all { table[name] = f }
+        for (name, f) in ResizeOperator.all { table[name] = f }
         return table
     }()
 }

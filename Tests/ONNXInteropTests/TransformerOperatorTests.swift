@@ -135,7 +135,7 @@ struct TransformerOperatorTests {
     /// gradients against central differences.
     @Test(arguments: [
         "Softplus", "Mish", "ReduceLogSumExp", "ReduceL2", "InstanceNormalization", "DepthToSpace",
-        "GroupNormalization", "LRN", "ReduceProd",
+        "GroupNormalization", "LRN", "ReduceProd", "Resize",
     ])
     func newOperatorsHaveFirstAndSecondOrderGradients(_ op: String) throws {
         var initializers: [Onnx_TensorProto] = []
@@ -161,6 +161,11 @@ struct TransformerOperatorTests {
             attributes = [Self.attribute("num_groups", int: 2)]
         case "LRN":
             attributes = [Self.attribute("size", int: 3)]
+        case "Resize":
+            initializers = [M.floatTensor("scales", dims: [4], values: [1, 1, 1.5, 2])]
+            inputs += ["", "scales"]
+            attributes = [Self.attribute("mode", string: "linear")]
+            outputShape = [2, 4, 3, 4]
         case "ReduceLogSumExp", "ReduceL2", "ReduceProd":
             attributes = [M.intsAttribute("axes", [1]), Self.attribute("keepdims", int: 0)]
             outputShape = [2, 2, 2]
