@@ -75,6 +75,16 @@ extension ONNXModel {
             }
             try validateTensor(initializer, place: "initializer '\(initializer.name)'")
         }
+        for value in graph.input + graph.output {
+            guard case .tensorType(let tensor) = value.type.value else { continue }
+            if let bad = tensor.shape.dim.first(where: { $0.dimValue < 0 }) {
+                throw ONNXError(
+                    .invalidGraph,
+                    "\(scope) declares '\(value.name)' with the dimension \(bad.dimValue); sizes are ≥ 0 (use a "
+                        + "symbolic dimension for a size known only at run time)"
+                )
+            }
+        }
         var inputs: Set<String> = []
         for input in graph.input {
             guard inputs.insert(input.name).inserted else {

@@ -104,4 +104,60 @@ struct HostileRequestTests {
         #expect(daemon.process.isRunning, "rkdd died; log:\n\(daemon.logText)")
         #expect(daemon.stop() == 0)
     }
+
+    /// The hand-made hostile models of scripts/hostile_models.py (declared sizes past any memory,
+    /// cycles, overflowing shape arithmetic, zero strides, out-of-range indices, opsets and IR versions
+    /// from the future, deep subgraphs, a 5000-node chain stored backwards, no outputs, two data fields,
+    /// bytes that are not ONNX): each upload, inspection and prediction is answered, and rkdd stays up.
+    @Test func handMadeHostileModelsAreAnsweredAndTheDaemonStaysUp() async throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let python = repository.appendingPathComponent(".venv/bin/python")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python.path),
+            "\(python.path) is missing: run scripts/bootstrap --python (make test does)"
+        )
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let corpus = directory.url.appendingPathComponent("hostile")
+        let generator = Process()
+        generator.executableURL = python
+        generator.arguments = [repository.appendingPathComponent("scripts/hostile_models.py").path, corpus.path]
+        generator.standardOutput = FileHandle.nullDevice
+        try generator.run()
+        generator.waitUntilExit()
+        #expect(generator.terminationStatus == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
+        #expect(files.count >= 20)
+        let daemon = try DaemonProcess()
+        var refused = 0
+        var runnable: [String] = []
+        try await daemon.withClient { client in
+            for file in files {
+                let bytes = try Data(contentsOf: corpus.appendingPathComponent(file))
+                let digest = try await uploadModelBytes(client, bytes, filename: file)
+                var inspect = Rkd_V1_InspectModelRequest()
+                inspect.modelDigest = digest
+                do {
+                    let info = try await client.inspectModel(inspect)
+                    if !info.fullySupported { refused += 1 } else { runnable.append(file) }
+                } catch is RPCError {
+                    refused += 1
+                }
+                var predict = Rkd_V1_PredictRequest()
+                predict.modelDigest = digest
+                predict.npy = try NPYArray(shape: [1, 3, 8, 8], elements: .float32(Array(repeating: 0.5, count: 192)))
+                    .npyData()
+                _ = try? await client.predict(predict)
+            }
+            let version = try await client.getVersion(Rkd_V1_GetVersionRequest())
+            #expect(version.apiVersion == "rkd.v1")
+        }
+        // Every one of them is refused or reported as not runnable, but the chain: a 5000-node chain stored
+        // backwards is a genuine model, sorted and run.
+        #expect(runnable == ["chain_stored_backwards.onnx"], "runnable: \(runnable)")
+        #expect(refused == files.count - 1, "\(refused) of \(files.count) refused")
+        #expect(daemon.process.isRunning, "rkdd died; log:\n\(daemon.logText)")
+        #expect(daemon.stop() == 0)
+    }
 }

@@ -126,4 +126,15 @@ struct StrictValidationTests {
         )
         try Self.expect(proto, .invalidGraph, ["initializer 'w'", "raw_data and float_data"])
     }
+
+    @Test func negativeDeclaredDimensionsAreRefused() throws {
+        let proto = M.model(
+            M.graph(
+                nodes: [M.node("Relu", ["x"], ["y"])],
+                inputs: [M.valueInfo("x", [-5, 3])],
+                outputs: [M.valueInfo("y", [1])]
+            )
+        )
+        try Self.expect(proto, .invalidGraph, ["'x'", "dimension -5"])
+    }
 }
