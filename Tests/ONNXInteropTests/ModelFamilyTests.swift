@@ -33,7 +33,9 @@ struct ModelFamilyTests {
         let scale = expected.floats.map { abs($0) }.max() ?? 1
         let worst = zip(logits.scalars, expected.floats).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst <= 1e-4 * scale, "\(family): worst difference \(worst) (largest logit \(scale))")
-        print("family \(family)\(exporter): nodes \(model.summary.operators.map(\.count).reduce(0, +)), worst |Δlogit| \(worst), largest logit \(scale)")
+        print(
+            "family \(family)\(exporter): nodes \(model.summary.operators.map(\.count).reduce(0, +)), worst |Δlogit| \(worst), largest logit \(scale)"
+        )
 
         // Input gradient of a fixed projection of the logits against central differences.
         var random = RandomGenerator(seed: 5)
