@@ -89,10 +89,7 @@ struct DryRunTests {
     }
 
     @Test func gatherIndexOutOfRange() throws {
-        var axis = Onnx_AttributeProto()
-        axis.name = "axis"
-        axis.type = .int
-        axis.i = 1
+        let axis = M.intAttribute("axis", 1)
         let indices = M.int64Tensor("i", [5])
         let found = try #require(
             try Self.problem(

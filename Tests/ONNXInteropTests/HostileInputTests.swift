@@ -605,6 +605,22 @@ enum TestModels {
         return a
     }
 
+    static func intAttribute(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .int
+        a.i = value
+        return a
+    }
+
+    static func stringAttribute(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .string
+        a.s = Data(value.utf8)
+        return a
+    }
+
     static func intsAttribute(_ name: String, _ values: [Int64]) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
         a.name = name

@@ -14,10 +14,7 @@ struct LogicOperatorTests {
 
     /// y = GatherElements(Tile(Where(x > 0, x, −∞·1), [1, 2]), indices, axis 1) on a (2, 3) input.
     static func graph() throws -> ImportedGraph {
-        var axis = Onnx_AttributeProto()
-        axis.name = "axis"
-        axis.type = .int
-        axis.i = 1
+        let axis = M.intAttribute("axis", 1)
         let proto = M.model(
             M.graph(
                 nodes: [
@@ -68,10 +65,7 @@ struct LogicOperatorTests {
         let sides = equation.components(separatedBy: "->")
         let operands = sides[0].split(separator: ",").map { Array($0) }
         let sizes: [Character: Int] = ["b": 2, "h": 2, "q": 3, "k": 4, "d": 5]
-        var equationAttribute = Onnx_AttributeProto()
-        equationAttribute.name = "equation"
-        equationAttribute.type = .string
-        equationAttribute.s = Data(equation.utf8)
+        let equationAttribute = M.stringAttribute("equation", equation)
         let shapes = operands.map { $0.map { sizes[$0] ?? 0 } }
         let outShape = Array(sides[1]).map { sizes[$0] ?? 0 }
         let proto = M.model(

@@ -13,22 +13,6 @@ import Testing
 struct TransformerOperatorTests {
     typealias M = TestModels
 
-    static func attribute(_ name: String, int value: Int64) -> Onnx_AttributeProto {
-        var a = Onnx_AttributeProto()
-        a.name = name
-        a.type = .int
-        a.i = value
-        return a
-    }
-
-    static func attribute(_ name: String, string value: String) -> Onnx_AttributeProto {
-        var a = Onnx_AttributeProto()
-        a.name = name
-        a.type = .string
-        a.s = Data(value.utf8)
-        return a
-    }
-
     /// y = LayerNormalization(x, scale, bias) over the last two axes of a (2, 3, 4) input.
     static func layerNorm() throws -> ImportedGraph {
         var random = RandomGenerator(seed: 3)
@@ -41,7 +25,7 @@ struct TransformerOperatorTests {
                         "LayerNormalization",
                         ["x", "scale", "bias"],
                         ["y", "mean", "inv"],
-                        attributes: [Self.attribute("axis", int: -2)]
+                        attributes: [M.intAttribute("axis", -2)]
                     )
                 ],
                 inputs: [M.valueInfo("x", [2, 3, 4])],
@@ -105,7 +89,7 @@ struct TransformerOperatorTests {
     func geluMatchesTheFormulaAndItsGradients(_ approximate: String) throws {
         let proto = M.model(
             M.graph(
-                nodes: [M.node("Gelu", ["x"], ["y"], attributes: [Self.attribute("approximate", string: approximate)])],
+                nodes: [M.node("Gelu", ["x"], ["y"], attributes: [M.stringAttribute("approximate", approximate)])],
                 inputs: [M.valueInfo("x", [3, 5])],
                 outputs: [M.valueInfo("y", [3, 5])]
             ),
@@ -150,7 +134,7 @@ struct TransformerOperatorTests {
             ]
             inputs += ["s", "b"]
         case "DepthToSpace":
-            attributes = [Self.attribute("blocksize", int: 2)]
+            attributes = [M.intAttribute("blocksize", 2)]
             outputShape = [2, 1, 4, 4]
         case "GroupNormalization":
             initializers = [
@@ -158,16 +142,16 @@ struct TransformerOperatorTests {
                 M.floatTensor("b", dims: [2], values: [0.1, -0.2]),
             ]
             inputs += ["s", "b"]
-            attributes = [Self.attribute("num_groups", int: 2)]
+            attributes = [M.intAttribute("num_groups", 2)]
         case "LRN":
-            attributes = [Self.attribute("size", int: 3)]
+            attributes = [M.intAttribute("size", 3)]
         case "Resize":
             initializers = [M.floatTensor("scales", dims: [4], values: [1, 1, 1.5, 2])]
             inputs += ["", "scales"]
-            attributes = [Self.attribute("mode", string: "linear")]
+            attributes = [M.stringAttribute("mode", "linear")]
             outputShape = [2, 4, 3, 4]
         case "ReduceLogSumExp", "ReduceL2", "ReduceProd":
-            attributes = [M.intsAttribute("axes", [1]), Self.attribute("keepdims", int: 0)]
+            attributes = [M.intsAttribute("axes", [1]), M.intAttribute("keepdims", 0)]
             outputShape = [2, 2, 2]
         default: break
         }
@@ -206,7 +190,7 @@ struct TransformerOperatorTests {
                             "GroupNormalization",
                             ["x", "s", "b"],
                             ["y"],
-                            attributes: [Self.attribute("num_groups", int: 2)]
+                            attributes: [M.intAttribute("num_groups", 2)]
                         )
                     ],
                     inputs: [M.valueInfo("x", [2, 4, 3, 3])],
