@@ -95,22 +95,28 @@ struct AuditJobTests {
         #expect(daemon.stop() == 0)
     }
 
-    /// `kill -9` in the middle of an audit: after the restart it resumes from its last checkpoint and
-    /// ends with exactly the outcomes of an uninterrupted audit with the same seed.
-    @Test func killedAuditResumesToTheSameResult() async throws {
+    /// `kill -9` or SIGTERM in the middle of an audit: after the restart it resumes from its last
+    /// checkpoint (attempt 2) and ends with exactly the outcomes of an uninterrupted audit with the same
+    /// seed.
+    @Test(arguments: ["kill", "sigterm"])
+    func interruptedAuditResumesToTheSameResult(_ how: String) async throws {
         let directory = try TemporaryDaemonDirectory()
         defer { directory.remove() }
         let first = try DaemonProcess(directory: directory.url)
         let (digest, interruptedID) = try await first.withClient { client in
             let digest = try await uploadModelBytes(client, try sampleModel(), filename: "fmnist-smallcnn.onnx")
-            let job = try await client.submitAudit(auditRequest(digest: digest, examples: 120, requestID: "killed"))
-            // Kill once square (the slow cells) has started.
+            let job = try await client.submitAudit(auditRequest(digest: digest, examples: 120, requestID: "stopped"))
+            // Stop once square (the slow cells) has started.
             _ = try await waitForJob(client, job.id, seconds: 120) {
                 $0.state == .running && $0.progress.phase.hasPrefix("square") && $0.progress.done >= 20
             }
             return (digest, job.id)
         }
-        first.kill()
+        if how == "kill" {
+            first.kill()
+        } else {
+            #expect(first.stop(within: 20) == 0)
+        }
 
         let second = try DaemonProcess(directory: directory.url)
         try await second.withClient { client in
