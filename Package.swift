@@ -106,6 +106,19 @@ let package = Package(
             swiftSettings: numericSwiftSettings
         ),
 
+        // ---- Training ------------------------------------------------------------------------
+        // Standard and adversarial training (PGD-AT with the audit's PGD); teachers are made here.
+        .target(
+            name: "Training",
+            dependencies: ["Attacks", "NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Attacks", "NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+
         // ---- ONNX ---------------------------------------------------------------------------
         // C API over Debian's libonnx 1.12 checker; the defines are those of its CMake package
         // (/usr/lib/x86_64-linux-gnu/cmake/ONNX/ONNXTargets.cmake).
