@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 
 /// The per-example losses attacks maximise, on logits z (N, K) and labels y.
@@ -10,6 +11,8 @@ enum AttackLoss {
     case dlr
     /// The targeted DLR loss: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2), one target t per example.
     case targetedDLR(targets: [Int])
+    /// KL(p ‖ softmax(z)) against fixed reference probabilities p (N·K): TRADES' inner objective.
+    case klDivergence(reference: [Float])
 
     /// The loss of each row of z.
     func values(_ z: Tensor, labels: [Int]) -> Tensor {
@@ -32,6 +35,10 @@ enum AttackLoss {
             let third = pick(z, order.map { $0[2] })
             let fourth = pick(z, order.map { $0[3] })
             return -(pick(z, labels) - pick(z, targets)) / (top - (third + fourth) * 0.5 + 1e-12)
+        case .klDivergence(let reference):
+            let p = Tensor(shape: [n, k], scalars: reference)
+            let logP = Tensor(shape: [n, k], scalars: reference.map { $0 > 0 ? logf($0) : 0 })
+            return (p * (logP - logSoftmax(z, axis: 1))).sum(axes: [1])
         }
     }
 
@@ -41,6 +48,7 @@ enum AttackLoss {
         case .crossEntropy: 2
         case .dlr: 3
         case .targetedDLR: 4
+        case .klDivergence: 2
         }
     }
 

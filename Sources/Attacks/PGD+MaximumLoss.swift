@@ -6,6 +6,26 @@ extension PGD {
     /// errors and fooled examples too) and the point of highest cross-entropy over all steps and
     /// restarts is returned. `fooled` and `predictions` are those at the returned points.
     public func maximizeLoss(on model: some AttackModel, _ batch: AttackBatch) throws -> AttackResult {
+        try maximizeLoss(on: model, batch, loss: .crossEntropy)
+    }
+
+    /// TRADES' inner maximisation (Zhang et al., arXiv 1901.08573): the same iteration on
+    /// KL(p ‖ softmax(f(x′))), p the model's probabilities at the clean inputs (N·K, row-major).
+    public func maximizeDivergence(
+        on model: some AttackModel,
+        _ batch: AttackBatch,
+        from probabilities: [Float]
+    ) throws -> AttackResult {
+        try maximizeLoss(on: model, batch, loss: .klDivergence(reference: probabilities))
+    }
+
+    func maximizeLoss(
+        on model: some AttackModel,
+        _ batch: AttackBatch,
+        loss objective: AttackLoss
+    ) throws
+        -> AttackResult
+    {
         guard steps >= 1, restarts >= 0, stepSize >= 0, stepSize.isFinite else {
             throw AttackError(.invalidConfiguration, "pgd: steps must be ≥ 1, restarts ≥ 0, the step size finite")
         }
@@ -33,7 +53,7 @@ extension PGD {
             }
             for k in 0..<n { queries[k] += 1 }
         }
-        let loss = { (z: Tensor) in AttackLoss.crossEntropy.values(z, labels: batch.labels) }
+        let loss = { (z: Tensor) in objective.values(z, labels: batch.labels) }
         for restart in 0...restarts {
             var x = x0
             if randomStart {
