@@ -2,7 +2,7 @@ import NN
 import TensorEngine
 
 /// A training run over an in-memory training set: epochs of seeded shuffled batches, SGD with
-/// momentum and weight decay under a cosine schedule, standard or adversarial (PGD-AT) steps, and
+/// momentum and weight decay under a cosine schedule, standard, PGD-AT or TRADES steps, and
 /// checkpoints that resume the run to the same weights bit for bit (the step, the optimizer state and
 /// the schedule position are all in the checkpoint; the batch order and the attack's random starts
 /// follow from the seed, the epoch and the example indices).
@@ -20,6 +20,8 @@ public struct Trainer {
     public var seed: UInt64
     /// PGD-AT when set, standard training otherwise.
     public var adversarial: AdversarialTraining?
+    /// TRADES when set (takes precedence over `adversarial`).
+    public var trades: TRADES?
     /// Steps between checkpoints (0: none but the last).
     public var checkpointEvery: Int = 0
 
@@ -83,7 +85,16 @@ public struct Trainer {
             let y = rows.map { labels[$0] }
             optimizer.learningRate = schedule.learningRate(at: step)
             let loss: Float
-            if let adversarial {
+            if let trades {
+                loss = try trades.step(
+                    model: model,
+                    optimizer: &optimizer,
+                    inputs: batch,
+                    labels: y,
+                    indices: rows,
+                    seed: seed &+ UInt64(epoch)
+                )
+            } else if let adversarial {
                 loss = try adversarial.step(
                     model: model,
                     optimizer: &optimizer,

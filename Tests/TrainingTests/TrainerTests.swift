@@ -11,7 +11,7 @@ struct StopTraining: Error {}
 struct TrainerTests {
     static let task = RobustFeatureTask(count: 96, seed: 11)
 
-    static func trainer(adversarial: Bool) -> Trainer {
+    static func trainer(adversarial: Bool, trades: Bool = false) -> Trainer {
         var trainer = Trainer(
             inputs: task.inputs,
             labels: task.labels,
@@ -23,6 +23,7 @@ struct TrainerTests {
             adversarial: adversarial ? AdversarialTraining(.linf, epsilon: 0.1, steps: 3) : nil
         )
         trainer.checkpointEvery = 4
+        if trades { trainer.trades = TRADES(.linf, epsilon: 0.1, steps: 3, beta: 6) }
         return trainer
     }
 
@@ -34,17 +35,17 @@ struct TrainerTests {
     }
 
     /// Stopped after a checkpoint and resumed from its encoded bytes, the run ends with exactly the
-    /// weights of an uninterrupted one, standard and adversarial alike.
-    @Test(arguments: [false, true])
-    func aResumedRunEqualsAnUninterruptedOne(_ adversarial: Bool) throws {
+    /// weights of an uninterrupted one: standard, PGD-AT and TRADES alike.
+    @Test(arguments: [(false, false), (true, false), (false, true)])
+    func aResumedRunEqualsAnUninterruptedOne(_ adversarial: Bool, _ trades: Bool) throws {
         let whole = TinyLinear(seed: 2)
-        try Self.trainer(adversarial: adversarial).run(model: whole)
+        try Self.trainer(adversarial: adversarial, trades: trades).run(model: whole)
 
         let first = TinyLinear(seed: 2)
         var saved: Data?
         var steps = 0
         #expect(throws: StopTraining.self) {
-            try Self.trainer(adversarial: adversarial).run(
+            try Self.trainer(adversarial: adversarial, trades: trades).run(
                 model: first,
                 save: { saved = try $0.encoded() },
                 shouldStop: {
@@ -56,7 +57,7 @@ struct TrainerTests {
         let checkpoint = try Checkpoint(decoding: try #require(saved))
         #expect(checkpoint.step == 8)
         let resumed = TinyLinear(seed: 99)  // other initial weights: the checkpoint must set them all
-        try Self.trainer(adversarial: adversarial).run(model: resumed, from: checkpoint)
+        try Self.trainer(adversarial: adversarial, trades: trades).run(model: resumed, from: checkpoint)
         #expect(resumed.fc.parameters.map(\.value.scalars) == whole.fc.parameters.map(\.value.scalars))
     }
 }
