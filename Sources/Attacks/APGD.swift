@@ -42,6 +42,7 @@ public struct APGD: Attack {
     }
 
     public var name: String { loss == .crossEntropy ? "apgd-ce" : "apgd-dlr" }
+    public var minimumClasses: Int { loss == .crossEntropy ? 2 : 3 }
     public var settings: [String: String] {
         [
             "norm": threat.norm.rawValue, "epsilon": "\(threat.epsilon)", "steps": "\(steps)",
@@ -53,12 +54,7 @@ public struct APGD: Attack {
     public func run(on model: some AttackModel, _ batch: AttackBatch) throws -> AttackResult {
         try APGDRun.validate(name: name, steps: steps, restarts: restarts)
         let attackLoss: AttackLoss = loss == .crossEntropy ? .crossEntropy : .dlr
-        var tracker = try model.startTracking(
-            batch,
-            threat: threat,
-            attack: name,
-            minimumClasses: attackLoss.minimumClasses
-        )
+        var tracker = try model.startTracking(batch, threat: threat, attack: name, minimumClasses: minimumClasses)
         for restart in 0...restarts {
             let positions = tracker.robustPositions
             if positions.isEmpty { break }
@@ -112,6 +108,7 @@ public struct APGDTargeted: Attack {
     }
 
     public var name: String { "apgd-t" }
+    public var minimumClasses: Int { 4 }
     public var settings: [String: String] {
         [
             "norm": threat.norm.rawValue, "epsilon": "\(threat.epsilon)", "steps": "\(steps)",
@@ -125,7 +122,7 @@ public struct APGDTargeted: Attack {
         guard targets >= 1 else {
             throw AttackError(.invalidConfiguration, "apgd-t: targets must be at least 1, not \(targets)")
         }
-        var tracker = try model.startTracking(batch, threat: threat, attack: name, minimumClasses: 4)
+        var tracker = try model.startTracking(batch, threat: threat, attack: name, minimumClasses: minimumClasses)
         let d = model.inputDimension
         let k = model.classCount
         // Targets come from the clean logits' ranking.

@@ -81,8 +81,14 @@ public protocol Attack: Sendable {
     var threat: ThreatModel { get }
     /// The configuration as key–value pairs, for reports (every setting that changes the result).
     var settings: [String: String] { get }
+    /// The fewest classes a model needs for the attack's loss (2 unless the loss needs more).
+    var minimumClasses: Int { get }
     /// Attacks every example of `batch`.
     /// - Throws: ``AttackError`` for a configuration or model the attack cannot work with, or what
     ///   the model's run throws.
     func run(on model: some AttackModel, _ batch: AttackBatch) throws -> AttackResult
+}
+
+extension Attack {
+    public var minimumClasses: Int { 2 }
 }

@@ -42,16 +42,6 @@ enum AttackLoss {
         }
     }
 
-    /// The number of classes the loss needs.
-    var minimumClasses: Int {
-        switch self {
-        case .crossEntropy: 2
-        case .dlr: 3
-        case .targetedDLR: 4
-        case .klDivergence: 2
-        }
-    }
-
     /// z[i, columns[i]] for each row, as an (N) tensor.
     private func pick(_ z: Tensor, _ columns: [Int]) -> Tensor {
         (z * oneHot(columns, n: z.shape[0], k: z.shape[1])).sum(axes: [1])

@@ -32,6 +32,8 @@ public struct AutoAttack: Attack {
     }
 
     public var name: String { "autoattack" }
+    /// The most any member needs (the targeted DLR loss of apgd-t: 4).
+    public var minimumClasses: Int { members.map(\.minimumClasses).max() ?? 2 }
     public var settings: [String: String] {
         var out = ["norm": threat.norm.rawValue, "epsilon": "\(threat.epsilon)", "version": "standard"]
         out["members"] = members.map(\.name).joined(separator: ",")
@@ -44,7 +46,7 @@ public struct AutoAttack: Attack {
     }
 
     public func run(on model: some AttackModel, _ batch: AttackBatch) throws -> AttackResult {
-        let minimum = 4
+        let minimum = minimumClasses
         guard model.classCount >= minimum else {
             throw AttackError(
                 .tooFewClasses,

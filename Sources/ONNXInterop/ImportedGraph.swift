@@ -73,13 +73,6 @@ public final class ImportedGraph {
                     + "its float initializers are \(roles.keys.sorted())"
             )
         }
-        guard !model.outputNames.isEmpty else {
-            throw ONNXError(
-                .invalidGraph,
-                "the graph declares no outputs, so there is nothing to run; ONNX requires at least one graph "
-                    + "output (onnxruntime refuses such a model too): re-export the model with its logits as an output"
-            )
-        }
         self.constants = constants
         self.parameters = parameters
         self.buffers = buffers

@@ -58,7 +58,7 @@ enum AuditPlanning {
     /// Refuses, before any work, attacks whose loss needs more classes than the model has.
     static func checkClasses(_ plan: AuditPlan, classes: Int) throws {
         for attack in plan.cells {
-            let needed = ["apgd-t": 4, "autoattack": 4, "apgd-dlr": 3][attack.name] ?? 2
+            let needed = attack.minimumClasses
             if classes < needed {
                 throw JobExecutionFailure(
                     code: "too-few-classes",

@@ -15,12 +15,6 @@ struct Prediction {
     /// in, or the probabilities whose log was taken), the logits otherwise.
     var modelOutput: Tensor { outputIsProbabilities ? withoutGradients { softmax(logits, axis: 1) } : logits }
 
-    /// How to read the model's first output.
-    enum OutputKind {
-        case logits
-        case probabilities
-    }
-
     /// - Throws: `RPCError` `.invalidArgument` for inputs that do not fit the model, `ONNXError` from
     ///   the import or the run.
     static func run(
@@ -29,12 +23,12 @@ struct Prediction {
         labels: [Int],
         wantsGradient: Bool,
         preprocessing: (mean: [Float], std: [Float])?,
-        declaredKind: OutputKind?
+        declaredKind: ImportedClassifier.OutputKind?
     ) throws -> Prediction {
         let classifier = try ImportedClassifier(
             model: model,
             preprocessing: preprocessing,
-            declaredKind: declaredKind.map { $0 == .logits ? .logits : .probabilities }
+            declaredKind: declaredKind
         )
         try classifier.checkShape(x.shape)
         let batch = x.shape[0]
