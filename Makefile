@@ -96,3 +96,9 @@ install:
 	install -m 644 systemd/rkd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/rkd.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/rkd/rkdd.conf || install -m 644 systemd/rkdd.conf $(DESTDIR)$(SYSCONFDIR)/rkd/rkdd.conf
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/rkd/README.md
+	for teacher in samples/teachers/*/; do \
+		[ -f "$$teacher/teacher.onnx" ] || continue; \
+		name=$$(basename "$$teacher"); \
+		install -d $(DESTDIR)$(PREFIX)/share/rkd/teachers/$$name; \
+		install -m 644 "$$teacher/teacher.onnx" "$$teacher/manifest.json" $(DESTDIR)$(PREFIX)/share/rkd/teachers/$$name/; \
+	done

@@ -119,6 +119,20 @@ let package = Package(
             swiftSettings: numericSwiftSettings
         ),
 
+        // ---- Distillation -------------------------------------------------------------------
+        // Robust-KD (feature cosine/L2 and projected-Jacobian terms, exact or finite-difference), the
+        // feature adapters, and the distillation baselines.
+        .target(
+            name: "Distillation",
+            dependencies: ["NN", "TensorEngine"],
+            swiftSettings: numericSwiftSettings
+        ),
+        .testTarget(
+            name: "DistillationTests",
+            dependencies: ["Distillation", "Attacks", "NN", "TensorEngine", "TensorEngineTestSupport", "Training"],
+            swiftSettings: numericSwiftSettings
+        ),
+
         // ---- ONNX ---------------------------------------------------------------------------
         // C API over Debian's libonnx 1.12 checker; the defines are those of its CMake package
         // (/usr/lib/x86_64-linux-gnu/cmake/ONNX/ONNXTargets.cmake).
@@ -185,7 +199,7 @@ let package = Package(
             name: "DaemonCore",
             dependencies: [
                 "Attacks", "Audit", "CSystemd", "DaemonAPI", "Datasets", "Jobs", "ONNXInterop", "NN", "TensorEngine",
-                "NPY",
+                "NPY", "Training", "Distillation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -200,8 +214,10 @@ let package = Package(
         .testTarget(
             name: "DaemonCoreTests",
             dependencies: [
-                "DaemonCore", "DaemonAPI", "Datasets", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
+                "Attacks", "DaemonCore", "DaemonAPI", "Datasets", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
+                "Training",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
@@ -294,7 +310,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "AttackBench",
-            dependencies: ["Attacks", "Datasets", "NN", "ONNXInterop", "TensorEngine"],
+            dependencies: ["Attacks", "Datasets", "NN", "ONNXInterop", "TensorEngine", "Training"],
             swiftSettings: numericSwiftSettings
         ),
     ]

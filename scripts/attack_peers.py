@@ -5,7 +5,10 @@ PGD-10 L-inf (eps 0.1, alpha 2.5*eps/10, random start, batch 128) on ResNet-20 (
 seeded random weights, eval mode; NCHW and channels-last) and on the sample SmallCNN
 (samples/models/fmnist-smallcnn.onnx's weights), labels = each model's own predictions; and the
 AutoAttack standard (torchattacks.AutoAttack, version='standard') at L-inf eps 0.1 on the sample over
-the first 100 Fashion-MNIST test images. Runs in .venv-torch (scripts/bootstrap --torch); never at
+the first 100 Fashion-MNIST test images; and ResNet-20 training steps at batch 128 (SGD momentum 0.9,
+weight decay 5e-4, batch norm in training mode): a standard step, and a PGD-7 L-inf eps 0.1
+adversarial-training step (torchattacks.PGD crafted in eval mode, then a training-mode step on the
+adversarial batch), NCHW and channels-last. Runs in .venv-torch (scripts/bootstrap --torch); never at
 rkd's run time. Writes rows in AttackBench's format.
 """
 import argparse
@@ -104,6 +107,34 @@ def pgd_rate(model, x, runs, channels_last=False):
     return rates
 
 
+def training_rates(x, y, runs, channels_last=False, adversarial=False):
+    torch.manual_seed(0)
+    model = ResNet20()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    attack = torchattacks.PGD(model, eps=0.1, alpha=2.5 * 0.1 / 7, steps=7, random_start=True)
+
+    def step():
+        inputs = x
+        if adversarial:
+            model.eval()
+            inputs = attack(x, y)
+        model.train()
+        optimizer.zero_grad()
+        F.cross_entropy(model(inputs), y).backward()
+        optimizer.step()
+
+    step()  # warm-up
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        rates.append(len(x) / (time.perf_counter() - start))
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", required=True)
@@ -131,6 +162,18 @@ def main():
             "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
         })
         print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
+
+    for adversarial in [False, True]:
+        for channels_last in [False, True]:
+            rates = training_rates(x, y, args.runs, channels_last, adversarial)
+            name = ("PGD-7 L∞ ε=0.1 adversarial-training step" if adversarial
+                    else "train step (SGD, batch-norm training mode)")
+            rows.append({
+                "workload": f"{name} ResNet-20, batch 128",
+                "tool": tool + (" (channels-last)" if channels_last else ""),
+                "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
+            })
+            print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
 
     x, y = fashion_mnist_test(100)
     attack = torchattacks.AutoAttack(sample, norm="Linf", eps=0.1, version="standard", n_classes=10, seed=0)

@@ -3,7 +3,9 @@
 //   PGD-10 L∞ (ε 0.1, step 2.5ε/10, random start, batch 128, every step on every example as
 //   torchattacks runs it) on ResNet-20 (width 16, 1×28×28, seeded random weights) and on the sample
 //   SmallCNN; the AutoAttack standard at L∞ ε 0.1 on the sample SmallCNN over the first 100
-//   Fashion-MNIST test images (seconds per image). Peers: scripts/attack_peers.py (PyTorch +
+//   Fashion-MNIST test images (seconds per image); training steps on ResNet-20 at batch 128 (SGD with
+//   momentum and weight decay, batch norm in training mode): a standard step and a PGD-7 L∞ ε 0.1
+//   adversarial-training step (crafted in evaluation mode, trained in training mode). Peers: scripts/attack_peers.py (PyTorch +
 //   torchattacks on the same architectures and the sample's weights), run just before by `make bench`
 //   when .venv-torch exists (scripts/bootstrap --torch).
 //
@@ -14,6 +16,7 @@ import Foundation
 import NN
 import ONNXInterop
 import TensorEngine
+import Training
 
 var peersPath: String?
 var outputStem = "docs/benchmarks/attacks"
@@ -84,6 +87,48 @@ do {
             )
         )
         print("rkd PGD-10 \(name): \(Int(128 / median(seconds))) images/s")
+    }
+
+    // Training steps on ResNet-20, batch 128, the first 128 test images with their labels.
+    do {
+        let model = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0)
+        var optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        let x = Tensor(shape: batch.shape, scalars: batch.images)
+        let training = AdversarialTraining(.linf, epsilon: 0.1, steps: 7)
+        var step: UInt64 = 0
+        for (name, body) in [
+            (
+                "train step (SGD, batch-norm training mode)",
+                { trainStep(model: model, optimizer: &optimizer, inputs: x, labels: batch.labels) }
+            ),
+            (
+                "PGD-7 L∞ ε=0.1 adversarial-training step",
+                {
+                    step += 1
+                    return try training.step(
+                        model: model,
+                        optimizer: &optimizer,
+                        inputs: x,
+                        labels: batch.labels,
+                        indices: Array(0..<128),
+                        seed: step
+                    )
+                }
+            ),
+        ] as [(String, () throws -> Float)] {
+            let seconds = try time(runs) { _ = try body() }
+            rows.append(
+                Row(
+                    workload: "\(name) ResNet-20, batch 128",
+                    tool: "rkd",
+                    median: 128 / median(seconds),
+                    unit: "images/s",
+                    runs: seconds.map { 128 / $0 },
+                    note: nil
+                )
+            )
+            print("rkd \(name): \(Int(128 / median(seconds))) images/s")
+        }
     }
 
     // The AutoAttack standard on the sample, 100 test images with their true labels.

@@ -253,7 +253,7 @@ extension AuditReport {
         return out + "</tbody>\n</table>\n"
     }
 
-    private static let stylesheet = """
+    static let stylesheet = """
         body { margin: 0; background: #f5f6f8; color: #1d2330;
           font: 15px/1.45 system-ui, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
         main { max-width: 1120px; margin: 0 auto; padding: 20px 28px 40px; }

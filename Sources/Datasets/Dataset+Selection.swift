@@ -97,3 +97,22 @@ extension Dataset {
         }
     }
 }
+
+extension Dataset {
+    /// The same examples as a k-way task: every label mapped by `map` into `0..<names.count`, which
+    /// become the class names. Used to train a model on a class subset (labels 3, 7 → 0, 1).
+    /// - Precondition: `map` sends every label of this data set into `0..<names.count`.
+    public func relabelled(names: [String], _ map: (Int) -> Int) -> Dataset {
+        let mapped = labels.map(map)
+        precondition(mapped.allSatisfy { names.indices.contains($0) }, "relabelled: a label outside the new classes")
+        return Dataset(
+            unchecked: name,
+            split: split,
+            exampleShape: exampleShape,
+            classNames: names,
+            images: images,
+            labels: mapped,
+            sourceIndices: sourceIndices
+        )
+    }
+}

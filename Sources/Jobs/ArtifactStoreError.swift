@@ -25,6 +25,10 @@ public struct ArtifactStoreError: Error, CustomStringConvertible, Sendable {
         public static let notFound = Code("notFound")
         /// A name or digest that cannot name a stored file.
         public static let invalidName = Code("invalidName")
+        /// A teacher manifest that cannot be read or misses what a teacher must state.
+        public static let invalidManifest = Code("invalidManifest")
+        /// A name that is already taken (a teacher stored under it).
+        public static let alreadyExists = Code("alreadyExists")
         /// Any other file-system failure.
         public static let io = Code("io")
 

@@ -9,6 +9,8 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         case shafahi
         /// PGD adversarial training of the model itself, without a teacher.
         case adversarialTraining = "adversarial-training"
+        /// Cross-entropy on clean data only, no teacher: the baseline that shows what distillation adds.
+        case finetune
     }
 
     /// How feature maps are compared.
@@ -25,6 +27,14 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         case exact
         /// A central finite difference of the directional derivative.
         case finiteDifference = "finite-difference"
+    }
+
+    /// Where the student's weights start.
+    public enum Initialization: String, Codable, Sendable, CaseIterable {
+        /// The model's own weights.
+        case model
+        /// The teacher's weights (a model of the teacher's architecture), as the paper does.
+        case teacher
     }
 
     /// A teacher feature tap paired with a student feature tap.
@@ -65,8 +75,10 @@ public struct HardenSpec: Codable, Hashable, Sendable {
     public var schedule: TrainingSchedule
     /// The inner attack, for ``Method/adversarialTraining``.
     public var adversarial: AdversarialTraining?
-    /// The audit run before and after.
-    public var audit: AuditSpec
+    /// The audit run before and after; `nil`: none.
+    public var audit: AuditSpec?
+    /// Where the weights start.
+    public var initialization: Initialization
     /// Normalisation before the model.
     public var preprocessing: Preprocessing
 
@@ -85,9 +97,11 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         data: DatasetSelection,
         schedule: TrainingSchedule,
         adversarial: AdversarialTraining? = nil,
-        audit: AuditSpec,
-        preprocessing: Preprocessing = Preprocessing()
+        audit: AuditSpec?,
+        preprocessing: Preprocessing = Preprocessing(),
+        initialization: Initialization = .model
     ) {
+        self.initialization = initialization
         self.teacher = teacher
         self.method = method
         self.alpha = alpha
@@ -112,6 +126,8 @@ public struct HardenSpec: Codable, Hashable, Sendable {
             guard let teacher, !teacher.isEmpty else {
                 throw JobSpecError(field: "\(path).teacher", "name a stored teacher (rkdctl teacher list)")
             }
+        case .finetune:
+            break
         case .adversarialTraining:
             guard let adversarial else {
                 throw JobSpecError(field: "\(path).adversarial", "adversarial training needs a norm and an epsilon")
@@ -130,7 +146,10 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         }
         try data.validate(path: "\(path).data")
         try schedule.validate(path: "\(path).schedule")
-        try audit.validate(path: "\(path).audit")
+        try audit?.validate(path: "\(path).audit")
+        if initialization == .teacher, (teacher ?? "").isEmpty {
+            throw JobSpecError(field: "\(path).teacher", "starting from the teacher's weights needs a teacher")
+        }
         try preprocessing.validate(path: "\(path).preprocessing")
     }
 }

@@ -112,6 +112,17 @@ public struct ONNXModel: @unchecked Sendable {
     /// The graph's output names.
     public var outputNames: [String] { proto.graph.output.map(\.name) }
 
+    /// The initializers' names, in file order.
+    public var initializerNames: [String] { proto.graph.initializer.map(\.name) }
+
+    /// The number of nodes of the main graph.
+    public var nodeCount: Int { proto.graph.node.count }
+
+    /// The model's `metadata_props`, by key (the last value of a repeated key).
+    public var metadata: [String: String] {
+        Dictionary(proto.metadataProps.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
     /// Operator types and how often each occurs, in first-seen order.
     public var operatorCounts: [(op: String, count: Int)] {
         var order: [String] = []

@@ -2,7 +2,7 @@
 // them as ONNX with a manifest (command, seed, data, schedule, accuracy). `make samples` runs it; the
 // files are committed, so nothing trains at test or demo time.
 //
-//     swift run -c release SampleModels [--output samples/models] [--epochs 2] [--seed 1]
+//     swift run -c release SampleModels [--arch small-cnn|resnet20] [--output samples/models] [--epochs 2] [--seed 1]
 import Datasets
 import Foundation
 import NN
@@ -12,6 +12,7 @@ import TensorEngine
 var output = "samples/models"
 var epochs = 2
 var seed: UInt64 = 1
+var arch = "small-cnn"
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else {
@@ -22,8 +23,16 @@ while let flag = arguments.popFirst() {
     case "--output": output = value
     case "--epochs": epochs = Int(value) ?? epochs
     case "--seed": seed = UInt64(value) ?? seed
+    case "--arch":
+        guard ["small-cnn", "resnet20"].contains(value) else {
+            FileHandle.standardError.write(Data("SampleModels: --arch is small-cnn or resnet20, not \(value)\n".utf8))
+            exit(64)
+        }
+        arch = value
     default:
-        FileHandle.standardError.write(Data("SampleModels: unknown flag \(flag) (--output, --epochs, --seed)\n".utf8))
+        FileHandle.standardError.write(
+            Data("SampleModels: unknown flag \(flag) (--arch, --output, --epochs, --seed)\n".utf8)
+        )
         exit(64)
     }
 }
@@ -60,7 +69,9 @@ do {
     let catalog = try DatasetCatalog()
     let train = try catalog.load("fashion-mnist", split: .train)
     let test = try catalog.load("fashion-mnist", split: .test)
-    let model = SmallCNN(seed: seed)
+    let model: any Classifier =
+        arch == "resnet20"
+        ? ResNet20(inputChannels: 1, imageSize: 28, classes: 10, width: 16, seed: seed) : SmallCNN(seed: seed)
     let batchSize = 128
     let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
     let schedule = CosineSchedule(base: 0.05, totalSteps: epochs * stepsPerEpoch)
@@ -86,7 +97,7 @@ do {
     print("test accuracy \(accuracy) after \(Int(seconds)) s")
     let directory = URL(fileURLWithPath: output)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let name = "fmnist-smallcnn"
+    let name = arch == "resnet20" ? "fmnist-resnet20" : "fmnist-smallcnn"
     let url = directory.appendingPathComponent("\(name).onnx")
     try NNExport.write(
         model,
@@ -95,7 +106,9 @@ do {
     )
     let manifest = Manifest(
         name: name,
-        architecture: "SmallCNN (conv32-pool-conv64-pool-fc128-fc10), inputs (N,1,28,28) in [0,1], logits out",
+        architecture: arch == "resnet20"
+            ? "ResNet-20 (width 16, He et al. 2016, 1x1 projection shortcuts), inputs (N,1,28,28) in [0,1], logits out"
+            : "SmallCNN (conv32-pool-conv64-pool-fc128-fc10), inputs (N,1,28,28) in [0,1], logits out",
         dataset: "fashion-mnist (Debian dataset-fashion-mnist)",
         trainExamples: train.count,
         testExamples: test.count,
@@ -105,7 +118,8 @@ do {
         seed: seed,
         testAccuracy: accuracy,
         trainingSeconds: seconds,
-        command: "swift run -c release SampleModels --output \(output) --epochs \(epochs) --seed \(seed)",
+        command:
+            "swift run -c release SampleModels --arch \(arch) --output \(output) --epochs \(epochs) --seed \(seed)",
         sha256: try sha256Hex(url)
     )
     let encoder = JSONEncoder()

@@ -89,6 +89,7 @@ extension Rkd_V1_HardenMethod {
         case .unspecified, .robustKd: "robust-kd"
         case .shafahi: "shafahi"
         case .adversarialTraining: "adversarial-training"
+        case .finetune: "finetune"
         case .UNRECOGNIZED(let value): "method-\(value)"
         }
     }

@@ -427,7 +427,25 @@ struct JobRunnerTests {
         let harden = try ProtoMapping.hardenSpec(request, seed: Self.fixedSeed)
         #expect(harden.method == .robustKD && harden.alpha == 50 && harden.beta == 5e-3 && harden.projections == 1)
         #expect(harden.data == DatasetSelection(name: "fashion-mnist", split: .train))
-        #expect(harden.audit.attacks == [AttackSettings(.pgd)] && harden.audit.numExamples == 500)
+        // The quick audit: FGSM, PGD-20 and AutoAttack at the data set's middle budget (no stored teacher
+        // here) on 200 test images.
+        #expect(
+            harden.audit?.attacks == [
+                AttackSettings(.fgsm), AttackSettings(.pgd, steps: 20), AttackSettings(.autoAttack),
+            ]
+        )
+        #expect(harden.audit?.numExamples == 200 && harden.audit?.epsilons == [0.1])
+        #expect(harden.initialization == .model)
+        var withTeacher = request
+        withTeacher.init_p = .teacher
+        withTeacher.auditLevel = .none
+        let fromTeacher = try ProtoMapping.hardenSpec(withTeacher, seed: Self.fixedSeed) { _ in (.l2, 1.5) }
+        #expect(fromTeacher.initialization == .teacher && fromTeacher.audit == nil)
+        #expect(try ProtoMapping.hardenSpec(ProtoMapping.message(fromTeacher)) == fromTeacher)
+        var quick = request
+        quick.auditLevel = .standard
+        let standard = try ProtoMapping.hardenSpec(quick, seed: Self.fixedSeed) { _ in (.l2, 1.5) }
+        #expect(standard.audit?.numExamples == 1000 && standard.audit?.epsilons == [1.5] && standard.audit?.norm == .l2)
         #expect(harden.schedule.seed == 42 && harden.schedule.momentum == 0.9)
         #expect(try ProtoMapping.hardenSpec(ProtoMapping.message(harden)) == harden)
 

@@ -92,7 +92,7 @@ import Testing
 
     @Test func hardeningChecksItsNestedAuditAndSchedule() {
         var spec = Fixtures.harden()
-        spec.audit.epsilons = [-0.1]
+        spec.audit?.epsilons = [-0.1]
         #expect((#expect(throws: JobSpecError.self) { try spec.validate() })?.field == "spec.audit.epsilons[0]")
         spec = Fixtures.harden()
         spec.schedule.momentum = 1

@@ -3,7 +3,8 @@ import Foundation
 import NN
 import TensorEngine
 import Testing
-import Training
+
+@testable import Training
 
 struct StopTraining: Error {}
 
@@ -11,7 +12,7 @@ struct StopTraining: Error {}
 struct TrainerTests {
     static let task = RobustFeatureTask(count: 96, seed: 11)
 
-    static func trainer(adversarial: Bool, trades: Bool = false) -> Trainer {
+    static func trainer(adversarial: Bool, trades: Bool = false, augmented: Bool = false) -> Trainer {
         var trainer = Trainer(
             inputs: task.inputs,
             labels: task.labels,
@@ -24,28 +25,43 @@ struct TrainerTests {
         )
         trainer.checkpointEvery = 4
         if trades { trainer.trades = TRADES(.linf, epsilon: 0.1, steps: 3, beta: 6) }
+        if augmented { trainer.augmentation = Augmentation(padding: 1, flip: true) }
         return trainer
     }
 
-    @Test func trainingLearnsTheTask() throws {
+    @Test func trainingLearnsTheTask() async throws {
         let model = TinyLinear(seed: 2)
         let before = model.accuracy(Self.task.tensor, labels: Self.task.labels)
-        try Self.trainer(adversarial: false).run(model: model)
+        var epochs: [Int] = []
+        var steps: [Int] = []
+        try await Self.trainer(adversarial: false).run(
+            model: model,
+            onStep: { steps.append($0.step) },
+            onEpoch: { epoch, loss in
+                epochs.append(epoch)
+                #expect(loss.isFinite && loss > 0)
+            }
+        )
         #expect(model.accuracy(Self.task.tensor, labels: Self.task.labels) > max(before, 0.95))
+        #expect(epochs == [0, 1, 2])
+        #expect(steps == Array(1...18), "96 examples in batches of 16, 3 epochs")
     }
 
     /// Stopped after a checkpoint and resumed from its encoded bytes, the run ends with exactly the
     /// weights of an uninterrupted one: standard, PGD-AT and TRADES alike.
-    @Test(arguments: [(false, false), (true, false), (false, true)])
-    func aResumedRunEqualsAnUninterruptedOne(_ adversarial: Bool, _ trades: Bool) throws {
+    /// The stop saves the steps done since the last periodic checkpoint (step 10, not 8), and the epoch's
+    /// running loss travels in the checkpoint: the last epoch's mean loss is the same too.
+    @Test(arguments: [(false, false, false), (true, false, false), (false, true, false), (false, false, true)])
+    func aResumedRunEqualsAnUninterruptedOne(_ adversarial: Bool, _ trades: Bool, _ augmented: Bool) async throws {
+        let trainer = Self.trainer(adversarial: adversarial, trades: trades, augmented: augmented)
         let whole = TinyLinear(seed: 2)
-        try Self.trainer(adversarial: adversarial, trades: trades).run(model: whole)
+        let wholeLoss = try await trainer.run(model: whole)
 
         let first = TinyLinear(seed: 2)
         var saved: Data?
         var steps = 0
-        #expect(throws: StopTraining.self) {
-            try Self.trainer(adversarial: adversarial, trades: trades).run(
+        await #expect(throws: StopTraining.self) {
+            try await trainer.run(
                 model: first,
                 save: { saved = try $0.encoded() },
                 shouldStop: {
@@ -55,9 +71,53 @@ struct TrainerTests {
             )
         }
         let checkpoint = try Checkpoint(decoding: try #require(saved))
-        #expect(checkpoint.step == 8)
+        #expect(checkpoint.step == 10)
         let resumed = TinyLinear(seed: 99)  // other initial weights: the checkpoint must set them all
-        try Self.trainer(adversarial: adversarial, trades: trades).run(model: resumed, from: checkpoint)
+        let resumedLoss = try await trainer.run(model: resumed, from: checkpoint)
         #expect(resumed.fc.parameters.map(\.value.scalars) == whole.fc.parameters.map(\.value.scalars))
+        #expect(resumedLoss == wholeLoss)
+    }
+
+    /// Augmentation: padding 0 with flips mirrors rows exactly; a crop keeps values from the example or
+    /// zero padding; the same (seed, epoch, index) gives the same result, another epoch another one.
+    @Test func augmentationIsSeededAndKeepsTheImage() {
+        let shape = [2, 3, 4]
+        let example = ArraySlice((0..<24).map { Float($0 + 1) })
+        var mirrored: [Float] = []
+        var same: [Float] = []
+        let flipOnly = Augmentation(padding: 0, flip: true)
+        // Find an index whose coin says "flip" and check the mirror image.
+        var flippedIndex: Int?
+        for index in 0..<16 {
+            var out: [Float] = []
+            flipOnly.apply(example, shape: shape, seed: 1, epoch: 0, index: index, into: &out)
+            if out != Array(example) {
+                flippedIndex = index
+                mirrored = out
+                break
+            }
+        }
+        #expect(flippedIndex != nil, "16 coins all said no flip")
+        for c in 0..<2 {
+            for y in 0..<3 {
+                for x in 0..<4 {
+                    #expect(mirrored[(c * 3 + y) * 4 + x] == example[(c * 3 + y) * 4 + (3 - x)])
+                }
+            }
+        }
+        let crop = Augmentation(padding: 2, flip: false)
+        var outputs: Set<[Float]> = []
+        for epoch in 0..<8 {
+            var out: [Float] = []
+            crop.apply(example, shape: shape, seed: 3, epoch: epoch, index: 5, into: &out)
+            #expect(out.count == 24)
+            #expect(out.allSatisfy { $0 == 0 || example.contains($0) })
+            outputs.insert(out)
+        }
+        crop.apply(example, shape: shape, seed: 3, epoch: 0, index: 5, into: &same)
+        var again: [Float] = []
+        crop.apply(example, shape: shape, seed: 3, epoch: 0, index: 5, into: &again)
+        #expect(same == again)
+        #expect(outputs.count > 1, "eight epochs, one crop")
     }
 }

@@ -333,6 +333,21 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
         throw RPCError(code: .unimplemented, message: "fake")
     }
 
+    func removeTeacher(
+        request: Rkd_V1_RemoveTeacherRequest,
+        context: ServerContext
+    ) async throws -> Rkd_V1_RemoveTeacherResponse {
+        throw RPCError(code: .unimplemented, message: "fake")
+    }
+
+    func downloadTeacher(
+        request: Rkd_V1_DownloadTeacherRequest,
+        response: RPCWriter<Rkd_V1_DownloadArtifactResponse>,
+        context: ServerContext
+    ) async throws {
+        throw RPCError(code: .unimplemented, message: "fake")
+    }
+
     func listDatasets(
         request: Rkd_V1_ListDatasetsRequest,
         context: ServerContext

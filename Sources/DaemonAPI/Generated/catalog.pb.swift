@@ -76,117 +76,145 @@ public nonisolated enum Rkd_V1_TeacherSource: SwiftProtobuf.Enum, Swift.CaseIter
 }
 
 /// What a teacher is and how robust it is; stored beside the teacher's ONNX file as manifest.json.
-public nonisolated struct Rkd_V1_TeacherManifest: Sendable {
+public nonisolated struct Rkd_V1_TeacherManifest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The data set it was trained on (a ListDatasets name, or a free-form name for imported teachers).
-  public var dataset: String = String()
+  public var dataset: String {
+    get {_storage._dataset}
+    set {_uniqueStorage()._dataset = newValue}
+  }
 
   /// The input shape of one example, [channels, height, width], e.g. [1, 28, 28].
-  public var inputShape: [Int64] = []
+  public var inputShape: [Int64] {
+    get {_storage._inputShape}
+    set {_uniqueStorage()._inputShape = newValue}
+  }
 
   /// The smallest input value the teacher expects (0 for [0, 1] pixels).
-  public var inputMin: Float = 0
+  public var inputMin: Float {
+    get {_storage._inputMin}
+    set {_uniqueStorage()._inputMin = newValue}
+  }
 
   /// The largest input value the teacher expects (1 for [0, 1] pixels).
-  public var inputMax: Float = 0
+  public var inputMax: Float {
+    get {_storage._inputMax}
+    set {_uniqueStorage()._inputMax = newValue}
+  }
 
   /// The class names, by output index.
-  public var classNames: [String] = []
+  public var classNames: [String] {
+    get {_storage._classNames}
+    set {_uniqueStorage()._classNames = newValue}
+  }
 
   /// The threat model it was trained against: the norm.
-  public var norm: Rkd_V1_Norm = .unspecified
+  public var norm: Rkd_V1_Norm {
+    get {_storage._norm}
+    set {_uniqueStorage()._norm = newValue}
+  }
 
   /// The threat model it was trained against: the budget ε.
-  public var epsilon: Float = 0
+  public var epsilon: Float {
+    get {_storage._epsilon}
+    set {_uniqueStorage()._epsilon = newValue}
+  }
 
   /// The architecture, e.g. "resnet20-w16".
-  public var architecture: String = String()
+  public var architecture: String {
+    get {_storage._architecture}
+    set {_uniqueStorage()._architecture = newValue}
+  }
 
   /// How it was made, for people: the training command or recipe, with its seed.
-  public var recipe: String = String()
+  public var recipe: String {
+    get {_storage._recipe}
+    set {_uniqueStorage()._recipe = newValue}
+  }
 
   /// Accuracy on clean test examples, in [0, 1]; unset when not measured.
   public var cleanAccuracy: Double {
-    get {_cleanAccuracy ?? 0}
-    set {_cleanAccuracy = newValue}
+    get {_storage._cleanAccuracy ?? 0}
+    set {_uniqueStorage()._cleanAccuracy = newValue}
   }
   /// Returns true if `cleanAccuracy` has been explicitly set.
-  public var hasCleanAccuracy: Bool {self._cleanAccuracy != nil}
+  public var hasCleanAccuracy: Bool {_storage._cleanAccuracy != nil}
   /// Clears the value of `cleanAccuracy`. Subsequent reads from it will return its default value.
-  public mutating func clearCleanAccuracy() {self._cleanAccuracy = nil}
+  public mutating func clearCleanAccuracy() {_uniqueStorage()._cleanAccuracy = nil}
 
-  /// Accuracy under PGD at (norm, epsilon) on the same examples, in [0, 1]; unset when not measured.
+  /// The accuracy a robustness claim rests on, in [0, 1], on the same examples: AutoAttack standard's
+  /// at (norm, epsilon) when measured, else PGD's; unset when not measured.
   public var robustAccuracy: Double {
-    get {_robustAccuracy ?? 0}
-    set {_robustAccuracy = newValue}
+    get {_storage._robustAccuracy ?? 0}
+    set {_uniqueStorage()._robustAccuracy = newValue}
   }
   /// Returns true if `robustAccuracy` has been explicitly set.
-  public var hasRobustAccuracy: Bool {self._robustAccuracy != nil}
+  public var hasRobustAccuracy: Bool {_storage._robustAccuracy != nil}
   /// Clears the value of `robustAccuracy`. Subsequent reads from it will return its default value.
-  public mutating func clearRobustAccuracy() {self._robustAccuracy = nil}
+  public mutating func clearRobustAccuracy() {_uniqueStorage()._robustAccuracy = nil}
 
-  /// How many test examples the two accuracies were measured on.
-  public var evalExamples: UInt32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _cleanAccuracy: Double? = nil
-  fileprivate var _robustAccuracy: Double? = nil
-}
-
-/// A stored teacher.
-public nonisolated struct Rkd_V1_Teacher: @unchecked Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// The teacher's name, used by HardenSpec.teacher.
-  public var name: String {
-    get {_storage._name}
-    set {_uniqueStorage()._name = newValue}
+  /// How many test examples the accuracies were measured on.
+  public var evalExamples: UInt32 {
+    get {_storage._evalExamples}
+    set {_uniqueStorage()._evalExamples = newValue}
   }
 
-  /// The SHA-256 of its ONNX file.
-  public var modelDigest: String {
-    get {_storage._modelDigest}
-    set {_uniqueStorage()._modelDigest = newValue}
+  /// Accuracy under PGD-20 at (norm, epsilon), in [0, 1]; unset when not measured.
+  public var pgdAccuracy: Double {
+    get {_storage._pgdAccuracy ?? 0}
+    set {_uniqueStorage()._pgdAccuracy = newValue}
+  }
+  /// Returns true if `pgdAccuracy` has been explicitly set.
+  public var hasPgdAccuracy: Bool {_storage._pgdAccuracy != nil}
+  /// Clears the value of `pgdAccuracy`. Subsequent reads from it will return its default value.
+  public mutating func clearPgdAccuracy() {_uniqueStorage()._pgdAccuracy = nil}
+
+  /// Accuracy under the AutoAttack standard at (norm, epsilon), in [0, 1]; unset when not measured.
+  public var autoattackAccuracy: Double {
+    get {_storage._autoattackAccuracy ?? 0}
+    set {_uniqueStorage()._autoattackAccuracy = newValue}
+  }
+  /// Returns true if `autoattackAccuracy` has been explicitly set.
+  public var hasAutoattackAccuracy: Bool {_storage._autoattackAccuracy != nil}
+  /// Clears the value of `autoattackAccuracy`. Subsequent reads from it will return its default value.
+  public mutating func clearAutoattackAccuracy() {_uniqueStorage()._autoattackAccuracy = nil}
+
+  /// The seed of every random choice of the teacher's training, when known.
+  public var seed: UInt64 {
+    get {_storage._seed ?? 0}
+    set {_uniqueStorage()._seed = newValue}
+  }
+  /// Returns true if `seed` has been explicitly set.
+  public var hasSeed: Bool {_storage._seed != nil}
+  /// Clears the value of `seed`. Subsequent reads from it will return its default value.
+  public mutating func clearSeed() {_uniqueStorage()._seed = nil}
+
+  /// The rkd version that stored the teacher.
+  public var rkdVersion: String {
+    get {_storage._rkdVersion}
+    set {_uniqueStorage()._rkdVersion = newValue}
   }
 
-  /// What it is and how robust it is.
-  public var manifest: Rkd_V1_TeacherManifest {
-    get {_storage._manifest ?? Rkd_V1_TeacherManifest()}
-    set {_uniqueStorage()._manifest = newValue}
-  }
-  /// Returns true if `manifest` has been explicitly set.
-  public var hasManifest: Bool {_storage._manifest != nil}
-  /// Clears the value of `manifest`. Subsequent reads from it will return its default value.
-  public mutating func clearManifest() {_uniqueStorage()._manifest = nil}
-
-  /// When it was stored.
-  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_uniqueStorage()._createdAt = newValue}
-  }
-  /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {_storage._createdAt != nil}
-  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
-
-  /// Where it came from.
-  public var source: Rkd_V1_TeacherSource {
-    get {_storage._source}
-    set {_uniqueStorage()._source = newValue}
+  /// Wall time of the training in seconds (trained and bundled teachers); 0 when not known.
+  public var trainingSeconds: Double {
+    get {_storage._trainingSeconds}
+    set {_uniqueStorage()._trainingSeconds = newValue}
   }
 
-  /// The training job, for TEACHER_SOURCE_TRAINED.
-  public var jobID: String {
-    get {_storage._jobID}
-    set {_uniqueStorage()._jobID = newValue}
+  /// The class ids of the data set the teacher was trained on, when a subset (its outputs follow this
+  /// order); empty: all classes.
+  public var datasetClasses: [UInt32] {
+    get {_storage._datasetClasses}
+    set {_uniqueStorage()._datasetClasses = newValue}
+  }
+
+  /// Clean validation accuracy after every training epoch (trained and bundled teachers).
+  public var validationAccuracy: [Double] {
+    get {_storage._validationAccuracy}
+    set {_uniqueStorage()._validationAccuracy = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -194,6 +222,52 @@ public nonisolated struct Rkd_V1_Teacher: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A stored teacher.
+public nonisolated struct Rkd_V1_Teacher: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The teacher's name, used by HardenSpec.teacher.
+  public var name: String = String()
+
+  /// The SHA-256 of its ONNX file.
+  public var modelDigest: String = String()
+
+  /// What it is and how robust it is.
+  public var manifest: Rkd_V1_TeacherManifest {
+    get {_manifest ?? Rkd_V1_TeacherManifest()}
+    set {_manifest = newValue}
+  }
+  /// Returns true if `manifest` has been explicitly set.
+  public var hasManifest: Bool {self._manifest != nil}
+  /// Clears the value of `manifest`. Subsequent reads from it will return its default value.
+  public mutating func clearManifest() {self._manifest = nil}
+
+  /// When it was stored.
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// Where it came from.
+  public var source: Rkd_V1_TeacherSource = .unspecified
+
+  /// The training job, for TEACHER_SOURCE_TRAINED.
+  public var jobID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _manifest: Rkd_V1_TeacherManifest? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// ListTeachers's request. It has no fields.
@@ -251,6 +325,60 @@ public nonisolated struct Rkd_V1_ImportTeacherRequest: Sendable {
   public init() {}
 
   fileprivate var _manifest: Rkd_V1_TeacherManifest? = nil
+}
+
+/// RemoveTeacher's request.
+public nonisolated struct Rkd_V1_RemoveTeacherRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The teacher's name.
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// RemoveTeacher's response: the teacher as it was.
+public nonisolated struct Rkd_V1_RemoveTeacherResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What was removed.
+  public var teacher: Rkd_V1_Teacher {
+    get {_teacher ?? Rkd_V1_Teacher()}
+    set {_teacher = newValue}
+  }
+  /// Returns true if `teacher` has been explicitly set.
+  public var hasTeacher: Bool {self._teacher != nil}
+  /// Clears the value of `teacher`. Subsequent reads from it will return its default value.
+  public mutating func clearTeacher() {self._teacher = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _teacher: Rkd_V1_Teacher? = nil
+}
+
+/// DownloadTeacher's request.
+public nonisolated struct Rkd_V1_DownloadTeacherRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The teacher's name.
+  public var name: String = String()
+
+  /// The file: "teacher.onnx" (the default when empty) or "manifest.json".
+  public var file: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// ListDatasets's request. It has no fields.
@@ -324,104 +452,28 @@ nonisolated extension Rkd_V1_TeacherSource: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Rkd_V1_TeacherManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TeacherManifest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{3}input_shape\0\u{3}input_min\0\u{3}input_max\0\u{3}class_names\0\u{1}norm\0\u{1}epsilon\0\u{1}architecture\0\u{1}recipe\0\u{3}clean_accuracy\0\u{3}robust_accuracy\0\u{3}eval_examples\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.dataset) }()
-      case 2: try { try decoder.decodeRepeatedInt64Field(value: &self.inputShape) }()
-      case 3: try { try decoder.decodeSingularFloatField(value: &self.inputMin) }()
-      case 4: try { try decoder.decodeSingularFloatField(value: &self.inputMax) }()
-      case 5: try { try decoder.decodeRepeatedStringField(value: &self.classNames) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.norm) }()
-      case 7: try { try decoder.decodeSingularFloatField(value: &self.epsilon) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.architecture) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.recipe) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self._cleanAccuracy) }()
-      case 11: try { try decoder.decodeSingularDoubleField(value: &self._robustAccuracy) }()
-      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.evalExamples) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.dataset.isEmpty {
-      try visitor.visitSingularStringField(value: self.dataset, fieldNumber: 1)
-    }
-    if !self.inputShape.isEmpty {
-      try visitor.visitPackedInt64Field(value: self.inputShape, fieldNumber: 2)
-    }
-    if self.inputMin.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.inputMin, fieldNumber: 3)
-    }
-    if self.inputMax.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.inputMax, fieldNumber: 4)
-    }
-    if !self.classNames.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.classNames, fieldNumber: 5)
-    }
-    if self.norm != .unspecified {
-      try visitor.visitSingularEnumField(value: self.norm, fieldNumber: 6)
-    }
-    if self.epsilon.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.epsilon, fieldNumber: 7)
-    }
-    if !self.architecture.isEmpty {
-      try visitor.visitSingularStringField(value: self.architecture, fieldNumber: 8)
-    }
-    if !self.recipe.isEmpty {
-      try visitor.visitSingularStringField(value: self.recipe, fieldNumber: 9)
-    }
-    try { if let v = self._cleanAccuracy {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._robustAccuracy {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
-    } }()
-    if self.evalExamples != 0 {
-      try visitor.visitSingularUInt32Field(value: self.evalExamples, fieldNumber: 12)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Rkd_V1_TeacherManifest, rhs: Rkd_V1_TeacherManifest) -> Bool {
-    if lhs.dataset != rhs.dataset {return false}
-    if lhs.inputShape != rhs.inputShape {return false}
-    if lhs.inputMin != rhs.inputMin {return false}
-    if lhs.inputMax != rhs.inputMax {return false}
-    if lhs.classNames != rhs.classNames {return false}
-    if lhs.norm != rhs.norm {return false}
-    if lhs.epsilon != rhs.epsilon {return false}
-    if lhs.architecture != rhs.architecture {return false}
-    if lhs.recipe != rhs.recipe {return false}
-    if lhs._cleanAccuracy != rhs._cleanAccuracy {return false}
-    if lhs._robustAccuracy != rhs._robustAccuracy {return false}
-    if lhs.evalExamples != rhs.evalExamples {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Rkd_V1_Teacher: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Teacher"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}model_digest\0\u{1}manifest\0\u{3}created_at\0\u{1}source\0\u{3}job_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dataset\0\u{3}input_shape\0\u{3}input_min\0\u{3}input_max\0\u{3}class_names\0\u{1}norm\0\u{1}epsilon\0\u{1}architecture\0\u{1}recipe\0\u{3}clean_accuracy\0\u{3}robust_accuracy\0\u{3}eval_examples\0\u{3}pgd_accuracy\0\u{3}autoattack_accuracy\0\u{1}seed\0\u{3}rkd_version\0\u{3}training_seconds\0\u{3}dataset_classes\0\u{3}validation_accuracy\0")
 
   fileprivate class _StorageClass {
-    var _name: String = String()
-    var _modelDigest: String = String()
-    var _manifest: Rkd_V1_TeacherManifest? = nil
-    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-    var _source: Rkd_V1_TeacherSource = .unspecified
-    var _jobID: String = String()
+    var _dataset: String = String()
+    var _inputShape: [Int64] = []
+    var _inputMin: Float = 0
+    var _inputMax: Float = 0
+    var _classNames: [String] = []
+    var _norm: Rkd_V1_Norm = .unspecified
+    var _epsilon: Float = 0
+    var _architecture: String = String()
+    var _recipe: String = String()
+    var _cleanAccuracy: Double? = nil
+    var _robustAccuracy: Double? = nil
+    var _evalExamples: UInt32 = 0
+    var _pgdAccuracy: Double? = nil
+    var _autoattackAccuracy: Double? = nil
+    var _seed: UInt64? = nil
+    var _rkdVersion: String = String()
+    var _trainingSeconds: Double = 0
+    var _datasetClasses: [UInt32] = []
+    var _validationAccuracy: [Double] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -432,12 +484,25 @@ nonisolated extension Rkd_V1_Teacher: SwiftProtobuf.Message, SwiftProtobuf._Mess
     private init() {}
 
     init(copying source: _StorageClass) {
-      _name = source._name
-      _modelDigest = source._modelDigest
-      _manifest = source._manifest
-      _createdAt = source._createdAt
-      _source = source._source
-      _jobID = source._jobID
+      _dataset = source._dataset
+      _inputShape = source._inputShape
+      _inputMin = source._inputMin
+      _inputMax = source._inputMax
+      _classNames = source._classNames
+      _norm = source._norm
+      _epsilon = source._epsilon
+      _architecture = source._architecture
+      _recipe = source._recipe
+      _cleanAccuracy = source._cleanAccuracy
+      _robustAccuracy = source._robustAccuracy
+      _evalExamples = source._evalExamples
+      _pgdAccuracy = source._pgdAccuracy
+      _autoattackAccuracy = source._autoattackAccuracy
+      _seed = source._seed
+      _rkdVersion = source._rkdVersion
+      _trainingSeconds = source._trainingSeconds
+      _datasetClasses = source._datasetClasses
+      _validationAccuracy = source._validationAccuracy
     }
   }
 
@@ -456,12 +521,25 @@ nonisolated extension Rkd_V1_Teacher: SwiftProtobuf.Message, SwiftProtobuf._Mess
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._modelDigest) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._manifest) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
-        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._source) }()
-        case 6: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._dataset) }()
+        case 2: try { try decoder.decodeRepeatedInt64Field(value: &_storage._inputShape) }()
+        case 3: try { try decoder.decodeSingularFloatField(value: &_storage._inputMin) }()
+        case 4: try { try decoder.decodeSingularFloatField(value: &_storage._inputMax) }()
+        case 5: try { try decoder.decodeRepeatedStringField(value: &_storage._classNames) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._norm) }()
+        case 7: try { try decoder.decodeSingularFloatField(value: &_storage._epsilon) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._architecture) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._recipe) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._cleanAccuracy) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._robustAccuracy) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._evalExamples) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._pgdAccuracy) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._autoattackAccuracy) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._rkdVersion) }()
+        case 17: try { try decoder.decodeSingularDoubleField(value: &_storage._trainingSeconds) }()
+        case 18: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._datasetClasses) }()
+        case 19: try { try decoder.decodeRepeatedDoubleField(value: &_storage._validationAccuracy) }()
         default: break
         }
       }
@@ -474,43 +552,154 @@ nonisolated extension Rkd_V1_Teacher: SwiftProtobuf.Message, SwiftProtobuf._Mess
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._name.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      if !_storage._dataset.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._dataset, fieldNumber: 1)
       }
-      if !_storage._modelDigest.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._modelDigest, fieldNumber: 2)
+      if !_storage._inputShape.isEmpty {
+        try visitor.visitPackedInt64Field(value: _storage._inputShape, fieldNumber: 2)
       }
-      try { if let v = _storage._manifest {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      if _storage._inputMin.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._inputMin, fieldNumber: 3)
+      }
+      if _storage._inputMax.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._inputMax, fieldNumber: 4)
+      }
+      if !_storage._classNames.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._classNames, fieldNumber: 5)
+      }
+      if _storage._norm != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._norm, fieldNumber: 6)
+      }
+      if _storage._epsilon.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._epsilon, fieldNumber: 7)
+      }
+      if !_storage._architecture.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._architecture, fieldNumber: 8)
+      }
+      if !_storage._recipe.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recipe, fieldNumber: 9)
+      }
+      try { if let v = _storage._cleanAccuracy {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
       } }()
-      try { if let v = _storage._createdAt {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      try { if let v = _storage._robustAccuracy {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
       } }()
-      if _storage._source != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._source, fieldNumber: 5)
+      if _storage._evalExamples != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._evalExamples, fieldNumber: 12)
       }
-      if !_storage._jobID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 6)
+      try { if let v = _storage._pgdAccuracy {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._autoattackAccuracy {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._seed {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      } }()
+      if !_storage._rkdVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rkdVersion, fieldNumber: 16)
+      }
+      if _storage._trainingSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._trainingSeconds, fieldNumber: 17)
+      }
+      if !_storage._datasetClasses.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._datasetClasses, fieldNumber: 18)
+      }
+      if !_storage._validationAccuracy.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._validationAccuracy, fieldNumber: 19)
       }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Rkd_V1_Teacher, rhs: Rkd_V1_Teacher) -> Bool {
+  public static func ==(lhs: Rkd_V1_TeacherManifest, rhs: Rkd_V1_TeacherManifest) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._name != rhs_storage._name {return false}
-        if _storage._modelDigest != rhs_storage._modelDigest {return false}
-        if _storage._manifest != rhs_storage._manifest {return false}
-        if _storage._createdAt != rhs_storage._createdAt {return false}
-        if _storage._source != rhs_storage._source {return false}
-        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._dataset != rhs_storage._dataset {return false}
+        if _storage._inputShape != rhs_storage._inputShape {return false}
+        if _storage._inputMin != rhs_storage._inputMin {return false}
+        if _storage._inputMax != rhs_storage._inputMax {return false}
+        if _storage._classNames != rhs_storage._classNames {return false}
+        if _storage._norm != rhs_storage._norm {return false}
+        if _storage._epsilon != rhs_storage._epsilon {return false}
+        if _storage._architecture != rhs_storage._architecture {return false}
+        if _storage._recipe != rhs_storage._recipe {return false}
+        if _storage._cleanAccuracy != rhs_storage._cleanAccuracy {return false}
+        if _storage._robustAccuracy != rhs_storage._robustAccuracy {return false}
+        if _storage._evalExamples != rhs_storage._evalExamples {return false}
+        if _storage._pgdAccuracy != rhs_storage._pgdAccuracy {return false}
+        if _storage._autoattackAccuracy != rhs_storage._autoattackAccuracy {return false}
+        if _storage._seed != rhs_storage._seed {return false}
+        if _storage._rkdVersion != rhs_storage._rkdVersion {return false}
+        if _storage._trainingSeconds != rhs_storage._trainingSeconds {return false}
+        if _storage._datasetClasses != rhs_storage._datasetClasses {return false}
+        if _storage._validationAccuracy != rhs_storage._validationAccuracy {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rkd_V1_Teacher: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Teacher"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}model_digest\0\u{1}manifest\0\u{3}created_at\0\u{1}source\0\u{3}job_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelDigest) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._manifest) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.source) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.modelDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelDigest, fieldNumber: 2)
+    }
+    try { if let v = self._manifest {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.source != .unspecified {
+      try visitor.visitSingularEnumField(value: self.source, fieldNumber: 5)
+    }
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rkd_V1_Teacher, rhs: Rkd_V1_Teacher) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.modelDigest != rhs.modelDigest {return false}
+    if lhs._manifest != rhs._manifest {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.jobID != rhs.jobID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -609,6 +798,105 @@ nonisolated extension Rkd_V1_ImportTeacherRequest: SwiftProtobuf.Message, SwiftP
     if lhs.modelDigest != rhs.modelDigest {return false}
     if lhs._manifest != rhs._manifest {return false}
     if lhs.replace != rhs.replace {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rkd_V1_RemoveTeacherRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveTeacherRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rkd_V1_RemoveTeacherRequest, rhs: Rkd_V1_RemoveTeacherRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rkd_V1_RemoveTeacherResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveTeacherResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teacher\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._teacher) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._teacher {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rkd_V1_RemoveTeacherResponse, rhs: Rkd_V1_RemoveTeacherResponse) -> Bool {
+    if lhs._teacher != rhs._teacher {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rkd_V1_DownloadTeacherRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DownloadTeacherRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}file\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.file) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.file.isEmpty {
+      try visitor.visitSingularStringField(value: self.file, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rkd_V1_DownloadTeacherRequest, rhs: Rkd_V1_DownloadTeacherRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.file != rhs.file {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

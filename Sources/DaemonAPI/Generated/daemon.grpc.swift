@@ -236,6 +236,32 @@ public enum Rkd_V1_Daemon: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RemoveTeacher" metadata.
+        public enum RemoveTeacher: Sendable {
+            /// Request type for "RemoveTeacher".
+            public typealias Input = Rkd_V1_RemoveTeacherRequest
+            /// Response type for "RemoveTeacher".
+            public typealias Output = Rkd_V1_RemoveTeacherResponse
+            /// Descriptor for "RemoveTeacher".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "rkd.v1.Daemon"),
+                method: "RemoveTeacher",
+                type: .unary
+            )
+        }
+        /// Namespace for "DownloadTeacher" metadata.
+        public enum DownloadTeacher: Sendable {
+            /// Request type for "DownloadTeacher".
+            public typealias Input = Rkd_V1_DownloadTeacherRequest
+            /// Response type for "DownloadTeacher".
+            public typealias Output = Rkd_V1_DownloadArtifactResponse
+            /// Descriptor for "DownloadTeacher".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "rkd.v1.Daemon"),
+                method: "DownloadTeacher",
+                type: .serverStreaming
+            )
+        }
         /// Namespace for "ListDatasets" metadata.
         public enum ListDatasets: Sendable {
             /// Request type for "ListDatasets".
@@ -278,6 +304,8 @@ public enum Rkd_V1_Daemon: Sendable {
             DownloadArtifact.descriptor,
             ListTeachers.descriptor,
             ImportTeacher.descriptor,
+            RemoveTeacher.descriptor,
+            DownloadTeacher.descriptor,
             ListDatasets.descriptor,
             GetVersion.descriptor
         ]
@@ -583,6 +611,44 @@ extension Rkd_V1_Daemon {
             request: GRPCCore.StreamingServerRequest<Rkd_V1_ImportTeacherRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_Teacher>
+
+        /// Handle the "RemoveTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+        /// > not affected.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Rkd_V1_RemoveTeacherRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Rkd_V1_RemoveTeacherResponse` messages.
+        func removeTeacher(
+            request: GRPCCore.StreamingServerRequest<Rkd_V1_RemoveTeacherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_RemoveTeacherResponse>
+
+        /// Handle the "DownloadTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+        /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Rkd_V1_DownloadTeacherRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Rkd_V1_DownloadArtifactResponse` messages.
+        func downloadTeacher(
+            request: GRPCCore.StreamingServerRequest<Rkd_V1_DownloadTeacherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_DownloadArtifactResponse>
 
         /// Handle the "ListDatasets" method.
         ///
@@ -907,6 +973,44 @@ extension Rkd_V1_Daemon {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Rkd_V1_Teacher>
 
+        /// Handle the "RemoveTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+        /// > not affected.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_RemoveTeacherRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Rkd_V1_RemoveTeacherResponse` message.
+        func removeTeacher(
+            request: GRPCCore.ServerRequest<Rkd_V1_RemoveTeacherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Rkd_V1_RemoveTeacherResponse>
+
+        /// Handle the "DownloadTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+        /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_DownloadTeacherRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Rkd_V1_DownloadArtifactResponse` messages.
+        func downloadTeacher(
+            request: GRPCCore.ServerRequest<Rkd_V1_DownloadTeacherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_DownloadArtifactResponse>
+
         /// Handle the "ListDatasets" method.
         ///
         /// > Source IDL Documentation:
@@ -1230,6 +1334,45 @@ extension Rkd_V1_Daemon {
             context: GRPCCore.ServerContext
         ) async throws -> Rkd_V1_Teacher
 
+        /// Handle the "RemoveTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+        /// > not affected.
+        ///
+        /// - Parameters:
+        ///   - request: A `Rkd_V1_RemoveTeacherRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Rkd_V1_RemoveTeacherResponse` to respond with.
+        func removeTeacher(
+            request: Rkd_V1_RemoveTeacherRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Rkd_V1_RemoveTeacherResponse
+
+        /// Handle the "DownloadTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+        /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+        ///
+        /// - Parameters:
+        ///   - request: A `Rkd_V1_DownloadTeacherRequest` message.
+        ///   - response: A response stream of `Rkd_V1_DownloadArtifactResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func downloadTeacher(
+            request: Rkd_V1_DownloadTeacherRequest,
+            response: GRPCCore.RPCWriter<Rkd_V1_DownloadArtifactResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "ListDatasets" method.
         ///
         /// > Source IDL Documentation:
@@ -1427,6 +1570,28 @@ extension Rkd_V1_Daemon.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Rkd_V1_Daemon.Method.RemoveTeacher.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_RemoveTeacherRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_RemoveTeacherResponse>(),
+            handler: { request, context in
+                try await self.removeTeacher(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Rkd_V1_Daemon.Method.DownloadTeacher.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_DownloadTeacherRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_DownloadArtifactResponse>(),
+            handler: { request, context in
+                try await self.downloadTeacher(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Rkd_V1_Daemon.Method.ListDatasets.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_ListDatasetsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_ListDatasetsResponse>(),
@@ -1606,6 +1771,28 @@ extension Rkd_V1_Daemon.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removeTeacher(
+        request: GRPCCore.StreamingServerRequest<Rkd_V1_RemoveTeacherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_RemoveTeacherResponse> {
+        let response = try await self.removeTeacher(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func downloadTeacher(
+        request: GRPCCore.StreamingServerRequest<Rkd_V1_DownloadTeacherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_DownloadArtifactResponse> {
+        let response = try await self.downloadTeacher(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 
     public func listDatasets(
@@ -1821,6 +2008,36 @@ extension Rkd_V1_Daemon.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func removeTeacher(
+        request: GRPCCore.ServerRequest<Rkd_V1_RemoveTeacherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Rkd_V1_RemoveTeacherResponse> {
+        return GRPCCore.ServerResponse<Rkd_V1_RemoveTeacherResponse>(
+            message: try await self.removeTeacher(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func downloadTeacher(
+        request: GRPCCore.ServerRequest<Rkd_V1_DownloadTeacherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Rkd_V1_DownloadArtifactResponse> {
+        return GRPCCore.StreamingServerResponse<Rkd_V1_DownloadArtifactResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.downloadTeacher(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 
@@ -2206,6 +2423,54 @@ extension Rkd_V1_Daemon {
             deserializer: some GRPCCore.MessageDeserializer<Rkd_V1_Teacher>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Rkd_V1_Teacher>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemoveTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+        /// > not affected.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_RemoveTeacherRequest` message.
+        ///   - serializer: A serializer for `Rkd_V1_RemoveTeacherRequest` messages.
+        ///   - deserializer: A deserializer for `Rkd_V1_RemoveTeacherResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removeTeacher<Result>(
+            request: GRPCCore.ClientRequest<Rkd_V1_RemoveTeacherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Rkd_V1_RemoveTeacherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Rkd_V1_RemoveTeacherResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Rkd_V1_RemoveTeacherResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DownloadTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+        /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_DownloadTeacherRequest` message.
+        ///   - serializer: A serializer for `Rkd_V1_DownloadTeacherRequest` messages.
+        ///   - deserializer: A deserializer for `Rkd_V1_DownloadArtifactResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func downloadTeacher<Result>(
+            request: GRPCCore.ClientRequest<Rkd_V1_DownloadTeacherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Rkd_V1_DownloadTeacherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Rkd_V1_DownloadArtifactResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListDatasets" method.
@@ -2769,6 +3034,74 @@ extension Rkd_V1_Daemon {
             )
         }
 
+        /// Call the "RemoveTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+        /// > not affected.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_RemoveTeacherRequest` message.
+        ///   - serializer: A serializer for `Rkd_V1_RemoveTeacherRequest` messages.
+        ///   - deserializer: A deserializer for `Rkd_V1_RemoveTeacherResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removeTeacher<Result>(
+            request: GRPCCore.ClientRequest<Rkd_V1_RemoveTeacherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Rkd_V1_RemoveTeacherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Rkd_V1_RemoveTeacherResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Rkd_V1_RemoveTeacherResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Rkd_V1_Daemon.Method.RemoveTeacher.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DownloadTeacher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+        /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Rkd_V1_DownloadTeacherRequest` message.
+        ///   - serializer: A serializer for `Rkd_V1_DownloadTeacherRequest` messages.
+        ///   - deserializer: A deserializer for `Rkd_V1_DownloadArtifactResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func downloadTeacher<Result>(
+            request: GRPCCore.ClientRequest<Rkd_V1_DownloadTeacherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Rkd_V1_DownloadTeacherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Rkd_V1_DownloadArtifactResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Rkd_V1_Daemon.Method.DownloadTeacher.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListDatasets" method.
         ///
         /// > Source IDL Documentation:
@@ -3261,6 +3594,64 @@ extension Rkd_V1_Daemon.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_ImportTeacherRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_Teacher>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveTeacher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+    /// > not affected.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Rkd_V1_RemoveTeacherRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeTeacher<Result>(
+        request: GRPCCore.ClientRequest<Rkd_V1_RemoveTeacherRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Rkd_V1_RemoveTeacherResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removeTeacher(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_RemoveTeacherRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_RemoveTeacherResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadTeacher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+    /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Rkd_V1_DownloadTeacherRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadTeacher<Result>(
+        request: GRPCCore.ClientRequest<Rkd_V1_DownloadTeacherRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.downloadTeacher(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Rkd_V1_DownloadTeacherRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Rkd_V1_DownloadArtifactResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3803,6 +4194,72 @@ extension Rkd_V1_Daemon.ClientProtocol {
             metadata: metadata
         )
         return try await self.importTeacher(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveTeacher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Deletes a stored teacher. NOT_FOUND when no teacher has the name. Jobs that already loaded it are
+    /// > not affected.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeTeacher<Result>(
+        _ message: Rkd_V1_RemoveTeacherRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Rkd_V1_RemoveTeacherResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Rkd_V1_RemoveTeacherRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removeTeacher(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DownloadTeacher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Streams a teacher's ONNX file or manifest as DownloadArtifact streams a job's artifact: first an
+    /// > ArtifactInfo, then the bytes in chunks of at most 1 MiB. NOT_FOUND for an unknown name.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func downloadTeacher<Result>(
+        _ message: Rkd_V1_DownloadTeacherRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Rkd_V1_DownloadTeacherRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.downloadTeacher(
             request: request,
             options: options,
             onResponse: handleResponse

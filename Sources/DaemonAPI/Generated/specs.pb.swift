@@ -270,6 +270,10 @@ public nonisolated enum Rkd_V1_HardenMethod: SwiftProtobuf.Enum, Swift.CaseItera
   /// PGD adversarial training of the model itself, no teacher (Madry et al. 2018); settings in
   /// HardenSpec.adversarial. The expensive baseline.
   case adversarialTraining // = 3
+
+  /// Fine-tuning with cross-entropy on clean data only, no teacher: the baseline that shows what the
+  /// distillation terms add.
+  case finetune // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -282,6 +286,7 @@ public nonisolated enum Rkd_V1_HardenMethod: SwiftProtobuf.Enum, Swift.CaseItera
     case 1: self = .robustKd
     case 2: self = .shafahi
     case 3: self = .adversarialTraining
+    case 4: self = .finetune
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -292,6 +297,7 @@ public nonisolated enum Rkd_V1_HardenMethod: SwiftProtobuf.Enum, Swift.CaseItera
     case .robustKd: return 1
     case .shafahi: return 2
     case .adversarialTraining: return 3
+    case .finetune: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -302,6 +308,105 @@ public nonisolated enum Rkd_V1_HardenMethod: SwiftProtobuf.Enum, Swift.CaseItera
     .robustKd,
     .shafahi,
     .adversarialTraining,
+    .finetune,
+  ]
+
+}
+
+/// Where the student's weights start.
+public nonisolated enum Rkd_V1_HardenInit: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// In requests: the default, the model's own weights.
+  case unspecified // = 0
+
+  /// The model's own weights.
+  case model // = 1
+
+  /// The teacher's weights, for a model with the teacher's architecture (every trained initializer of
+  /// the model has a teacher initializer of the same shape, matched in order), as the paper does.
+  case teacher // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .model
+    case 2: self = .teacher
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .model: return 1
+    case .teacher: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Rkd_V1_HardenInit] = [
+    .unspecified,
+    .model,
+    .teacher,
+  ]
+
+}
+
+/// Which audit a hardening job runs before and after.
+public nonisolated enum Rkd_V1_HardenAudit: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// In requests: the default, quick.
+  case unspecified // = 0
+
+  /// FGSM, PGD-20 and the AutoAttack standard at the teacher's ε on 200 test images (or the
+  /// request's audit spec when given).
+  case quick // = 1
+
+  /// The same attacks on 1000 test images.
+  case standard // = 2
+
+  /// No audit: only the hardened model.
+  case none // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .quick
+    case 2: self = .standard
+    case 3: self = .none
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .quick: return 1
+    case .standard: return 2
+    case .none: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Rkd_V1_HardenAudit] = [
+    .unspecified,
+    .quick,
+    .standard,
+    .none,
   ]
 
 }
@@ -920,6 +1025,18 @@ public nonisolated struct Rkd_V1_HardenSpec: @unchecked Sendable {
   /// Clears the value of `preprocessing`. Subsequent reads from it will return its default value.
   public mutating func clearPreprocessing() {_uniqueStorage()._preprocessing = nil}
 
+  /// Where the weights start; unset: the model's own.
+  public var init_p: Rkd_V1_HardenInit {
+    get {_storage._init_p}
+    set {_uniqueStorage()._init_p = newValue}
+  }
+
+  /// Which audit runs before and after, when `audit` is unset; unset: quick.
+  public var auditLevel: Rkd_V1_HardenAudit {
+    get {_storage._auditLevel}
+    set {_uniqueStorage()._auditLevel = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1071,7 +1188,15 @@ nonisolated extension Rkd_V1_Half: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Rkd_V1_HardenMethod: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HARDEN_METHOD_UNSPECIFIED\0\u{1}HARDEN_METHOD_ROBUST_KD\0\u{1}HARDEN_METHOD_SHAFAHI\0\u{1}HARDEN_METHOD_ADVERSARIAL_TRAINING\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HARDEN_METHOD_UNSPECIFIED\0\u{1}HARDEN_METHOD_ROBUST_KD\0\u{1}HARDEN_METHOD_SHAFAHI\0\u{1}HARDEN_METHOD_ADVERSARIAL_TRAINING\0\u{1}HARDEN_METHOD_FINETUNE\0")
+}
+
+nonisolated extension Rkd_V1_HardenInit: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HARDEN_INIT_UNSPECIFIED\0\u{1}HARDEN_INIT_MODEL\0\u{1}HARDEN_INIT_TEACHER\0")
+}
+
+nonisolated extension Rkd_V1_HardenAudit: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HARDEN_AUDIT_UNSPECIFIED\0\u{1}HARDEN_AUDIT_QUICK\0\u{1}HARDEN_AUDIT_STANDARD\0\u{1}HARDEN_AUDIT_NONE\0")
 }
 
 nonisolated extension Rkd_V1_FeatureDistance: SwiftProtobuf._ProtoNameProviding {
@@ -1559,7 +1684,7 @@ nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HardenSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teacher\0\u{1}method\0\u{1}alpha\0\u{1}beta\0\u{1}projections\0\u{3}feature_distance\0\u{1}jacobian\0\u{3}finite_difference_step\0\u{1}layers\0\u{1}data\0\u{1}schedule\0\u{1}adversarial\0\u{1}audit\0\u{1}preprocessing\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teacher\0\u{1}method\0\u{1}alpha\0\u{1}beta\0\u{1}projections\0\u{3}feature_distance\0\u{1}jacobian\0\u{3}finite_difference_step\0\u{1}layers\0\u{1}data\0\u{1}schedule\0\u{1}adversarial\0\u{1}audit\0\u{1}preprocessing\0\u{1}init\0\u{3}audit_level\0")
 
   fileprivate class _StorageClass {
     var _teacher: String = String()
@@ -1576,6 +1701,8 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
     var _adversarial: Rkd_V1_AdversarialTraining? = nil
     var _audit: Rkd_V1_AuditSpec? = nil
     var _preprocessing: Rkd_V1_Preprocessing? = nil
+    var _init_p: Rkd_V1_HardenInit = .unspecified
+    var _auditLevel: Rkd_V1_HardenAudit = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1600,6 +1727,8 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       _adversarial = source._adversarial
       _audit = source._audit
       _preprocessing = source._preprocessing
+      _init_p = source._init_p
+      _auditLevel = source._auditLevel
     }
   }
 
@@ -1632,6 +1761,8 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._adversarial) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._audit) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
+        case 15: try { try decoder.decodeSingularEnumField(value: &_storage._init_p) }()
+        case 16: try { try decoder.decodeSingularEnumField(value: &_storage._auditLevel) }()
         default: break
         }
       }
@@ -1686,6 +1817,12 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._preprocessing {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
       } }()
+      if _storage._init_p != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._init_p, fieldNumber: 15)
+      }
+      if _storage._auditLevel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._auditLevel, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1709,6 +1846,8 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._adversarial != rhs_storage._adversarial {return false}
         if _storage._audit != rhs_storage._audit {return false}
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
+        if _storage._init_p != rhs_storage._init_p {return false}
+        if _storage._auditLevel != rhs_storage._auditLevel {return false}
         return true
       }
       if !storagesAreEqual {return false}

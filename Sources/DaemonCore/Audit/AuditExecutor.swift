@@ -20,6 +20,34 @@ public struct AuditExecutor: JobExecutor {
         guard let modelURL = context.modelURL else {
             throw JobExecutionFailure(code: "model-missing", message: "the job's model is not stored; upload it again")
         }
+        let report = try await Self.audit(
+            modelURL: modelURL,
+            digest: context.job.modelDigest ?? "",
+            spec: spec,
+            context: context
+        )
+        let summary = report.attacks.map {
+            "\($0.name)@\($0.epsilon) \(String(format: "%.1f", 100 * $0.robustAccuracy)) %"
+        }
+        await context.log(
+            .info,
+            "audit done: clean \(String(format: "%.1f", 100 * report.cleanAccuracy)) %; "
+                + summary.joined(separator: ", ")
+        )
+    }
+
+    /// Audits the model at `modelURL` as `spec` says, resumable from the checkpoint `checkpointName`,
+    /// and writes the report as `<prefix>.json`, `.md` and `.html`. Hardening jobs run it twice, on the
+    /// model before and after, with their own names.
+    static func audit(
+        modelURL: URL,
+        digest: String,
+        spec: AuditSpec,
+        context: JobExecutionContext,
+        checkpointName: String = JobExecutionContext.checkpointName,
+        reportPrefix: String = "report",
+        modelName: String? = nil
+    ) async throws -> AuditReport {
         await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
         var classifier = try Self.classifier(modelURL, spec: spec, limits: context.importLimits)
         let examples =
@@ -46,7 +74,7 @@ public struct AuditExecutor: JobExecutor {
         try AuditPlanning.checkClasses(plan, classes: classifier.classCount)
 
         var state = AuditState(cells: plan.allCells.count)
-        if let saved = try context.loadCheckpoint() {
+        if let saved = try context.loadCheckpoint(name: checkpointName) {
             do {
                 state = try JSONDecoder().decode(AuditState.self, from: saved)
                 let done = state.outcomes.map(\.count).reduce(0, +)
@@ -60,12 +88,13 @@ public struct AuditExecutor: JobExecutor {
             examples: examples,
             plan: plan
         )
-        runner.checkpoint = { try context.saveCheckpoint(try JSONEncoder().encode($0)) }
+        runner.checkpoint = { try context.saveCheckpoint(try JSONEncoder().encode($0), name: checkpointName) }
+        let label = reportPrefix == "report" ? "" : "\(reportPrefix): "
         runner.progress = { cell, done, total in
             let attack = plan.allCells[cell]
             let curve = cell >= plan.cells.count ? " steps=\(attack.settings["steps"] ?? "?") (curve)" : ""
             try await context.reportProgress(
-                phase: "\(attack.name) ε=\(attack.threat.epsilon)\(curve) (\(cell + 1)/\(plan.allCells.count))",
+                phase: "\(label)\(attack.name) ε=\(attack.threat.epsilon)\(curve) (\(cell + 1)/\(plan.allCells.count))",
                 done: done,
                 total: total,
                 unit: "examples"
@@ -81,8 +110,8 @@ public struct AuditExecutor: JobExecutor {
             context: AuditContext(
                 rkdVersion: DaemonContext.version,
                 model: .init(
-                    digest: context.job.modelDigest ?? "",
-                    name: modelURL.lastPathComponent,
+                    digest: digest,
+                    name: modelName ?? modelURL.lastPathComponent,
                     outputKind: classifier.outputNote == nil ? "logits" : "probabilities"
                 ),
                 dataName: spec.data.name,
@@ -92,24 +121,25 @@ public struct AuditExecutor: JobExecutor {
                 probabilityOutputNote: classifier.outputNote
             )
         )
-        try await Self.write(report, context)
-        let summary = report.attacks.map {
-            "\($0.name)@\($0.epsilon) \(String(format: "%.1f", 100 * $0.robustAccuracy)) %"
-        }
-        await context.log(
-            .info,
-            "audit done: clean \(String(format: "%.1f", 100 * report.cleanAccuracy)) %; "
-                + summary.joined(separator: ", ")
-        )
+        try await Self.write(report, context, prefix: reportPrefix)
+        return report
     }
 
-    /// Writes the report in every format.
-    static func write(_ report: AuditReport, _ context: JobExecutionContext) async throws {
+    /// Writes the report in every format, as `<prefix>.json`, `.md` and `.html`.
+    static func write(_ report: AuditReport, _ context: JobExecutionContext, prefix: String = "report") async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try await context.writeArtifact(name: "report.json", mediaType: "application/json", try encoder.encode(report))
-        try await context.writeArtifact(name: "report.md", mediaType: "text/markdown", Data(report.markdown().utf8))
-        try await context.writeArtifact(name: "report.html", mediaType: "text/html", Data(report.html().utf8))
+        try await context.writeArtifact(
+            name: "\(prefix).json",
+            mediaType: "application/json",
+            try encoder.encode(report)
+        )
+        try await context.writeArtifact(
+            name: "\(prefix).md",
+            mediaType: "text/markdown",
+            Data(report.markdown().utf8)
+        )
+        try await context.writeArtifact(name: "\(prefix).html", mediaType: "text/html", Data(report.html().utf8))
     }
 
     /// Imports the model.

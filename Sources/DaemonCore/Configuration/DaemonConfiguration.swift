@@ -34,6 +34,10 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var maxGraphNodes: Int = 100_000
     /// Data sets beyond the built-in Fashion-MNIST: MNIST-style IDX files or CIFAR-10 binary batches.
     public var datasets: [DatasetEntry] = []
+    /// The directory of the teachers shipped with rkd (`<name>/teacher.onnx` + `manifest.json`), each
+    /// stored into the teacher store on the first start that sees it; `nil`: `share/rkd/teachers` beside
+    /// the executable's `bin/` (`/usr/share/rkd/teachers` for `/usr/bin/rkdd`).
+    public var bundledTeachers: String?
 
     /// A data set of the configuration.
     public struct DatasetEntry: Codable, Sendable, Equatable {
@@ -54,7 +58,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case socketPath, stateDirectory, maxUploadBytes, maxQueuedJobs, concurrentJobs, maxConcurrentStreams,
-            maxRequestBytes, logLevel, maxAttempts, datasets, maxGraphNodes
+            maxRequestBytes, logLevel, maxAttempts, datasets, maxGraphNodes, bundledTeachers
     }
 
     /// The ONNX import limits these settings give.
@@ -146,6 +150,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             var maxAttempts: Int?
             var datasets: [DatasetEntry]?
             var maxGraphNodes: Int?
+            var bundledTeachers: String?
         }
         let overrides: Overrides
         do {
@@ -171,6 +176,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         if let v = overrides.maxAttempts { merged.maxAttempts = v }
         if let v = overrides.datasets { merged.datasets = v }
         if let v = overrides.maxGraphNodes { merged.maxGraphNodes = v }
+        if let v = overrides.bundledTeachers { merged.bundledTeachers = v }
         try merged.validate(source: url.path)
         return merged
     }
@@ -196,6 +202,9 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
             "logLevel must be trace, debug, info, notice, warning, error or critical"
         )
         try check((1...10_000_000).contains(maxGraphNodes), "maxGraphNodes must be 1…10000000")
+        if let bundledTeachers {
+            try check(bundledTeachers.hasPrefix("/"), "bundledTeachers must be an absolute path")
+        }
         for entry in datasets {
             try check(!entry.name.isEmpty, "every entry of datasets needs a name")
             try check(

@@ -65,10 +65,15 @@ public struct Daemon: Sendable {
             )
         }
         let artifacts = try ArtifactStore(root: stateDirectory)
+        let teachers = try TeacherStore(root: stateDirectory)
+        if let bundled = BundledTeachers.directory(configuration) {
+            BundledTeachers.install(from: bundled, into: teachers, logger: logger)
+        }
         let context = DaemonContext(
             configuration: configuration,
             store: store,
             artifacts: artifacts,
+            teachers: teachers,
             logger: logger,
             executors: executors,
             datasets: try configuration.datasetCatalog()

@@ -34,9 +34,9 @@ public enum DaemonLauncher {
         }
     }
 
-    /// The executors rkdd registers: audits (hardening and teacher training arrive with their issues).
+    /// The executors rkdd registers: audits and teacher training (hardening: HardenExecutor, not yet registered).
     public static func standardExecutors() -> [JobKind: any JobExecutor] {
-        [.audit: AuditExecutor()]
+        [.audit: AuditExecutor(), .teacherTraining: TeacherTrainingExecutor()]
     }
 
     /// Resolves the settings and serves until SIGTERM or SIGINT.

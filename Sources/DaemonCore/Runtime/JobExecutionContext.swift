@@ -23,12 +23,14 @@ public final class JobExecutionContext: Sendable {
     let datasets: DatasetCatalog
     /// The ONNX import limits of the daemon's configuration.
     let importLimits: ImportLimits
+    /// The daemon's teacher store.
+    let teachers: TeacherStore
     private let stop = Mutex<JobStopReason?>(nil)
     private let pacing: Mutex<ProgressPacing>
     private let onProgress: @Sendable (JobProgress) -> Void
 
     /// The name of the job's checkpoint file in `checkpoints/<job id>/`.
-    static let checkpointName = "checkpoint"
+    public static let checkpointName = "checkpoint"
     /// The shortest interval between two stored progress reports of a job (the first and the last of a
     /// phase are always stored).
     static let progressInterval: Duration = .milliseconds(250)
@@ -41,6 +43,7 @@ public final class JobExecutionContext: Sendable {
         artifacts: ArtifactStore,
         datasets: DatasetCatalog = DaemonContext.defaultDatasets,
         importLimits: ImportLimits = .default,
+        teachers: TeacherStore,
         logger: Logger,
         onProgress: @escaping @Sendable (JobProgress) -> Void = { _ in }
     ) {
@@ -51,6 +54,7 @@ public final class JobExecutionContext: Sendable {
         self.artifacts = artifacts
         self.datasets = datasets
         self.importLimits = importLimits
+        self.teachers = teachers
         self.logger = logger
         self.onProgress = onProgress
         pacing = Mutex(ProgressPacing())
@@ -79,11 +83,12 @@ public final class JobExecutionContext: Sendable {
 
     // MARK: - Checkpoints
 
-    /// The bytes the last ``saveCheckpoint(_:)`` of this job stored, in this or an earlier attempt;
-    /// `nil` when there is none (a first run, or a restart before the first checkpoint).
-    public func loadCheckpoint() throws -> Data? {
+    /// The bytes the last ``saveCheckpoint(_:name:)`` of this job stored under `name`, in this or an
+    /// earlier attempt; `nil` when there is none (a first run, or a restart before the first checkpoint).
+    /// A job with several phases keeps one checkpoint per phase, under different names.
+    public func loadCheckpoint(name: String = JobExecutionContext.checkpointName) throws -> Data? {
         do {
-            return try artifacts.read(.checkpoint(jobID: job.id, name: Self.checkpointName))
+            return try artifacts.read(.checkpoint(jobID: job.id, name: name))
         } catch {
             if error.code == .notFound { return nil }
             throw error
@@ -93,8 +98,8 @@ public final class JobExecutionContext: Sendable {
     /// Stores the job's checkpoint durably (temporary file, fsync, rename, fsync of the directory),
     /// replacing the previous one: after a crash at any moment the job finds either this one or the
     /// previous one whole. Deleted when the job succeeds, fails or is cancelled.
-    public func saveCheckpoint(_ bytes: Data) throws {
-        try artifacts.write(bytes, to: .checkpoint(jobID: job.id, name: Self.checkpointName))
+    public func saveCheckpoint(_ bytes: Data, name: String = JobExecutionContext.checkpointName) throws {
+        try artifacts.write(bytes, to: .checkpoint(jobID: job.id, name: name))
     }
 
     // MARK: - Progress, logs, results

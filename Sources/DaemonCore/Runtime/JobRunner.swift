@@ -76,6 +76,7 @@ struct JobRunner: Service {
             artifacts: context.artifacts,
             datasets: context.datasets,
             importLimits: context.configuration.importLimits,
+            teachers: context.teachers,
             logger: logger
         ) { progress in
             status.set("running job \(job.id) (\(progress.phase) \(progress.done)/\(progress.total))")

@@ -9,6 +9,8 @@ public final class DaemonContext: Sendable {
     public let configuration: DaemonConfiguration
     public let store: JobStore
     public let artifacts: ArtifactStore
+    /// The stored teachers (`teachers/` in the state directory).
+    public let teachers: TeacherStore
     public let logger: Logger
     /// The work code of each job kind this daemon runs; Submit RPCs of other kinds answer UNIMPLEMENTED.
     public let executors: [JobKind: any JobExecutor]
@@ -23,6 +25,7 @@ public final class DaemonContext: Sendable {
         configuration: DaemonConfiguration,
         store: JobStore,
         artifacts: ArtifactStore,
+        teachers: TeacherStore,
         logger: Logger,
         executors: [JobKind: any JobExecutor] = [:],
         datasets: DatasetCatalog = DaemonContext.defaultDatasets
@@ -30,6 +33,7 @@ public final class DaemonContext: Sendable {
         self.configuration = configuration
         self.store = store
         self.artifacts = artifacts
+        self.teachers = teachers
         self.logger = logger
         self.executors = executors
         self.datasets = datasets

@@ -1,7 +1,9 @@
 import DaemonAPI
+import Datasets
 import GRPCCore
 import Jobs
 import Logging
+import ONNXInterop
 
 /// The Submit RPCs, and the RPCs whose work arrives later (reports, teachers, data sets). A Submit RPC
 /// queues a job only when the daemon has an executor for its kind (``DaemonContext/executors``);
@@ -41,7 +43,13 @@ extension DaemonService {
             metadata: request.metadata,
             modelDigest: message.modelDigest,
             requestID: message.requestID
-        ) { seed in .harden(try ProtoMapping.hardenSpec(message.spec, seed: seed)) }
+        ) { seed in
+            .harden(
+                try ProtoMapping.hardenSpec(message.spec, seed: seed) { name in
+                    (try? self.context.teachers.entry(name)).map { ($0.manifest.norm, $0.manifest.epsilon) }
+                }
+            )
+        }
     }
 
     public func submitTeacherTraining(
@@ -112,6 +120,10 @@ extension DaemonService {
                     }
                 }
             }
+            if case .teacherTraining(let teacher) = spec { try self.checkTeacherTraining(teacher) }
+            if case .harden(let harden) = spec, let modelDigest {
+                try self.checkHarden(harden, modelDigest: modelDigest)
+            }
             let result = try await self.context.store.submit(
                 JobSubmission(
                     ownerUID: caller.uid,
@@ -132,13 +144,90 @@ extension DaemonService {
         }
     }
 
-    public func listTeachers(
-        request: ServerRequest<Rkd_V1_ListTeachersRequest>,
-        context: ServerContext
-    ) async throws -> ServerResponse<Rkd_V1_ListTeachersResponse> { throw Self.pending("ListTeachers (teacher store)") }
+    /// Refuses, at submit, a hardening job whose teacher is not stored or does not fit the model (its
+    /// input shape and range), or whose data set is missing or does not fit the model.
+    func checkHarden(_ spec: HardenSpec, modelDigest: String) throws {
+        let info: DatasetInfo
+        do {
+            info = try context.datasets.info(named: spec.data.name)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "spec.data.name: \(error.message)")
+        }
+        guard info.available else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "data set '\(spec.data.name)' is not installed on the daemon's machine: \(info.installHint)"
+            )
+        }
+        let declared = SHA256Digest(hex: modelDigest).flatMap { digest in
+            try? ONNXModel(
+                contentsOf: context.artifacts.modelURL(digest: digest),
+                limits: context.configuration.importLimits
+            )
+            .summary.inputs.first?.shape
+        }
+        let modelShape: [Int]? = declared.flatMap { dimensions in
+            let sizes = dimensions.dropFirst().map { dimension -> Int? in
+                if case .size(let n) = dimension, n > 0 { return n }
+                return nil
+            }
+            return sizes.count == 3 && sizes.allSatisfy { $0 != nil } ? sizes.compactMap { $0 } : nil
+        }
+        if let modelShape, modelShape != info.exampleShape {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "the model takes inputs of shape \(modelShape) but \(spec.data.name) has examples of shape "
+                    + "\(info.exampleShape); harden it on a data set of its input shape (--data)"
+            )
+        }
+        guard let name = spec.teacher,
+            spec.method == .robustKD || spec.method == .shafahi || spec.initialization == .teacher
+        else { return }
+        let teacher: TeacherStore.Entry
+        do {
+            teacher = try context.teachers.entry(name)
+        } catch {
+            throw RPCError(code: .notFound, message: "spec.teacher: \(error.message)")
+        }
+        let manifest = teacher.manifest
+        if manifest.inputShape != info.exampleShape || (modelShape.map { $0 != manifest.inputShape } ?? false) {
+            throw RPCError(
+                code: .invalidArgument,
+                message:
+                    "teacher '\(name)' takes inputs of shape \(manifest.inputShape) but the model and \(spec.data.name) "
+                    + "have \(modelShape ?? info.exampleShape); choose a teacher trained on images of the model's size "
+                    + "(rkdctl teacher list)"
+            )
+        }
+        guard manifest.inputMin == 0, manifest.inputMax == 1 else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "teacher '\(name)' expects inputs in [\(manifest.inputMin), \(manifest.inputMax)]; rkd feeds "
+                    + "teacher and model the same [0, 1] pixels, so the teacher must take [0, 1] inputs"
+            )
+        }
+    }
 
-    public func importTeacher(
-        request: ServerRequest<Rkd_V1_ImportTeacherRequest>,
-        context: ServerContext
-    ) async throws -> ServerResponse<Rkd_V1_Teacher> { throw Self.pending("ImportTeacher (teacher store)") }
+    /// Refuses, at submit, a teacher-training job whose name is taken or whose data set is missing.
+    func checkTeacherTraining(_ spec: TeacherTrainingSpec) throws {
+        if (try? context.teachers.entry(spec.name)) != nil {
+            throw RPCError(
+                code: .alreadyExists,
+                message: "a teacher named '\(spec.name)' is already stored; choose another name or remove it first "
+                    + "(rkdctl teacher remove \(spec.name))"
+            )
+        }
+        do {
+            let info = try context.datasets.info(named: spec.data.name)
+            guard info.available else {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message:
+                        "data set '\(spec.data.name)' is not installed on the daemon's machine: \(info.installHint)"
+                )
+            }
+        } catch let error as DatasetError {
+            throw RPCError(code: .invalidArgument, message: "spec.data.name: \(error.message)")
+        }
+    }
 }

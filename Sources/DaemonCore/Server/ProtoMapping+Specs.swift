@@ -13,7 +13,7 @@ extension ProtoMapping {
         /// Examples per audit batch.
         static let auditBatchSize = 100
         /// Examples of the short audit a hardening job runs before and after, when the request has none.
-        static let hardenAuditExamples = 500
+        static let hardenAuditExamples = 200
         /// The finite-difference step of the Jacobian term.
         static let finiteDifferenceStep: Float = 1e-2
         /// Test examples for a teacher's manifest.
@@ -100,15 +100,18 @@ extension ProtoMapping {
     }
 
     /// A hardening spec with the defaults filled in.
+    /// `teacherThreat` looks up a stored teacher's threat model (the default audit's budget).
     static func hardenSpec(
         _ message: Rkd_V1_HardenSpec,
-        seed: () -> UInt64 = { UInt64.random(in: 0...UInt64.max) }
+        seed: () -> UInt64 = { UInt64.random(in: 0...UInt64.max) },
+        teacherThreat: (String) -> (Norm, Float)? = { _ in nil }
     ) throws -> HardenSpec {
         let method: HardenSpec.Method =
             switch message.method {
             case .unspecified, .robustKd: .robustKD
             case .shafahi: .shafahi
             case .adversarialTraining: .adversarialTraining
+            case .finetune: .finetune
             case .UNRECOGNIZED(let value): throw unknown("spec.method", value)
             }
         let featureDistance: HardenSpec.FeatureDistance =
@@ -124,21 +127,53 @@ extension ProtoMapping {
             case .UNRECOGNIZED(let value): throw unknown("spec.jacobian", value)
             }
         let data = try selection(message.hasData ? message.data : nil, defaultSplit: .train, field: "spec.data")
-        let audit: AuditSpec
+        let adversarialTraining =
+            message.hasAdversarial ? try adversarial(message.adversarial, field: "spec.adversarial") : nil
+        let audit: AuditSpec?
         if message.hasAudit {
             audit = try auditSpec(message.audit, path: "spec.audit", seed: seed)
         } else {
-            var short = Rkd_V1_AuditSpec()
-            short.attacks = [Rkd_V1_AttackConfig.with { $0.attack = .pgd }]
-            short.data = Rkd_V1_DatasetSelection.with {
-                $0.name = data.name
-                $0.split = .test
+            let examples: Int?
+            switch message.auditLevel {
+            case .unspecified, .quick: examples = SpecDefaults.hardenAuditExamples
+            case .standard: examples = 1000
+            case .none: examples = nil
+            case .UNRECOGNIZED(let value): throw unknown("spec.audit_level", value)
             }
-            short.numExamples = UInt32(SpecDefaults.hardenAuditExamples)
-            audit = try auditSpec(short, path: "spec.audit", seed: seed)
+            if let examples {
+                // The teacher's threat model, else adversarial training's, else the data set's customary one.
+                let threat: (Norm, Float) =
+                    teacherThreat(message.teacher)
+                    ?? adversarialTraining.map { ($0.norm, $0.epsilon) }
+                    ?? (.linf, SpecDefaults.epsilons(dataset: data.name, norm: .linf)?[1] ?? 0.1)
+                var short = Rkd_V1_AuditSpec()
+                short.attacks = [
+                    .with { $0.attack = .fgsm },
+                    .with {
+                        $0.attack = .pgd
+                        $0.steps = 20
+                    },
+                    .with { $0.attack = .autoattack },
+                ]
+                short.norm = threat.0 == .linf ? .linf : .l2
+                short.epsilons = [threat.1]
+                short.data = Rkd_V1_DatasetSelection.with {
+                    $0.name = data.name
+                    $0.split = .test
+                    $0.classes = data.classes.map { UInt32($0) }
+                }
+                short.numExamples = UInt32(examples)
+                audit = try auditSpec(short, path: "spec.audit", seed: seed)
+            } else {
+                audit = nil
+            }
         }
-        let adversarialTraining =
-            message.hasAdversarial ? try adversarial(message.adversarial, field: "spec.adversarial") : nil
+        let initialization: HardenSpec.Initialization =
+            switch message.init_p {
+            case .unspecified, .model: .model
+            case .teacher: .teacher
+            case .UNRECOGNIZED(let value): throw unknown("spec.init", value)
+            }
         return HardenSpec(
             teacher: message.teacher.isEmpty ? nil : message.teacher,
             method: method,
@@ -154,7 +189,8 @@ extension ProtoMapping {
             schedule: schedule(message.hasSchedule ? message.schedule : nil, kind: .harden, seed: seed),
             adversarial: adversarialTraining,
             audit: audit,
-            preprocessing: preprocessing(message.hasPreprocessing ? message.preprocessing : nil)
+            preprocessing: preprocessing(message.hasPreprocessing ? message.preprocessing : nil),
+            initialization: initialization
         )
     }
 
@@ -345,6 +381,7 @@ extension ProtoMapping {
             case .robustKD: .robustKd
             case .shafahi: .shafahi
             case .adversarialTraining: .adversarialTraining
+            case .finetune: .finetune
             }
         message.alpha = spec.alpha
         message.beta = spec.beta
@@ -369,7 +406,8 @@ extension ProtoMapping {
         message.data = self.message(spec.data)
         message.schedule = self.message(spec.schedule)
         if let adversarial = spec.adversarial { message.adversarial = self.message(adversarial) }
-        message.audit = self.message(spec.audit)
+        if let audit = spec.audit { message.audit = self.message(audit) } else { message.auditLevel = .none }
+        message.init_p = spec.initialization == .teacher ? .teacher : .model
         if !spec.preprocessing.mean.isEmpty || !spec.preprocessing.std.isEmpty {
             message.preprocessing = self.message(spec.preprocessing)
         }

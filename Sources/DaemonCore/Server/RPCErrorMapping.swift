@@ -34,7 +34,8 @@ enum RPCErrorMapping {
             let code: RPCError.Code =
                 switch error.code {
                 case .tooLarge: .resourceExhausted
-                case .digestMismatch, .invalidName: .invalidArgument
+                case .digestMismatch, .invalidName, .invalidManifest: .invalidArgument
+                case .alreadyExists: .alreadyExists
                 case .notFound: .notFound
                 case .noSpace: .resourceExhausted
                 default: .internalError

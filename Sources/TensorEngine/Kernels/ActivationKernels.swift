@@ -12,9 +12,8 @@ extension Kernels {
                     var i = range.lowerBound
                     let zero = SIMD8<Float>()
                     while i + 8 <= range.upperBound {
-                        let v = SIMD8<Float>(px[i..<(i + 8)])
-                        let r = v.replacing(with: zero, where: v .< zero)
-                        for k in 0..<8 { po[i + k] = r[k] }
+                        let v = loadVector8(px, i)
+                        storeVector8(v.replacing(with: zero, where: v .< zero), po, i)
                         i += 8
                     }
                     while i < range.upperBound {
@@ -38,10 +37,9 @@ extension Kernels {
                         var i = range.lowerBound
                         let zero = SIMD8<Float>()
                         while i + 8 <= range.upperBound {
-                            let gv = SIMD8<Float>(pg[i..<(i + 8)])
-                            let xv = SIMD8<Float>(px[i..<(i + 8)])
-                            let r = gv.replacing(with: zero, where: xv .<= zero)
-                            for k in 0..<8 { po[i + k] = r[k] }
+                            let gv = loadVector8(pg, i)
+                            let xv = loadVector8(px, i)
+                            storeVector8(gv.replacing(with: zero, where: xv .<= zero), po, i)
                             i += 8
                         }
                         while i < range.upperBound {
@@ -65,8 +63,8 @@ extension Kernels {
                     parallelChunks(n, costPerItem: 1) { range in
                         var i = range.lowerBound
                         while i + 8 <= range.upperBound {
-                            let r = SIMD8<Float>(pa[i..<(i + 8)]) + SIMD8<Float>(pb[i..<(i + 8)])
-                            for k in 0..<8 { po[i + k] = r[k] }
+                            let r = loadVector8(pa, i) + loadVector8(pb, i)
+                            storeVector8(r, po, i)
                             i += 8
                         }
                         while i < range.upperBound {

@@ -40,8 +40,8 @@ extension Kernels {
                                         var b = SIMD8<Float>()
                                         var i = 0
                                         while i + 8 <= S {
-                                            let gv = SIMD8<Float>(pg[(base + i)..<(base + i + 8)])
-                                            let xv = SIMD8<Float>(px[(base + i)..<(base + i + 8)])
+                                            let gv = loadVector8(pg, base + i)
+                                            let xv = loadVector8(px, base + i)
                                             a += gv
                                             b += gv * (xv - mu)
                                             i += 8

@@ -5,3 +5,16 @@
 /// and the benchmark use as the oracle. Shape letters: N batch, C channels, H/W height and width,
 /// K output channels, R/S kernel height and width.
 public enum Kernels {}
+
+/// Eight floats from `base + offset`, unaligned, as one vector load (constructing a SIMD8 from a
+/// buffer slice goes through the generic sequence initializer, element by element).
+@inlinable @inline(__always)
+func loadVector8(_ buffer: UnsafeBufferPointer<Float>, _ offset: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(buffer.baseAddress.unsafelyUnwrapped + offset).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `base + offset`, unaligned, as one vector store.
+@inlinable @inline(__always)
+func storeVector8(_ value: SIMD8<Float>, _ buffer: UnsafeMutableBufferPointer<Float>, _ offset: Int) {
+    UnsafeMutableRawPointer(buffer.baseAddress.unsafelyUnwrapped + offset).storeBytes(of: value, as: SIMD8<Float>.self)
+}

@@ -31,7 +31,7 @@ extension Kernels {
                             var r = 0
                             let row = o * R
                             while r + 8 <= R {
-                                acc += SIMD8<Float>(px[(row + r)..<(row + r + 8)])
+                                acc += loadVector8(px, row + r)
                                 r += 8
                             }
                             var s = acc.sum()
