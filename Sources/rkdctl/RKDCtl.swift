@@ -40,6 +40,7 @@ struct RKDCtl: AsyncParsableCommand {
             ReportCommand.self,
             InspectCommand.self,
             PredictCommand.self,
+            HardenCommand.self,
             TeacherCommand.self,
             JobsCommand.self,
             VersionCommand.self,

@@ -31,8 +31,8 @@ struct TeacherTrainCommand: AsyncParsableCommand {
             (PGD-20 and AutoAttack standard on --eval-samples test images) and stores the teacher under \
             --name with its manifest.
 
-            Adversarial training is slow on a CPU: a ResNet-20 on Fashion-MNIST runs about 70 images/s on \
-            two cores with 7 PGD steps, about 15 minutes per epoch. The job checkpoints every \
+            Adversarial training is slow on a CPU: a ResNet-20 on Fashion-MNIST runs about 40 images/s on \
+            two idle cores with 7 PGD steps (about 25 minutes per epoch; fewer --steps run faster). The job checkpoints every \
             --checkpoint-every steps and when the daemon stops; a restarted daemon resumes it to the same \
             weights. Ctrl-C stops watching, not the job (`rkdctl jobs cancel ID` stops it); --detach \
             returns at once.

@@ -158,10 +158,10 @@ struct TeacherJobTests {
     @Test func killedTeacherTrainingResumesToTheSameWeights() async throws {
         let directory = try TemporaryDaemonDirectory()
         defer { directory.remove() }
-        let data = try QuadrantData(in: directory.url, train: 384, test: 64, seed: 2)
+        let data = try QuadrantData(in: directory.url, train: 192, test: 64, seed: 2)
         let first = try DaemonProcess(settings: data.settings, directory: directory.url)
         let interrupted = try await first.withClient { client in
-            let job = try await client.submitTeacherTraining(teacherRequest(name: "killed", epochs: 16))
+            let job = try await client.submitTeacherTraining(teacherRequest(name: "killed", epochs: 6))
             _ = try await waitForJob(client, job.id, seconds: 120) {
                 $0.state == .running && $0.progress.total > 0 && $0.progress.done * 3 >= $0.progress.total
             }
@@ -173,7 +173,7 @@ struct TeacherJobTests {
         try await second.withClient { client in
             let resumed = try await waitForJob(client, interrupted, seconds: 300) { $0.state.isFinal }
             #expect(resumed.state == .succeeded && resumed.attempt == 2, "\(resumed.state) \(resumed.error)")
-            let reference = try await client.submitTeacherTraining(teacherRequest(name: "whole", epochs: 16))
+            let reference = try await client.submitTeacherTraining(teacherRequest(name: "whole", epochs: 6))
             let whole = try await waitForJob(client, reference.id, seconds: 300) { $0.state.isFinal }
             #expect(whole.state == .succeeded, "\(whole.error)")
             let (a, _) = try await downloadTeacher(client, "killed")

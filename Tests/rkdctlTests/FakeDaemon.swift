@@ -21,6 +21,7 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
         var predictRequest: Rkd_V1_PredictRequest?
         var listRequests: [Rkd_V1_ListJobsRequest] = []
         var watchAfterSeqs: [UInt64] = []
+        var hardenRequest: Rkd_V1_SubmitHardenRequest?
     }
 
     static let digest = String(repeating: "ab", count: 32)
@@ -292,8 +293,12 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
         throw RPCError(code: .unimplemented, message: "fake")
     }
 
+    /// Records the request and answers with job "job-harden", queued.
     func submitHarden(request: Rkd_V1_SubmitHardenRequest, context: ServerContext) async throws -> Rkd_V1_Job {
-        throw RPCError(code: .unimplemented, message: "fake")
+        recorded.withLock { $0.hardenRequest = request }
+        var job = Self.job("job-harden", state: .queued)
+        job.kind = .harden
+        return job
     }
 
     func submitTeacherTraining(
@@ -312,13 +317,32 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
         throw RPCError(code: .unimplemented, message: "fake")
     }
 
+    /// Job "job-ok" has one artifact, "hardened.onnx" (`artifactBytes`, sent in two chunks); job
+    /// "job-cut" announces more bytes than it sends.
     func downloadArtifact(
         request: Rkd_V1_DownloadArtifactRequest,
         response: RPCWriter<Rkd_V1_DownloadArtifactResponse>,
         context: ServerContext
     ) async throws {
-        throw RPCError(code: .unimplemented, message: "fake")
+        guard ["job-ok", "job-cut"].contains(request.jobID), request.name == "hardened.onnx" else {
+            throw RPCError(code: .notFound, message: "job \(request.jobID) has no artifact '\(request.name)'")
+        }
+        let bytes = Self.artifactBytes
+        try await response.write(
+            .with {
+                $0.info = .with {
+                    $0.artifact = .with {
+                        $0.name = request.name
+                        $0.sizeBytes = UInt64(bytes.count + (request.jobID == "job-cut" ? 10 : 0))
+                    }
+                }
+            }
+        )
+        try await response.write(.with { $0.chunk = bytes.prefix(5) })
+        try await response.write(.with { $0.chunk = bytes.dropFirst(5) })
     }
+
+    static let artifactBytes = Data("hardened model bytes".utf8)
 
     func listTeachers(
         request: Rkd_V1_ListTeachersRequest,

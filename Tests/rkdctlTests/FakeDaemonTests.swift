@@ -349,4 +349,60 @@ struct FakeDaemonTests {
             #expect(result.standardOutput.contains("job job-ok succeeded"))
         }
     }
+
+    /// `rkdctl harden --detach` sends the spec its flags describe and prints the job id.
+    @Test func hardenSendsTheSpecOfItsFlags() async throws {
+        try await withDaemon { fake, rkdctl in
+            try Data("model".utf8).write(to: URL(fileURLWithPath: path("model.onnx")))
+            let result = try await rkdctl([
+                "harden", path("model.onnx"), "--teacher", "t1", "--alpha", "10", "--beta", "0.01", "--projections",
+                "2", "--jacobian", "fd", "--fd-step", "0.05", "--distance", "l2", "--pair", "a=b", "--classes", "5,6",
+                "--half", "second", "--epochs", "3", "--batch-size", "64", "--learning-rate", "0.02", "--seed", "7",
+                "--init-from", "teacher", "--audit", "none", "--detach", "--json",
+            ])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(result.standardOutput.contains("\"job_id\" : \"job-harden\""), "\(result.standardOutput)")
+            let spec = try #require(fake.recorded.withLock { $0.hardenRequest }).spec
+            #expect(spec.teacher == "t1" && spec.method == .robustKd && spec.init_p == .teacher)
+            #expect(spec.alpha == 10 && spec.beta == 0.01 && spec.projections == 2)
+            #expect(
+                spec.jacobian == .finiteDifference && spec.finiteDifferenceStep == 0.05 && spec.featureDistance == .l2
+            )
+            #expect(spec.layers.map { "\($0.teacher)=\($0.student)" } == ["a=b"])
+            #expect(spec.data.name == "fashion-mnist" && spec.data.classes == [5, 6] && spec.data.half == .second)
+            #expect(spec.schedule.epochs == 3 && spec.schedule.batchSize == 64 && spec.schedule.learningRate == 0.02)
+            #expect(spec.schedule.seed == 7 && spec.auditLevel == .none)
+        }
+    }
+
+    /// Bad harden flags are usage errors (exit 2) and nothing reaches the daemon.
+    @Test func hardenRefusesBadFlags() async throws {
+        try await withDaemon { fake, rkdctl in
+            try Data("model".utf8).write(to: URL(fileURLWithPath: path("model.onnx")))
+            for flags in [
+                ["--method", "magic", "--teacher", "t", "-o", "x.onnx"], ["-o", "x.onnx"],
+                ["--method", "adversarial", "-o", "x.onnx"], ["--teacher", "t"],
+                ["--teacher", "t", "-o", "x.onnx", "--pair", "ab"],
+                ["--teacher", "t", "-o", "x.onnx", "--epochs", "0"],
+            ] {
+                let result = try await rkdctl(["harden", path("model.onnx")] + flags)
+                #expect(result.status == 2, "\(flags): \(result.standardError)")
+            }
+            #expect(fake.recorded.withLock { $0.hardenRequest } == nil)
+        }
+    }
+
+    /// `jobs download` writes the artifact, and refuses a download cut short without writing anything.
+    @Test func jobsDownloadWritesTheArtifact() async throws {
+        try await withDaemon { _, rkdctl in
+            let ok = try await rkdctl(["jobs", "download", "job-ok", "hardened.onnx", "-o", path("h.onnx")])
+            #expect(ok.status == 0, "\(ok.standardError)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path("h.onnx"))) == FakeDaemon.artifactBytes)
+            let cut = try await rkdctl(["jobs", "download", "job-cut", "hardened.onnx", "-o", path("c.onnx")])
+            #expect(cut.status == 1 && cut.standardError.contains("cut short"), "\(cut.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: path("c.onnx")))
+            let missing = try await rkdctl(["jobs", "download", "job-ok", "nothing", "-o", path("n.onnx")])
+            #expect(missing.status == 5, "\(missing.standardError)")
+        }
+    }
 }

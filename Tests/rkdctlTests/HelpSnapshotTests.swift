@@ -11,7 +11,8 @@ struct HelpSnapshotTests {
     static let commands: [[String]] = [
         [], ["audit"], ["report"], ["inspect"], ["predict"], ["jobs"], ["jobs", "list"], ["jobs", "show"],
         ["jobs", "watch"],
-        ["jobs", "cancel"], ["version"], ["teacher"], ["teacher", "train"], ["teacher", "list"],
+        ["jobs", "cancel"], ["jobs", "download"], ["harden"], ["version"], ["teacher"], ["teacher", "train"],
+        ["teacher", "list"],
         ["teacher", "show"], ["teacher", "import"], ["teacher", "export"], ["teacher", "remove"],
     ]
 

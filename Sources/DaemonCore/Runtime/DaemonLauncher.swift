@@ -34,9 +34,9 @@ public enum DaemonLauncher {
         }
     }
 
-    /// The executors rkdd registers: audits and teacher training (hardening: HardenExecutor, not yet registered).
+    /// The executors rkdd registers: one for every job kind.
     public static func standardExecutors() -> [JobKind: any JobExecutor] {
-        [.audit: AuditExecutor(), .teacherTraining: TeacherTrainingExecutor()]
+        [.audit: AuditExecutor(), .harden: HardenExecutor(), .teacherTraining: TeacherTrainingExecutor()]
     }
 
     /// Resolves the settings and serves until SIGTERM or SIGINT.

@@ -2,8 +2,8 @@
 // rkdd, `DaemonLauncher.run`) with one executor registered for audit jobs: `CountdownExecutor`, which
 // does not audit anything. It exists so that the job runner's machinery (queueing, progress,
 // cancellation, checkpoints, SIGTERM and crash recovery) can be tested end to end over the real
-// socket before real work exists. The real audit executor arrives with the audit issue; rkdd itself
-// registers no executors yet. Built by `swift build --build-tests`; used by
+// socket without real work. It registers the audit kind only, so SubmitHarden and
+// SubmitTeacherTraining answer UNIMPLEMENTED here. Built by `swift build --build-tests`; used by
 // Tests/DaemonCoreTests/JobRunnerTests.swift and CrashRecoveryTests.swift.
 //
 // Flags: the same as rkdd's `--socket`, `--state-directory`, `--config`, `--log-level` and `--user`.
