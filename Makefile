@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench bench-engine bench-attacks conformance-report lint clean install demo samples crosscheck
+.PHONY: bootstrap build test bench bench-engine bench-attacks conformance-report lint clean install demo samples crosscheck experiments
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
@@ -53,9 +53,20 @@ bench-engine:
 	.venv/bin/python scripts/peer_bench.py --output .build/peers.json
 	$(SWIFT) run -c release EngineBench --peers .build/peers.json
 
-# Retrains samples/models/fmnist-smallcnn.onnx and its manifest (about 2 minutes on 2 cores).
+# Retrains samples/models/fmnist-smallcnn.onnx and fmnist-resnet20.onnx with their manifests (about 2
+# and 15 minutes on 2 cores).
 samples:
 	$(SWIFT) run -c release SampleModels --output samples/models --epochs 2 --seed 1
+	$(SWIFT) run -c release SampleModels --arch resnet20 --output samples/models --epochs 2 --seed 1
+
+# The paper's experiments on Fashion-MNIST (issue 12): teacher training, hardening and audits as jobs of
+# a private rkdd in .runs/experiments/, then docs/EXPERIMENTS.md. Many hours on two cores; resumable:
+# run it again after an interruption and it re-attaches to its jobs (nohup make experiments &).
+experiments:
+	$(SWIFT) build -c release --product rkdd
+	$(SWIFT) build -c release --product rkdctl
+	$(SWIFT) build -c release --product SampleModels
+	scripts/experiments.py
 
 # Opt-in, not in CI: rkd's attacks against torchattacks' on the sample model (same images, same
 # budgets); writes docs/crosscheck.md. Needs .venv-torch (`scripts/bootstrap --torch`).

@@ -310,7 +310,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "AttackBench",
-            dependencies: ["Attacks", "Datasets", "NN", "ONNXInterop", "TensorEngine", "Training"],
+            dependencies: ["Attacks", "Datasets", "Distillation", "NN", "ONNXInterop", "TensorEngine", "Training"],
             swiftSettings: numericSwiftSettings
         ),
     ]

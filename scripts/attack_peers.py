@@ -8,7 +8,8 @@ AutoAttack standard (torchattacks.AutoAttack, version='standard') at L-inf eps 0
 the first 100 Fashion-MNIST test images; and ResNet-20 training steps at batch 128 (SGD momentum 0.9,
 weight decay 5e-4, batch norm in training mode): a standard step, and a PGD-7 L-inf eps 0.1
 adversarial-training step (torchattacks.PGD crafted in eval mode, then a training-mode step on the
-adversarial batch), NCHW and channels-last. Runs in .venv-torch (scripts/bootstrap --torch); never at
+adversarial batch), NCHW and channels-last; and a Robust-KD step (ResNet-20 teacher into a ResNet-20
+student, the three stages paired, one projection, exact: double backward). Runs in .venv-torch (scripts/bootstrap --torch); never at
 rkd's run time. Writes rows in AttackBench's format.
 """
 import argparse
@@ -135,6 +136,56 @@ def training_rates(x, y, runs, channels_last=False, adversarial=False):
     return rates
 
 
+def stage_features(model, x):
+    """Logits and the outputs of ResNet-20's three stages (the maps Robust-KD pairs)."""
+    y = F.relu(model.bn1(model.conv1(x)))
+    features = []
+    for index, block in enumerate(model.layers):
+        y = block(y)
+        if index in (2, 5, 8):
+            features.append(y)
+    return model.fc(F.adaptive_avg_pool2d(y, 1).flatten(1)), features
+
+
+def robust_kd_rates(x, y, runs, channels_last=False, alpha=50.0, beta=5e-3):
+    """Robust-KD steps (exact: double backward), ResNet-20 teacher into a ResNet-20 student, the three
+    stages paired, one random unit projection per example and layer, cosine feature distance."""
+    torch.manual_seed(0)
+    teacher = ResNet20().eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    student = ResNet20().train()
+    if channels_last:
+        teacher = teacher.to(memory_format=torch.channels_last)
+        student = student.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+
+    def step():
+        inputs = x.clone().requires_grad_(True)
+        _, teacher_maps = stage_features(teacher, inputs)
+        logits, student_maps = stage_features(student, inputs)
+        loss = F.cross_entropy(logits, y)
+        for zt, zs in zip(teacher_maps, student_maps):
+            loss = loss + alpha * (1 - F.cosine_similarity(zt.flatten(1), zs.flatten(1), dim=1)).mean()
+            m = torch.randn_like(zs)
+            m = m / m.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+            jt = torch.autograd.grad((zt * m).sum(), inputs, retain_graph=True)[0]
+            js = torch.autograd.grad((zs * m).sum(), inputs, create_graph=True)[0]
+            loss = loss + beta * (js - jt).pow(2).flatten(1).sum(1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    step()  # warm-up
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        rates.append(len(x) / (time.perf_counter() - start))
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--output", required=True)
@@ -174,6 +225,15 @@ def main():
                 "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
             })
             print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
+
+    for channels_last in [False, True]:
+        rates = robust_kd_rates(x, y, args.runs, channels_last)
+        rows.append({
+            "workload": "Robust-KD step (exact, 3 layers, 1 projection) ResNet-20, batch 128",
+            "tool": tool + (" (channels-last)" if channels_last else ""),
+            "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
+        })
+        print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
 
     x, y = fashion_mnist_test(100)
     attack = torchattacks.AutoAttack(sample, norm="Linf", eps=0.1, version="standard", n_classes=10, seed=0)

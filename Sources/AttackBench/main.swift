@@ -5,13 +5,15 @@
 //   SmallCNN; the AutoAttack standard at L∞ ε 0.1 on the sample SmallCNN over the first 100
 //   Fashion-MNIST test images (seconds per image); training steps on ResNet-20 at batch 128 (SGD with
 //   momentum and weight decay, batch norm in training mode): a standard step and a PGD-7 L∞ ε 0.1
-//   adversarial-training step (crafted in evaluation mode, trained in training mode). Peers: scripts/attack_peers.py (PyTorch +
+//   adversarial-training step (crafted in evaluation mode, trained in training mode); Robust-KD steps
+//   (ResNet-20 into ResNet-20, 3 stage layers, 1 projection), exact and finite-difference. Peers: scripts/attack_peers.py (PyTorch +
 //   torchattacks on the same architectures and the sample's weights), run just before by `make bench`
 //   when .venv-torch exists (scripts/bootstrap --torch).
 //
 //   swift run -c release AttackBench [--peers FILE] [--output docs/benchmarks/attacks] [--runs 3]
 import Attacks
 import Datasets
+import Distillation
 import Foundation
 import NN
 import ONNXInterop
@@ -128,6 +130,44 @@ do {
                 )
             )
             print("rkd \(name): \(Int(128 / median(seconds))) images/s")
+        }
+    }
+
+    // Robust-KD steps, ResNet-20 teacher (seed 0) into a ResNet-20 student (seed 1), batch 128: the
+    // three resolution stages paired (no adapters), α 50, β 5e-3, 1 projection, cosine; exact (double
+    // backward) and finite-difference Jacobian terms.
+    do {
+        let teacher = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0)
+        let student = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 1)
+        let pairs = LayerPairing.featurePairs(
+            try LayerPairing.automatic(
+                teacher: LayerPairing.maps(of: teacher),
+                student: LayerPairing.maps(of: student)
+            ),
+            seed: 1
+        )
+        let x = Tensor(shape: batch.shape, scalars: batch.images)
+        for (mode, jacobian) in [("exact", JacobianMode.exact), ("fd", .finiteDifference(step: 0.01))] {
+            var settings = RobustKDSettings()
+            settings.jacobian = jacobian
+            let kd = RobustKD(teacher: teacher, student: student, pairs: pairs, settings: settings)
+            var optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+            var random = RandomGenerator(seed: 5)
+            let seconds = time(runs) {
+                kd.step(optimizer: &optimizer, inputs: x, labels: batch.labels, random: &random)
+            }
+            let workload = "Robust-KD step (\(mode), \(pairs.count) layers, 1 projection) ResNet-20, batch 128"
+            rows.append(
+                Row(
+                    workload: workload,
+                    tool: "rkd",
+                    median: 128 / median(seconds),
+                    unit: "images/s",
+                    runs: seconds.map { 128 / $0 },
+                    note: nil
+                )
+            )
+            print("rkd \(workload): \(Int(128 / median(seconds))) images/s")
         }
     }
 

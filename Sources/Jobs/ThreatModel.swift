@@ -67,12 +67,18 @@ public struct AdversarialTraining: Codable, Hashable, Sendable {
     public var steps: Int
     /// PGD step size; `nil`: 2.5·ε/steps.
     public var stepSize: Float?
+    /// TRADES' β when the recipe is TRADES (Zhang et al. 2019); `nil`: PGD-AT.
+    public var tradesBeta: Float?
 
     /// Creates the settings.
-    public init(norm: Norm, epsilon: Float, steps: Int, stepSize: Float? = nil) {
+    public init(norm: Norm, epsilon: Float, steps: Int, stepSize: Float? = nil, tradesBeta: Float? = nil) {
         self.norm = norm
         self.epsilon = epsilon
         self.steps = steps
         self.stepSize = stepSize
+        self.tradesBeta = tradesBeta
     }
+
+    /// "PGD-AT" or "TRADES β=…", for logs and manifests.
+    public var recipeName: String { tradesBeta.map { "TRADES β=\($0)" } ?? "PGD-AT" }
 }

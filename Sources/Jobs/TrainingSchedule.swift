@@ -57,5 +57,6 @@ extension AdversarialTraining {
         try JobSpecError.requirePositive(epsilon, field: "\(path).epsilon")
         guard steps >= 1 else { throw JobSpecError(field: "\(path).steps", "must be at least 1, not \(steps)") }
         if let stepSize { try JobSpecError.requirePositive(stepSize, field: "\(path).step_size") }
+        if let tradesBeta { try JobSpecError.requirePositive(tradesBeta, field: "\(path).trades_beta") }
     }
 }

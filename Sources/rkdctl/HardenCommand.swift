@@ -22,14 +22,16 @@ struct HardenCommand: AsyncParsableCommand {
 
             Feature maps are paired by spatial resolution (each teacher stage with the model's last map \
             of that size, through a learned 1×1 adapter that is thrown away), or by --pair \
-            teacherTensor=modelTensor. --init teacher starts from the teacher's weights when the model \
+            teacherTensor=modelTensor. --init-from teacher starts from the teacher's weights when the model \
             has the teacher's architecture.
 
-            Defaults: the train split of the teacher's data set, α 50, β 5e-3, 1 projection, cosine \
+            Defaults: the train split of fashion-mnist (--data), α 50, β 5e-3, 1 projection, cosine \
             distance, exact Jacobian, 10 epochs of batch 128, learning rate 0.01 (cosine), the quick \
             audit (FGSM, PGD-20 and AutoAttack at the teacher's ε on 200 test images).
 
-            The job checkpoints and resumes after a restart; Ctrl-C stops watching, not the job.
+            The job checkpoints and resumes after a restart; Ctrl-C stops watching, not the job. With \
+            --detach it prints the job id; `rkdctl jobs download ID hardened.onnx -o FILE` fetches the \
+            result later (harden.json and report.* too).
             """
     )
 

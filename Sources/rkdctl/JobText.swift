@@ -69,7 +69,8 @@ enum JobText {
         case .teacherTraining(let training):
             var parts = ["\(training.name): \(training.architecture.name)"]
             if training.width > 0 { parts[0] += " width \(training.width)" }
-            parts.append("PGD-AT \(training.adversarial.norm.name) ε \(training.adversarial.epsilon)")
+            let recipe = training.adversarial.hasTradesBeta ? "TRADES β \(training.adversarial.tradesBeta)" : "PGD-AT"
+            parts.append("\(recipe) \(training.adversarial.norm.name) ε \(training.adversarial.epsilon)")
             if training.hasData { parts.append(dataLine(training.data)) }
             if training.schedule.epochs > 0 { parts.append("\(training.schedule.epochs) epochs") }
             return parts.joined(separator: "; ")

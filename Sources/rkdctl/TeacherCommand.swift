@@ -27,7 +27,9 @@ struct TeacherTrainCommand: AsyncParsableCommand {
         abstract: "Train a robust teacher with PGD adversarial training and store it.",
         discussion: """
             Runs PGD adversarial training (Madry et al.: every step trains on PGD examples at the budget, \
-            batch norm in training mode) as a daemon job, then audits the result at the same threat model \
+            batch norm in training mode) as a daemon job, or with --trades β TRADES (Zhang et al. 2019: \
+            clean cross-entropy + β·KL between the clean and the PGD-perturbed predictions, the stronger \
+            recipe), then audits the result at the same threat model \
             (PGD-20 and AutoAttack standard on --eval-samples test images) and stores the teacher under \
             --name with its manifest.
 
@@ -75,6 +77,12 @@ struct TeacherTrainCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("PGD step size (default 2.5·ε/steps).", valueName: "size"))
     var stepSize: Float?
 
+    @Option(
+        name: .customLong("trades"),
+        help: ArgumentHelp("Train with TRADES (Zhang et al. 2019) at this β instead of PGD-AT, e.g. 6.", valueName: "β")
+    )
+    var tradesBeta: Float?
+
     @Option(help: ArgumentHelp("Passes over the training examples.", valueName: "n"))
     var epochs: Int = 30
 
@@ -119,6 +127,7 @@ struct TeacherTrainCommand: AsyncParsableCommand {
         }
         guard learningRate > 0 else { throw ValidationError("--learning-rate must be > 0") }
         if let stepSize, !(stepSize > 0) { throw ValidationError("--step-size must be > 0") }
+        if let tradesBeta, !(tradesBeta > 0) { throw ValidationError("--trades takes β > 0, e.g. 6") }
     }
 
     func classList() throws -> [UInt32] {
@@ -146,6 +155,7 @@ struct TeacherTrainCommand: AsyncParsableCommand {
             $0.epsilon = epsilon
             $0.steps = UInt32(steps)
             if let stepSize { $0.stepSize = stepSize }
+            if let tradesBeta { $0.tradesBeta = tradesBeta }
         }
         spec.schedule = .with {
             $0.epochs = UInt32(epochs)
@@ -163,7 +173,7 @@ struct TeacherTrainCommand: AsyncParsableCommand {
             printLine(
                 "training teacher '\(name)': \(arch)\(arch == "resnet20" ? " width \(width)" : "") on \(data)"
                     + (classes.map { " classes \($0)" } ?? "") + (half.map { " (\($0) half)" } ?? "")
-                    + ", PGD-AT \(norm == "l2" ? "L2" : "L∞") ε \(epsilon), \(steps) steps, \(epochs) epochs, "
+                    + ", \(tradesBeta.map { "TRADES β \($0)" } ?? "PGD-AT") \(norm == "l2" ? "L2" : "L∞") ε \(epsilon), \(steps) steps, \(epochs) epochs, "
                     + "seed \(seed) (job \(job.id))"
             )
         }

@@ -388,6 +388,13 @@ struct JobRunnerTests {
         #expect(
             try ProtoMapping.teacherTrainingSpec(ProtoMapping.message(teacher), seed: Self.fixedSeed) == teacher
         )
+        var trades = teacher
+        trades.adversarial.tradesBeta = 6
+        #expect(try ProtoMapping.teacherTrainingSpec(ProtoMapping.message(trades), seed: Self.fixedSeed) == trades)
+        trades.adversarial.tradesBeta = 0
+        #expect(throws: JobSpecError.self) {
+            try ProtoMapping.teacherTrainingSpec(ProtoMapping.message(trades), seed: Self.fixedSeed).validate()
+        }
         // Job.spec carries the kind's spec.
         #expect(ProtoMapping.spec(.audit(audit)) == .audit(ProtoMapping.message(audit)))
         #expect(ProtoMapping.spec(.teacherTraining(teacher)) == .teacherTraining(ProtoMapping.message(teacher)))

@@ -186,6 +186,28 @@ struct TeacherJobTests {
         #expect(second.stop(within: 20) == 0)
     }
 
+    /// `trades_beta` makes the job train with TRADES; the manifest's recipe says so.
+    @Test func tradesTeacherRecordsItsRecipe() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = try QuadrantData(in: directory.url, train: 64, test: 32, seed: 3)
+        let daemon = try DaemonProcess(settings: data.settings, directory: directory.url)
+        try await daemon.withClient { client in
+            var request = teacherRequest(name: "trades", epochs: 2)
+            request.spec.adversarial.tradesBeta = 6
+            let job = try await client.submitTeacherTraining(request)
+            let finished = try await waitForJob(client, job.id, seconds: 300) { $0.state.isFinal }
+            #expect(finished.state == .succeeded, "\(finished.error)")
+            #expect(finished.teacherTraining.adversarial.tradesBeta == 6)
+            let teacher = try #require(try await client.listTeachers(.init()).teachers.first)
+            #expect(teacher.manifest.recipe.contains("TRADES β=6.0"), "\(teacher.manifest.recipe)")
+            let (bytes, _) = try await downloadTeacher(client, "trades", file: "manifest.json")
+            let manifest = try TeacherManifest.decode(bytes, what: "downloaded")
+            #expect(manifest.training?.method == "trades" && manifest.training?.tradesBeta == 6)
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// ImportTeacher checks what a teacher states against the model: a missing threat model, a wrong
     /// input shape or a wrong class count is refused with INVALID_ARGUMENT; a good one is stored.
     @Test func importChecksTheTeacher() async throws {

@@ -367,7 +367,7 @@ public nonisolated struct Rkd_V1_Artifact: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The name within the job, e.g. "report.json", "report.md", "report.html", "model.hardened.onnx",
+  /// The name within the job, e.g. "report.json", "report.md", "report.html", "hardened.onnx",
   /// "teacher.onnx", "manifest.json".
   public var name: String = String()
 

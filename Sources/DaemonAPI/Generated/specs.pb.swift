@@ -822,12 +822,25 @@ public nonisolated struct Rkd_V1_AdversarialTraining: Sendable {
   /// Clears the value of `stepSize`. Subsequent reads from it will return its default value.
   public mutating func clearStepSize() {self._stepSize = nil}
 
+  /// When set, TRADES (Zhang et al. 2019) with this β > 0 instead of PGD-AT: cross-entropy on the clean
+  /// batch + β·KL(f(x) ‖ f(x′)), the inner maximisation by PGD on that KL divergence (the same norm, ε,
+  /// steps and step size). The published recipe uses β = 6.
+  public var tradesBeta: Float {
+    get {_tradesBeta ?? 0}
+    set {_tradesBeta = newValue}
+  }
+  /// Returns true if `tradesBeta` has been explicitly set.
+  public var hasTradesBeta: Bool {self._tradesBeta != nil}
+  /// Clears the value of `tradesBeta`. Subsequent reads from it will return its default value.
+  public mutating func clearTradesBeta() {self._tradesBeta = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _steps: UInt32? = nil
   fileprivate var _stepSize: Float? = nil
+  fileprivate var _tradesBeta: Float? = nil
 }
 
 /// The optimiser and schedule of a training run (SGD with momentum).
@@ -1571,7 +1584,7 @@ nonisolated extension Rkd_V1_LayerPair: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Rkd_V1_AdversarialTraining: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdversarialTraining"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}norm\0\u{1}epsilon\0\u{1}steps\0\u{3}step_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}norm\0\u{1}epsilon\0\u{1}steps\0\u{3}step_size\0\u{3}trades_beta\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1583,6 +1596,7 @@ nonisolated extension Rkd_V1_AdversarialTraining: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeSingularFloatField(value: &self.epsilon) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self._steps) }()
       case 4: try { try decoder.decodeSingularFloatField(value: &self._stepSize) }()
+      case 5: try { try decoder.decodeSingularFloatField(value: &self._tradesBeta) }()
       default: break
       }
     }
@@ -1605,6 +1619,9 @@ nonisolated extension Rkd_V1_AdversarialTraining: SwiftProtobuf.Message, SwiftPr
     try { if let v = self._stepSize {
       try visitor.visitSingularFloatField(value: v, fieldNumber: 4)
     } }()
+    try { if let v = self._tradesBeta {
+      try visitor.visitSingularFloatField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1613,6 +1630,7 @@ nonisolated extension Rkd_V1_AdversarialTraining: SwiftProtobuf.Message, SwiftPr
     if lhs.epsilon != rhs.epsilon {return false}
     if lhs._steps != rhs._steps {return false}
     if lhs._stepSize != rhs._stepSize {return false}
+    if lhs._tradesBeta != rhs._tradesBeta {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -324,6 +324,15 @@ public struct HardenExecutor: JobExecutor {
                 steps: threat.steps,
                 stepSize: threat.stepSize
             )
+            if let beta = threat.tradesBeta {
+                trainer.trades = TRADES(
+                    threat.norm == .linf ? .linf : .l2,
+                    epsilon: threat.epsilon,
+                    steps: threat.steps,
+                    stepSize: threat.stepSize,
+                    beta: beta
+                )
+            }
         }
 
         var resumeFrom: Checkpoint?

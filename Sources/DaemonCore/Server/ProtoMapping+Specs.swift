@@ -310,7 +310,8 @@ extension ProtoMapping {
             norm: try norm(message.norm, field: "\(field).norm"),
             epsilon: message.epsilon,
             steps: message.hasSteps ? Int(message.steps) : SpecDefaults.adversarialSteps,
-            stepSize: message.hasStepSize ? message.stepSize : nil
+            stepSize: message.hasStepSize ? message.stepSize : nil,
+            tradesBeta: message.hasTradesBeta ? message.tradesBeta : nil
         )
     }
 
@@ -499,6 +500,7 @@ extension ProtoMapping {
         message.epsilon = adversarial.epsilon
         message.steps = UInt32(clamping: adversarial.steps)
         if let stepSize = adversarial.stepSize { message.stepSize = stepSize }
+        if let beta = adversarial.tradesBeta { message.tradesBeta = beta }
         return message
     }
 

@@ -8,8 +8,8 @@ import ONNXInterop
 import TensorEngine
 import Training
 
-/// Runs teacher-training jobs: PGD adversarial training (Madry et al.) of a ResNet-20 or small CNN on
-/// a catalogue data set, then an audit of the result at the training threat model (PGD-20 and the
+/// Runs teacher-training jobs: PGD adversarial training (Madry et al.), or TRADES when the spec sets its
+/// β, of a ResNet-20 or small CNN on a catalogue data set, then an audit of the result at the training threat model (PGD-20 and the
 /// AutoAttack standard on the first `evalExamples` test images), then the teacher's ONNX file and
 /// manifest into the teacher store.
 ///
@@ -50,6 +50,15 @@ public struct TeacherTrainingExecutor: JobExecutor {
             seed: schedule.seed,
             adversarial: training
         )
+        if let beta = threat.tradesBeta {
+            trainer.trades = TRADES(
+                norm,
+                epsilon: threat.epsilon,
+                steps: threat.steps,
+                stepSize: threat.stepSize,
+                beta: beta
+            )
+        }
         trainer.momentum = schedule.momentum
         trainer.weightDecay = schedule.weightDecay
         trainer.checkpointEvery = schedule.checkpointEvery
@@ -64,8 +73,10 @@ public struct TeacherTrainingExecutor: JobExecutor {
                 resumeFrom = checkpoint
                 await context.log(
                     .info,
-                    "resuming from a checkpoint at step \(checkpoint.step) of \(trainer.totalSteps) "
-                        + "(epoch \(checkpoint.step / trainer.stepsPerEpoch + 1) of \(schedule.epochs))"
+                    checkpoint.step >= trainer.totalSteps
+                        ? "training was finished before the restart (\(checkpoint.step) steps); resuming the evaluation"
+                        : "resuming from a checkpoint at step \(checkpoint.step) of \(trainer.totalSteps) "
+                            + "(epoch \(checkpoint.step / trainer.stepsPerEpoch + 1) of \(schedule.epochs))"
                 )
             } catch {
                 await context.log(.warning, "the training checkpoint is unreadable (\(error)); starting over")
@@ -74,7 +85,7 @@ public struct TeacherTrainingExecutor: JobExecutor {
             await context.log(
                 .info,
                 "training \(Self.architectureName(spec)) on \(data.train.count) \(spec.data.name) examples: "
-                    + "PGD-AT \(threat.norm.rawValue) ε=\(threat.epsilon), \(threat.steps) steps of "
+                    + "\(threat.recipeName) \(threat.norm.rawValue) ε=\(threat.epsilon), \(threat.steps) steps of "
                     + "\(training.attack.stepSize); \(schedule.epochs) epochs of \(trainer.stepsPerEpoch) steps, "
                     + "batch \(schedule.batchSize), seed \(schedule.seed)"
             )
@@ -159,15 +170,17 @@ public struct TeacherTrainingExecutor: JobExecutor {
             norm: threat.norm,
             epsilon: threat.epsilon,
             architecture: Self.architectureName(spec),
-            recipe: "rkdd teacher-training job \(context.job.id): PGD-AT \(threat.norm.rawValue) ε=\(threat.epsilon), "
+            recipe:
+                "rkdd teacher-training job \(context.job.id): \(threat.recipeName) \(threat.norm.rawValue) ε=\(threat.epsilon), "
                 + "\(threat.steps) steps of \(training.attack.stepSize) from a random start, \(schedule.epochs) "
                 + "epochs, batch \(schedule.batchSize), SGD lr \(schedule.learningRate) cosine, momentum "
                 + "\(schedule.momentum), weight decay \(schedule.weightDecay), seed \(schedule.seed)",
             seed: schedule.seed,
             training: .init(
-                method: "pgd-at",
+                method: threat.tradesBeta == nil ? "pgd-at" : "trades",
                 steps: threat.steps,
                 stepSize: training.attack.stepSize,
+                tradesBeta: threat.tradesBeta,
                 epochs: schedule.epochs,
                 batchSize: schedule.batchSize,
                 learningRate: schedule.learningRate,

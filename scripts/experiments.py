@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""`make experiments`: the paper's experiments on Fashion-MNIST (issue 12, section 3), as rkdd jobs.
+
+Every step is a job of a private rkdd (state in .runs/experiments/, maxAttempts raised so that a
+machine restart does not fail a job): teacher training, hardening, audits. The driver is idempotent:
+it records each job's id before waiting for it, so a rerun after an interruption (of the driver, the
+daemon or the machine) re-attaches to the same job, which resumes from its checkpoint, and it skips
+every step whose result is already in experiments/results/. Results are small JSON files (commit
+them); scripts/experiments_report.py turns them into docs/EXPERIMENTS.md, with pending steps marked.
+
+usage: scripts/experiments.py [--only PREFIX] [--dry-run]
+Runs for many hours on two cores; run it in the background (`nohup make experiments &`).
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = Path(os.environ.get("RKD_EXPERIMENTS_DIR", ROOT / ".runs" / "experiments"))
+RESULTS = ROOT / "experiments" / "results"
+BIN = ROOT / ".build" / "release"
+SOCKET = RUN / "rkd.sock"
+SEED = 1
+
+# The audit columns (issue 12): clean, FGSM 0.1, PGD-20 L∞ 0.05 / 0.1 and PGD-20 L2 1.0 on 1000 test
+# images; AutoAttack standard at L∞ 0.1 on 500. One audit job each, all seed 0.
+AUDITS = {
+    "linf": ["--samples", "1000", "--attack", "fgsm", "--attack", "pgd:steps=20", "--eps", "0.05,0.1"],
+    "l2": ["--samples", "1000", "--norm", "l2", "--attack", "pgd:steps=20", "--eps", "1.0"],
+    "aa": ["--samples", "500", "--attack", "autoattack", "--eps", "0.1"],
+}
+
+# Experiment 1 (paper table 9): a PGD-AT ResNet-20 teacher on the first half of the train split;
+# students on the second half, clean data only, initialised from the teacher (the model file is the
+# teacher's own ONNX export).
+TEACHER_A = "exp-half-a"
+TEACHER_A_TRAIN = [
+    "teacher", "train", "--name", TEACHER_A, "--half", "first", "--arch", "resnet20", "--norm", "linf",
+    "--eps", "0.1", "--steps", "3", "--epochs", "6", "--seed", str(SEED), "--checkpoint-every", "50",
+    "--eval-samples", "500",
+]
+STUDENT_COMMON = ["--half", "second", "--epochs", "2", "--seed", str(SEED), "--audit", "none"]
+EXP1_STUDENTS = {
+    # row name: (model, extra harden flags)
+    "finetune": ("teacher", ["--method", "finetune"]),
+    "shafahi": ("teacher", ["--method", "shafahi", "--teacher", TEACHER_A]),
+    "rkd-feature": ("teacher", ["--teacher", TEACHER_A, "--beta", "0"]),
+    "rkd-jacobian": ("teacher", ["--teacher", TEACHER_A, "--alpha", "0"]),
+    "rkd-exact": ("teacher", ["--teacher", TEACHER_A]),
+    "rkd-fd": ("teacher", ["--teacher", TEACHER_A, "--jacobian", "fd"]),
+    "pgd-at": ("teacher", ["--method", "adversarial", "--eps", "0.1"]),
+    "standard": ("untrained-resnet20", ["--method", "finetune", "--epochs", "6", "--learning-rate", "0.05"]),
+}
+
+# Experiment 3: the accurate-but-fragile sample models hardened from the shipped teacher (the small
+# CNN has another architecture: adapters), with plain fine-tuning as the control.
+SHIPPED = "fmnist-resnet20-linf"
+EXP3_COMMON = ["--epochs", "1", "--seed", str(SEED), "--audit", "none"]
+EXP3_STUDENTS = {
+    "smallcnn-rkd": (ROOT / "samples/models/fmnist-smallcnn.onnx", ["--teacher", SHIPPED]),
+    "smallcnn-rkd-fd": (ROOT / "samples/models/fmnist-smallcnn.onnx", ["--teacher", SHIPPED, "--jacobian", "fd"]),
+    "smallcnn-finetune": (ROOT / "samples/models/fmnist-smallcnn.onnx", ["--method", "finetune"]),
+    "resnet20-rkd": (ROOT / "samples/models/fmnist-resnet20.onnx", ["--teacher", SHIPPED]),
+    "resnet20-finetune": (ROOT / "samples/models/fmnist-resnet20.onnx", ["--method", "finetune"]),
+}
+
+
+def log(message):
+    print(time.strftime("%Y-%m-%d %H:%M:%S"), message, flush=True)
+
+
+def rkdctl(*args, check=True):
+    command = [str(BIN / "rkdctl"), "--socket", str(SOCKET), "--no-autostart", *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"rkdctl {' '.join(map(str, args))} exited {result.returncode}: {result.stderr.strip()}")
+    return result
+
+
+def accepting():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(str(SOCKET))
+            return True
+        except OSError:
+            return False
+
+
+def ensure_daemon():
+    if SOCKET.exists() and accepting():
+        return
+    RUN.mkdir(parents=True, exist_ok=True)
+    config = RUN / "rkdd.conf"
+    config.write_text(json.dumps({"maxAttempts": 100, "bundledTeachers": str(ROOT / "samples" / "teachers")}))
+    environment = dict(os.environ, RKD_THREADS=os.environ.get("RKD_THREADS", "2"))
+    environment.pop("NOTIFY_SOCKET", None)
+    with open(RUN / "rkdd.log", "a") as output:
+        subprocess.Popen(
+            [str(BIN / "rkdd"), "--socket", str(SOCKET), "--state-directory", str(RUN / "state"), "--config", str(config)],
+            stdout=output, stderr=output, env=environment, start_new_session=True,
+        )
+    for _ in range(300):
+        if SOCKET.exists() and accepting():
+            log(f"rkdd started on {SOCKET}")
+            return
+        time.sleep(0.1)
+    sys.exit(f"rkdd did not start; see {RUN / 'rkdd.log'}")
+
+
+def job(name, args):
+    """Submits `rkdctl ARGS --detach --json` once (its id kept in RUN/jobs/NAME.id), waits for it and
+    returns its id, or None when it failed (the error is kept in results/NAME.failed)."""
+    ids = RUN / "jobs"
+    ids.mkdir(parents=True, exist_ok=True)
+    id_file = ids / f"{name}.id"
+    if not id_file.exists():
+        try:
+            submitted = json.loads(rkdctl(*args, "--detach", "--json").stdout)
+        except RuntimeError as error:  # refused at submit (a missing teacher, say): retried on the next run
+            log(f"{name}: not submitted: {error}")
+            return None
+        id_file.write_text(submitted["job_id"])
+        log(f"{name}: submitted job {submitted['job_id']}: rkdctl {' '.join(map(str, args))}")
+    job_id = id_file.read_text().strip()
+    while True:
+        watched = rkdctl("jobs", "watch", job_id, check=False)
+        shown = json.loads(rkdctl("jobs", "show", job_id, "--json").stdout)
+        state = shown.get("state")
+        if state == "succeeded":
+            return job_id
+        if state in ("failed", "cancelled"):
+            failure = RESULTS / f"{name}.failed"
+            failure.parent.mkdir(parents=True, exist_ok=True)
+            failure.write_text(json.dumps({"job_id": job_id, "state": state, "error": shown.get("error")}, indent=2))
+            log(f"{name}: job {job_id} {state}: {shown.get('error')}")
+            return None
+        if watched.returncode == 3:  # the daemon went away: start it again and re-attach
+            ensure_daemon()
+        time.sleep(5)
+
+
+def result_path(name):
+    return RESULTS / f"{name}.json"
+
+
+def done(name):
+    return result_path(name).exists() or (RESULTS / f"{name}.failed").exists()
+
+
+def save(name, data, extra=None):
+    path = result_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if extra:
+        data = dict(data, **extra)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def audit(prefix, model):
+    """The three audit jobs of one model, each kept as results/PREFIX.audit-KIND.json."""
+    for kind, flags in AUDITS.items():
+        name = f"{prefix}.audit-{kind}"
+        if done(name):
+            continue
+        job_id = job(name, ["audit", model, "--seed", "0", *flags])
+        if job_id:
+            report = RUN / "reports" / f"{name}.json"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            rkdctl("report", job_id, "--format", "json", "-o", report)
+            data = json.loads(report.read_text())
+            save(name, data, {"job_id": job_id, "command": f"rkdctl audit {Path(model).name} --seed 0 {' '.join(flags)}"})
+            log(f"{name}: done")
+
+
+def harden(name, model, flags):
+    """One hardening job; keeps harden.json as results/NAME.json and the model as RUN/models/NAME.onnx."""
+    output = RUN / "models" / f"{name}.onnx"
+    if not done(name):
+        args = ["harden", model, *flags]
+        job_id = job(name, args)
+        if not job_id:
+            return None
+        output.parent.mkdir(parents=True, exist_ok=True)
+        rkdctl("jobs", "download", job_id, "hardened.onnx", "-o", output)
+        summary = RUN / "reports" / f"{name}.harden.json"
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        rkdctl("jobs", "download", job_id, "harden.json", "-o", summary)
+        shown = json.loads(rkdctl("jobs", "show", job_id, "--json").stdout)
+        command = "rkdctl " + " ".join(str(a) if not str(a).startswith("/") else Path(a).name for a in args)
+        save(name, json.loads(summary.read_text()), {"job_id": job_id, "command": command,
+                                                     "started_at": shown.get("started_at"),
+                                                     "finished_at": shown.get("finished_at")})
+        log(f"{name}: done")
+    return output if output.exists() else None
+
+
+def untrained_resnet20():
+    path = RUN / "models" / "untrained" / "fmnist-resnet20.onnx"
+    if not path.exists():
+        subprocess.run([str(BIN / "SampleModels"), "--arch", "resnet20", "--epochs", "0", "--seed", str(SEED),
+                        "--output", str(path.parent)], check=True, capture_output=True)
+    return path
+
+
+def experiment1():
+    teacher = RUN / "models" / f"{TEACHER_A}.onnx"
+    if not done("exp1.teacher"):
+        job_id = job("exp1.teacher", TEACHER_A_TRAIN)
+        if not job_id:
+            return
+        shown = json.loads(rkdctl("teacher", "show", TEACHER_A, "--json").stdout)
+        save("exp1.teacher", shown, {"job_id": job_id, "command": "rkdctl " + " ".join(TEACHER_A_TRAIN)})
+    if not teacher.exists():
+        teacher.parent.mkdir(parents=True, exist_ok=True)
+        rkdctl("teacher", "export", TEACHER_A, "-o", teacher)
+    models = {"teacher": teacher, "untrained-resnet20": None}
+    hardened = {}
+    # Training first (cheap audits after each), AutoAttack last: the table fills in early.
+    for row, (source, flags) in EXP1_STUDENTS.items():
+        model = models[source] or untrained_resnet20()
+        hardened[row] = harden(f"exp1.{row}", model, [*STUDENT_COMMON, *flags])
+    for row, path in [("teacher", teacher), *hardened.items()]:
+        if path:
+            audit(f"exp1.{row}", path)
+
+
+def experiment3():
+    hardened = {}
+    for row, (model, flags) in EXP3_STUDENTS.items():
+        if not model.exists():
+            log(f"exp3.{row}: {model} is missing (make samples); skipped")
+            continue
+        hardened[row] = harden(f"exp3.{row}", model, [*EXP3_COMMON, *flags])
+    sources = [
+        ("teacher", ROOT / "samples/teachers" / SHIPPED / "teacher.onnx"),
+        ("smallcnn-source", EXP3_STUDENTS["smallcnn-rkd"][0]),
+        ("resnet20-source", EXP3_STUDENTS["resnet20-rkd"][0]),
+    ]
+    for name, model in sources:
+        if model.exists():
+            audit(f"exp3.{name}", model)
+    for row, path in hardened.items():
+        if path:
+            audit(f"exp3.{row}", path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["exp1", "exp3"], help="run one experiment")
+    arguments = parser.parse_args()
+    for tool in ("rkdd", "rkdctl", "SampleModels"):
+        if not (BIN / tool).exists():
+            sys.exit(f"{BIN / tool} is missing: swift build -c release (make experiments does)")
+    ensure_daemon()
+    if arguments.only in (None, "exp3"):
+        experiment3()
+    if arguments.only in (None, "exp1"):
+        experiment1()
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "experiments_report.py")], check=True)
+
+
+if __name__ == "__main__":
+    main()
