@@ -57,6 +57,41 @@ public struct AuditComparison: Sendable {
         return out
     }
 
+    /// Robust accuracy against ε per attack, before (thin) and after (thick, dashed), with 95 % intervals.
+    func curves() -> SVGLinePlot {
+        var names: [String] = []
+        for attack in after.attacks where !names.contains(attack.name) { names.append(attack.name) }
+        var series: [SVGLinePlot.Series] = []
+        for (index, name) in names.enumerated() {
+            for (report, label) in [(before, "before"), (after, "after")] {
+                let points = report.attacks.filter { $0.name == name }.map { attack in
+                    SVGLinePlot.Point(
+                        x: Double(attack.epsilon),
+                        y: attack.robustAccuracy,
+                        low: attack.ci95.first ?? attack.robustAccuracy,
+                        high: attack.ci95.last ?? attack.robustAccuracy
+                    )
+                }
+                guard !points.isEmpty else { continue }
+                series.append(
+                    .init(
+                        name: "\(name) \(label)",
+                        colour: SVGMarkup.colour(index),
+                        points: points,
+                        emphasised: label == "after"
+                    )
+                )
+            }
+        }
+        return SVGLinePlot(
+            title: "Robust accuracy vs ε, before and after",
+            xLabel: "ε (\(after.norm == "l2" ? "L2" : "L∞") budget)",
+            yLabel: "robust accuracy",
+            series: series,
+            reference: ("clean accuracy after", after.cleanAccuracy)
+        )
+    }
+
     public func html() -> String {
         let e = SVGMarkup.escape
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -89,6 +124,7 @@ public struct AuditComparison: Sendable {
             ]
         )
         out += "<figure>\(chart.svg())</figure>\n"
+        out += "<figure>\(curves().svg())</figure>\n"
         out += "<h2>Reliability flags of the hardened model</h2>\n"
         if after.flags.isEmpty {
             out += "<p>None fired.</p>\n"

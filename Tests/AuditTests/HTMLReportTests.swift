@@ -191,6 +191,67 @@ struct HTMLReportTests {
         let requests = try BrowserRun.pageRequests(netLog: Data(contentsOf: netLog))
         #expect(requests.isEmpty, "the page made network requests: \(requests)")
     }
+
+    /// The before/after page of a hardening job: escaped, finite, and rendered by Chromium offline with
+    /// its bar chart and its curves.
+    @Test func chromiumRendersTheComparisonOffline() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.chromium) else {
+            Issue.record("\(Self.chromium) is missing: run scripts/bootstrap (it installs Debian's chromium package)")
+            return
+        }
+        let before = try await Self.report()
+        var after = before
+        for index in after.attacks.indices {
+            after.attacks[index].robustAccuracy = min(1, after.attacks[index].robustAccuracy + 0.25)
+        }
+        let comparison = AuditComparison(
+            title: "Hardening <model>",
+            facts: [("method", "robust-kd & co")],
+            before: before,
+            after: after
+        )
+        let markdown = comparison.markdown()
+        #expect(markdown.contains("| attack | ε | before | after | change |"))
+        #expect(markdown.contains("## Reliability flags of the hardened model"))
+        let html = comparison.html()
+        #expect(html.contains("Hardening &lt;model&gt;") && html.contains("robust-kd &amp; co"))
+        #expect(Self.nonFiniteCoordinates(html).isEmpty)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rkd-cmp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let page = directory.appendingPathComponent("report.html")
+        let shot = directory.appendingPathComponent("shot.png")
+        let netLog = directory.appendingPathComponent("net.json")
+        try html.write(to: page, atomically: true, encoding: .utf8)
+        let browser = try await BrowserRun.run(
+            Self.chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+                "--user-data-dir=\(directory.path)/profile", "--no-first-run", "--disable-background-networking",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", "--screenshot=\(shot.path)",
+                "--log-net-log=\(netLog.path)", page.absoluteString,
+            ],
+            in: directory,
+            name: "chromium"
+        )
+        try #require(browser.status == 0, "chromium exited with \(browser.status): \(browser.errors.suffix(2000))")
+        let script = Self.repository.appendingPathComponent("scripts/png_stats.py").path
+        let decoded = try await BrowserRun.run(Self.python, [script, shot.path], in: directory, name: "png_stats")
+        try #require(decoded.status == 0, "png_stats failed: \(decoded.errors)")
+        let stats = try #require(
+            try JSONSerialization.jsonObject(with: Data(decoded.output.utf8)) as? [String: Any],
+            "png_stats printed \(decoded.output)"
+        )
+        #expect((stats["distinct_colors"] as? Int ?? 0) > 20, "\(stats)")
+        #expect((stats["non_white_fraction"] as? Double ?? 0) > 0.01, "\(stats)")
+        let dom = browser.output
+        #expect(dom.components(separatedBy: "<svg").count - 1 == 2, "two charts")
+        let expected = ["Accuracy before and after", "Robust accuracy vs ε, before and after", "<polyline", "<rect"]
+        #expect(expected.filter { !dom.contains($0) } == [], "missing from the DOM")
+        let requests = try BrowserRun.pageRequests(netLog: Data(contentsOf: netLog))
+        #expect(requests.isEmpty, "the page made network requests: \(requests)")
+    }
 }
 
 /// A child process with a deadline, and what Chromium's net log says the page requested.
