@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Attacks", "NN", "TensorEngine"],
+            dependencies: ["Training", "Attacks", "NN", "TensorEngine", "TensorEngineTestSupport"],
             swiftSettings: numericSwiftSettings
         ),
 

@@ -2,6 +2,7 @@ import Attacks
 import Foundation
 import NN
 import TensorEngine
+import TensorEngineTestSupport
 import Testing
 import Training
 
@@ -32,27 +33,6 @@ final class TinyMLP: Classifier {
     }
 }
 
-/// One robust feature (pixel 0 moves by ±0.3 with the class) and fifteen fragile ones (±0.05 each).
-struct RobustFeatureData {
-    let inputs: [Float]
-    let labels: [Int]
-
-    init(count: Int, seed: UInt64) {
-        var random = RandomGenerator(seed: seed)
-        var inputs: [Float] = []
-        var labels: [Int] = []
-        for _ in 0..<count {
-            let y = random.nextInt(below: 2)
-            let sign: Float = y == 1 ? 1 : -1
-            inputs.append(0.5 + 0.3 * sign + 0.05 * random.nextNormal())
-            for _ in 1..<16 { inputs.append(0.5 + 0.05 * sign + 0.05 * random.nextNormal()) }
-            labels.append(y)
-        }
-        self.inputs = inputs.map { min(max($0, 0), 1) }
-        self.labels = labels
-    }
-}
-
 @Suite("Robust-KD on a tiny task")
 struct RobustKDTaskTests {
     /// A PGD-AT teacher leans on the robust pixel; students trained on clean data only, from the same
@@ -60,8 +40,8 @@ struct RobustKDTaskTests {
     /// inherits the teacher's reliance and keeps a higher PGD accuracy.
     /// Seeded, so deterministic: PGD-20 accuracy 0.80 for CE, 0.92 for Robust-KD (teacher 0.97) here.
     @Test func robustKDRaisesRobustAccuracyOverCrossEntropyFineTuning() async throws {
-        let train = RobustFeatureData(count: 256, seed: 4)
-        let test = RobustFeatureData(count: 300, seed: 5)
+        let train = RobustFeatureTask(count: 256, seed: 4)
+        let test = RobustFeatureTask(count: 300, seed: 5)
         let teacher = TinyMLP(seed: 1)
         var teacherTrainer = Trainer(
             inputs: train.inputs,

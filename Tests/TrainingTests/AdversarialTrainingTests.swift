@@ -2,6 +2,7 @@ import Attacks
 import Foundation
 import NN
 import TensorEngine
+import TensorEngineTestSupport
 import Testing
 import Training
 
@@ -20,31 +21,6 @@ final class TinyLinear: Classifier {
     }
 
     func logits(_ x: Tensor, context: ForwardContext) -> Tensor { fc(x.flattened(axis: 1), context: context) }
-}
-
-/// A task with one robust feature and fifteen fragile ones: the class moves pixel 0 by ±0.3 and each
-/// other pixel by ±0.05 (plus noise). Standard training leans on all sixteen (roughly in proportion to
-/// their signal), which an L∞ budget of 0.2 overturns; adversarial training must lean on pixel 0.
-struct RobustFeatureTask {
-    let inputs: [Float]
-    let labels: [Int]
-
-    init(count: Int, seed: UInt64) {
-        var random = RandomGenerator(seed: seed)
-        var inputs: [Float] = []
-        var labels: [Int] = []
-        for _ in 0..<count {
-            let y = random.nextInt(below: 2)
-            let sign: Float = y == 1 ? 1 : -1
-            inputs.append(0.5 + 0.3 * sign + 0.05 * random.nextNormal())
-            for _ in 1..<16 { inputs.append(0.5 + 0.05 * sign + 0.05 * random.nextNormal()) }
-            labels.append(y)
-        }
-        self.inputs = inputs.map { min(max($0, 0), 1) }
-        self.labels = labels
-    }
-
-    var tensor: Tensor { Tensor(shape: [labels.count, 1, 4, 4], scalars: inputs) }
 }
 
 @Suite("Adversarial training")

@@ -2,6 +2,7 @@ import Attacks
 import Foundation
 import NN
 import TensorEngine
+import TensorEngineTestSupport
 import Testing
 import Training
 
