@@ -69,6 +69,13 @@ def training(name):
     return t["seconds"], t["examples"] * t["epochs"] / max(t["seconds"], 1e-9)
 
 
+def cell(value, form):
+    """A number, "…" when pending, or the text given (e.g. "–": not applicable)."""
+    if value is None:
+        return PENDING
+    return value if isinstance(value, str) else format(value, form)
+
+
 def table(rows):
     lines = [
         "| model | clean | FGSM 0.1 | PGD-20 0.05 | PGD-20 0.1 | PGD-20 L2 1.0 | AutoAttack 0.1 | flags | training s | images/s |",
@@ -79,7 +86,7 @@ def table(rows):
         lines.append(
             f"| {label} | {percent(m['clean'])} | {percent(m['fgsm'])} | {percent(m['pgd05'])} | "
             f"{percent(m['pgd10'])} | {percent(m['l2'])} | {percent(m['aa'])} | {m['flags'] or 'none'} | "
-            f"{PENDING if seconds is None else f'{seconds:.0f}'} | {PENDING if rate is None else f'{rate:.1f}'} |"
+            f"{cell(seconds, '.0f')} | {cell(rate, '.1f')} |"
         )
     return lines
 
@@ -193,7 +200,7 @@ def main():
         "resolution through 1×1 adapters.",
         "",
     ]
-    rows3 = [(label, f"exp3.{r}", *(training(f"exp3.{r}") if trained else (None, None)))
+    rows3 = [(label, f"exp3.{r}", *(training(f"exp3.{r}") if trained else ("–", "–")))
              for label, r, trained in EXP3_ROWS]
     out += table(rows3)
     out += [
