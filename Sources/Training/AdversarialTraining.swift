@@ -21,8 +21,10 @@ public struct AdversarialTraining: Sendable {
     /// One PGD-AT step on a batch: crafts the adversarial inputs, then takes one optimizer step on
     /// them. Returns the loss on the adversarial batch before the update. `indices` are the
     /// examples' indices in the training set and `seed` the step's seed: the random starts come from
-    /// them (so a resumed run crafts the same points).
-    /// - Throws: what the attack throws (a bad configuration).
+    /// them (so a resumed run crafts the same points). `checkStop` runs before every pass of the
+    /// crafting: when it throws, the step ends before anything changed (weights, optimizer, batch-norm
+    /// statistics) and the error propagates.
+    /// - Throws: what the attack or `checkStop` throws.
     @discardableResult
     public func step<Model: Classifier>(
         model: Model,
@@ -30,10 +32,14 @@ public struct AdversarialTraining: Sendable {
         inputs: Tensor,
         labels: [Int],
         indices: [Int],
-        seed: UInt64
+        seed: UInt64,
+        checkStop: @escaping () throws -> Void = {}
     ) throws -> Float {
         let batch = AttackBatch(inputs: inputs.scalars, labels: labels, indices: indices, seed: seed)
-        let crafted = try attack.maximizeLoss(on: ClassifierAttackModel(model), batch)
+        let crafted = try attack.maximizeLoss(
+            on: StoppableModel(model: ClassifierAttackModel(model), checkStop: checkStop),
+            batch
+        )
         return trainStep(
             model: model,
             optimizer: &optimizer,

@@ -35,7 +35,8 @@ public struct TRADES: Sendable {
     }
 
     /// One TRADES step: crafts x′ (evaluation mode), then one optimizer step on the TRADES loss
-    /// (training mode). Returns the loss before the update.
+    /// (training mode). Returns the loss before the update. `checkStop` runs before every pass of the
+    /// crafting; when it throws, nothing has changed and the error propagates.
     @discardableResult
     public func step<Model: Classifier>(
         model: Model,
@@ -43,11 +44,16 @@ public struct TRADES: Sendable {
         inputs: Tensor,
         labels: [Int],
         indices: [Int],
-        seed: UInt64
+        seed: UInt64,
+        checkStop: @escaping () throws -> Void = {}
     ) throws -> Float {
         let probabilities = withoutGradients { softmax(model.logits(inputs), axis: 1) }.scalars
         let batch = AttackBatch(inputs: inputs.scalars, labels: labels, indices: indices, seed: seed)
-        let crafted = try attack.maximizeDivergence(on: ClassifierAttackModel(model), batch, from: probabilities)
+        let crafted = try attack.maximizeDivergence(
+            on: StoppableModel(model: ClassifierAttackModel(model), checkStop: checkStop),
+            batch,
+            from: probabilities
+        )
         let adversarial = Tensor(shape: inputs.shape, scalars: crafted.adversarial)
         let parameters = model.parameters
         let context = ForwardContext(isTraining: true)

@@ -100,7 +100,9 @@ public struct Trainer {
     /// - `save` receives a checkpoint every `checkpointEvery` steps, at the end, and when `shouldStop`
     ///   throws after at least one step of this call (so a stop loses no finished step); add your own
     ///   metadata before storing it.
-    /// - `shouldStop` is called before every step; throw to stop (the error propagates after the save).
+    /// - `shouldStop` is called before every step and, in PGD-AT and TRADES steps, before every pass of
+    ///   the inner maximisation (so a stop takes effect within one forward pass, not one step); throw
+    ///   to stop (the error propagates after the save; a step cut short changed nothing).
     /// - `onStep` follows every step, `onEpoch` every finished epoch (with its mean loss), before a
     ///   checkpoint at the same step is saved.
     ///
@@ -110,7 +112,7 @@ public struct Trainer {
         model: some Classifier,
         from checkpoint: Checkpoint? = nil,
         save: (Checkpoint) async throws -> Void = { _ in },
-        shouldStop: () throws -> Void = {},
+        shouldStop: @escaping () throws -> Void = {},
         onStep: (StepReport) async throws -> Void = { _ in },
         onEpoch: (_ epoch: Int, _ meanLoss: Float) async throws -> Void = { _, _ in }
     ) async throws -> Float {
@@ -166,38 +168,47 @@ public struct Trainer {
             let rate = schedule.learningRate(at: step)
             optimizer.learningRate = rate
             let loss: Float
-            if let customStep {
-                loss = try customStep(
-                    &optimizer,
-                    Batch(
+            do {
+                if let customStep {
+                    loss = try customStep(
+                        &optimizer,
+                        Batch(
+                            inputs: batch,
+                            labels: y,
+                            indices: rows,
+                            step: step,
+                            epoch: epoch,
+                            seed: seed ^ (UInt64(step) &* 0xD1B5_4A32_D192_ED03)
+                        )
+                    )
+                } else if let trades {
+                    loss = try trades.step(
+                        model: model,
+                        optimizer: &optimizer,
                         inputs: batch,
                         labels: y,
                         indices: rows,
-                        step: step,
-                        epoch: epoch,
-                        seed: seed ^ (UInt64(step) &* 0xD1B5_4A32_D192_ED03)
+                        seed: seed &+ UInt64(epoch),
+                        checkStop: shouldStop
                     )
-                )
-            } else if let trades {
-                loss = try trades.step(
-                    model: model,
-                    optimizer: &optimizer,
-                    inputs: batch,
-                    labels: y,
-                    indices: rows,
-                    seed: seed &+ UInt64(epoch)
-                )
-            } else if let adversarial {
-                loss = try adversarial.step(
-                    model: model,
-                    optimizer: &optimizer,
-                    inputs: batch,
-                    labels: y,
-                    indices: rows,
-                    seed: seed &+ UInt64(epoch)
-                )
-            } else {
-                loss = trainStep(model: model, optimizer: &optimizer, inputs: batch, labels: y)
+                } else if let adversarial {
+                    loss = try adversarial.step(
+                        model: model,
+                        optimizer: &optimizer,
+                        inputs: batch,
+                        labels: y,
+                        indices: rows,
+                        seed: seed &+ UInt64(epoch),
+                        checkStop: shouldStop
+                    )
+                } else {
+                    loss = trainStep(model: model, optimizer: &optimizer, inputs: batch, labels: y)
+                }
+            } catch {
+                // A step that throws (a stop inside its inner maximisation) has changed nothing: save
+                // what the finished steps did, as for a stop between steps.
+                if step > firstStep { try await save(snapshot()) }
+                throw error
             }
             lossSum = within == 0 ? loss : lossSum + loss
             step += 1

@@ -186,6 +186,36 @@ struct TeacherJobTests {
         #expect(second.stop(within: 20) == 0)
     }
 
+    /// CancelJob stops a teacher-training job within a second even when one training step takes
+    /// several (batch 256, 40 PGD iterations: the stop is checked before every pass of the crafting),
+    /// and leaves no checkpoint and no teacher.
+    @Test func cancellingTeacherTrainingTakesLessThanASecond() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = try QuadrantData(in: directory.url, train: 512, test: 32, seed: 4)
+        let daemon = try DaemonProcess(settings: data.settings, directory: directory.url)
+        try await daemon.withClient { client in
+            var request = teacherRequest(name: "cancelled", epochs: 20)
+            request.spec.schedule.batchSize = 256
+            request.spec.adversarial.steps = 40
+            let job = try await client.submitTeacherTraining(request)
+            let clock = ContinuousClock()
+            _ = try await waitForJob(client, job.id, seconds: 120) { $0.state == .running }
+            let started = clock.now
+            _ = try await waitForJob(client, job.id, seconds: 300) { $0.progress.done > 0 }
+            let oneStep = clock.now - started
+            let start = clock.now
+            _ = try await client.cancelJob(.with { $0.jobID = job.id })
+            let cancelled = try await waitForJob(client, job.id, seconds: 30) { $0.state.isFinal }
+            let elapsed = clock.now - start
+            #expect(cancelled.state == .cancelled)
+            #expect(elapsed < .seconds(1), "cancellation took \(elapsed); the first step took \(oneStep)")
+            #expect(try await client.listTeachers(.init()).teachers.isEmpty)
+            #expect(!hasCheckpoints(stateDirectory: daemon.stateDirectory, jobID: job.id))
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// `trades_beta` makes the job train with TRADES; the manifest's recipe says so.
     @Test func tradesTeacherRecordsItsRecipe() async throws {
         let directory = try TemporaryDaemonDirectory()

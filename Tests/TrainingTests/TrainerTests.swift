@@ -58,25 +58,31 @@ struct TrainerTests {
         let whole = TinyLinear(seed: 2)
         let wholeLoss = try await trainer.run(model: whole)
 
-        let first = TinyLinear(seed: 2)
-        var saved: Data?
-        var steps = 0
-        await #expect(throws: StopTraining.self) {
-            try await trainer.run(
-                model: first,
-                save: { saved = try $0.encoded() },
-                shouldStop: {
-                    steps += 1
-                    if steps > 10 { throw StopTraining() }
-                }
-            )
+        // Stopped before step 11, and (adversarial steps) inside step 11's inner maximisation, at its
+        // second pass: both save step 10, and both resume to the uninterrupted run's weights.
+        for checksIntoStep in adversarial || trades ? [1, 3] : [1] {
+            let first = TinyLinear(seed: 2)
+            let saved = Saved()
+            let counter = Saved()
+            await #expect(throws: StopTraining.self) {
+                try await trainer.run(
+                    model: first,
+                    save: { saved.data = try $0.encoded() },
+                    shouldStop: {
+                        guard counter.steps >= 10 else { return }
+                        counter.checks += 1
+                        if counter.checks >= checksIntoStep { throw StopTraining() }
+                    },
+                    onStep: { counter.steps = $0.step }
+                )
+            }
+            let checkpoint = try Checkpoint(decoding: try #require(saved.data))
+            #expect(checkpoint.step == 10)
+            let resumed = TinyLinear(seed: 99)  // other initial weights: the checkpoint must set them all
+            let resumedLoss = try await trainer.run(model: resumed, from: checkpoint)
+            #expect(resumed.fc.parameters.map(\.value.scalars) == whole.fc.parameters.map(\.value.scalars))
+            #expect(resumedLoss == wholeLoss)
         }
-        let checkpoint = try Checkpoint(decoding: try #require(saved))
-        #expect(checkpoint.step == 10)
-        let resumed = TinyLinear(seed: 99)  // other initial weights: the checkpoint must set them all
-        let resumedLoss = try await trainer.run(model: resumed, from: checkpoint)
-        #expect(resumed.fc.parameters.map(\.value.scalars) == whole.fc.parameters.map(\.value.scalars))
-        #expect(resumedLoss == wholeLoss)
     }
 
     /// Augmentation: padding 0 with flips mirrors rows exactly; a crop keeps values from the example or
@@ -121,4 +127,11 @@ struct TrainerTests {
         #expect(same == again)
         #expect(outputs.count > 1, "eight epochs, one crop")
     }
+}
+
+/// State the trainer's escaping callbacks share with a test.
+final class Saved: @unchecked Sendable {
+    var data: Data?
+    var steps = 0
+    var checks = 0
 }

@@ -364,6 +364,7 @@ public struct HardenExecutor: JobExecutor {
             model: model,
             from: resumeFrom,
             save: { checkpoint in
+                if context.stopReason == .cancelled { return }  // its checkpoints are deleted anyway
                 var checkpoint = checkpoint
                 checkpoint.metadata["harden.seconds"] = "\(secondsBefore + (ContinuousClock.now - start).seconds)"
                 try context.saveCheckpoint(try checkpoint.encoded(), name: trainingCheckpoint)

@@ -107,6 +107,9 @@ public struct TeacherTrainingExecutor: JobExecutor {
             model: model,
             from: resumeFrom,
             save: { checkpoint in
+                // A cancelled job's checkpoints are deleted: do not spend the cancellation's second
+                // writing one.
+                if context.stopReason == .cancelled { return }
                 var checkpoint = checkpoint
                 checkpoint.metadata.merge(metadata()) { _, new in new }
                 try context.saveCheckpoint(try checkpoint.encoded(), name: Self.trainingCheckpoint)
