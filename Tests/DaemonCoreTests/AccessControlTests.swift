@@ -93,7 +93,9 @@ struct AccessControlTests {
                     )
                 )
             }  // The store is closed here; the daemon opens it next.
-            daemon = try DaemonProcess(directory: directory)
+            // The fixture daemon (rkdd's start-up and server, audit executor only) leaves the
+            // hardening jobs above queued.
+            daemon = try DaemonProcess(executable: fixtureDaemon, directory: directory)
         }
 
         var socket: String { daemon.socketPath }

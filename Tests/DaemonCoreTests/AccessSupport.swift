@@ -43,8 +43,8 @@ enum AccessSupport {
         return target.path
     }
 
-    /// A job spec the job store accepts and rkdd leaves queued: a hardening job (rkdd has no executor
-    /// for hardening yet; audits would run at once).
+    /// A job spec the job store accepts and the fixture daemon (rkdd-testjobs, which has an executor for
+    /// audits only) leaves queued: a hardening job. rkdd itself would run it.
     static let queuedSpec = JobSpec.harden(
         HardenSpec(
             teacher: "teacher",

@@ -60,7 +60,7 @@ struct ActivationAndLoadTests {
     /// rounds, twice over: no RPC fails, and after the second load the daemon holds no more file
     /// descriptors than after the first (the first grows the database's reader pool, up to its cap).
     @Test func fiftyConcurrentClients() async throws {
-        let daemon = try DaemonProcess()
+        let daemon = try DaemonProcess(executable: fixtureDaemon)  // leaves the hardening jobs queued
         let model = try testData("pytorch-converted/test_Linear/model.onnx")
         let store = try JobStore(
             directory: daemon.stateDirectory,

@@ -137,8 +137,10 @@ struct ServiceTests {
             predict.npy = Data("not numpy".utf8)
             #expect(await rpcCode { _ = try await client.predict(predict) } == .invalidArgument)
 
-            // Jobs whose machinery arrives later say so.
-            #expect(await rpcCode { _ = try await client.submitHarden(Rkd_V1_SubmitHardenRequest()) } == .unimplemented)
+            // A hardening request without a model is refused.
+            #expect(
+                await rpcCode { _ = try await client.submitHarden(Rkd_V1_SubmitHardenRequest()) } == .invalidArgument
+            )
         }
         #expect(daemon.stop() == 0)
     }
