@@ -158,14 +158,7 @@ struct HardenCommand: AsyncParsableCommand {
         }
     }
 
-    func classList() throws -> [UInt32] {
-        guard let classes else { return [] }
-        let values = classes.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--classes takes class ids separated by commas, e.g. 5,6,7,8,9")
-        }
-        return values.compactMap { $0 }
-    }
+    func classList() throws -> [UInt32] { try parseClassList(classes, example: "5,6,7,8,9") }
 
     var spec: Rkd_V1_HardenSpec {
         get throws {
@@ -294,20 +287,29 @@ struct HardenCommand: AsyncParsableCommand {
                     $0.name = name
                 }
             ) { response in
-                var data = Data()
-                var size: UInt64 = 0
-                for try await message in response.messages {
-                    switch message.content {
-                    case .info(let info): size = info.artifact.sizeBytes
-                    case .chunk(let chunk): data.append(chunk)
-                    case nil: break
-                    }
-                }
-                guard UInt64(data.count) == size else {
-                    throw CLIError(.failure, "the download of \(name) was cut short (\(data.count) of \(size) bytes)")
-                }
-                return data
+                try await collectDownload(response, name: name)
             }
         }
     }
+}
+
+/// The bytes of a DownloadArtifact or DownloadTeacher stream (an info message, then chunks), checked
+/// against the size the info announced.
+func collectDownload(
+    _ response: StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>,
+    name: String
+) async throws -> Data {
+    var data = Data()
+    var size: UInt64 = 0
+    for try await message in response.messages {
+        switch message.content {
+        case .info(let info): size = info.artifact.sizeBytes
+        case .chunk(let chunk): data.append(chunk)
+        case nil: break
+        }
+    }
+    guard UInt64(data.count) == size else {
+        throw CLIError(.failure, "the download of \(name) was cut short (\(data.count) of \(size) bytes)")
+    }
+    return data
 }

@@ -130,14 +130,7 @@ struct TeacherTrainCommand: AsyncParsableCommand {
         if let tradesBeta, !(tradesBeta > 0) { throw ValidationError("--trades takes β > 0, e.g. 6") }
     }
 
-    func classList() throws -> [UInt32] {
-        guard let classes else { return [] }
-        let values = classes.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--classes takes class ids separated by commas, e.g. 0,1,2,3,4")
-        }
-        return values.compactMap { $0 }
-    }
+    func classList() throws -> [UInt32] { try parseClassList(classes, example: "0,1,2,3,4") }
 
     func run() async throws {
         var spec = Rkd_V1_TeacherTrainingSpec()
@@ -188,4 +181,14 @@ struct TeacherTrainCommand: AsyncParsableCommand {
             printLine("teacher '\(name)' stored; `rkdctl teacher show \(name)` prints its manifest")
         }
     }
+}
+
+/// The class ids of a `--classes` value ("0,1,2"); none when the flag is absent.
+func parseClassList(_ text: String?, example: String) throws -> [UInt32] {
+    guard let text else { return [] }
+    let values = text.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+        throw ValidationError("--classes takes class ids separated by commas, e.g. \(example)")
+    }
+    return values.compactMap { $0 }
 }

@@ -373,27 +373,15 @@ struct TeacherExportCommand: AsyncParsableCommand {
         for (file, path) in [("teacher.onnx", output), ("manifest.json", manifest)] {
             guard let path else { continue }
             let name = name
-            let (bytes, expected) = try await daemon.run { client in
+            let bytes = try await daemon.run { client in
                 try await client.downloadTeacher(
                     .with {
                         $0.name = name
                         $0.file = file
                     }
                 ) { response in
-                    var data = Data()
-                    var size: UInt64 = 0
-                    for try await message in response.messages {
-                        switch message.content {
-                        case .info(let info): size = info.artifact.sizeBytes
-                        case .chunk(let chunk): data.append(chunk)
-                        case nil: break
-                        }
-                    }
-                    return (data, size)
+                    try await collectDownload(response, name: file)
                 }
-            }
-            guard UInt64(bytes.count) == expected else {
-                throw CLIError(.failure, "the download of \(file) was cut short (\(bytes.count) of \(expected) bytes)")
             }
             try ReportCommand.write(bytes, to: path)
             written[file] = path

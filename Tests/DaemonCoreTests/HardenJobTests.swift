@@ -237,11 +237,7 @@ func downloadArtifact(
             $0.name = name
         }
     ) { response in
-        var data = Data()
-        for try await message in response.messages {
-            if case .chunk(let chunk) = message.content { data.append(chunk) }
-        }
-        return data
+        try await collectDownload(response).data
     }
 }
 

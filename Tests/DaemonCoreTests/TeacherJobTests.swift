@@ -86,17 +86,24 @@ func downloadTeacher(
             $0.file = file
         }
     ) { response in
-        var data = Data()
-        var info = Rkd_V1_Artifact()
-        for try await message in response.messages {
-            switch message.content {
-            case .info(let header): info = header.artifact
-            case .chunk(let chunk): data.append(chunk)
-            case nil: break
-            }
-        }
-        return (data, info)
+        try await collectDownload(response)
     }
+}
+
+/// The bytes and the announced artifact of a DownloadArtifact or DownloadTeacher stream.
+func collectDownload(
+    _ response: StreamingClientResponse<Rkd_V1_DownloadArtifactResponse>
+) async throws -> (data: Data, artifact: Rkd_V1_Artifact) {
+    var data = Data()
+    var artifact = Rkd_V1_Artifact()
+    for try await message in response.messages {
+        switch message.content {
+        case .info(let header): artifact = header.artifact
+        case .chunk(let chunk): data.append(chunk)
+        case nil: break
+        }
+    }
+    return (data, artifact)
 }
 
 @Suite("Teacher jobs and the teacher store in rkdd", .serialized)
