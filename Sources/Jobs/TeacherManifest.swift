@@ -31,8 +31,10 @@ public struct TeacherManifest: Codable, Hashable, Sendable {
         public var epochs: Int
         /// Examples per step.
         public var batchSize: Int
-        /// Initial learning rate (cosine decay to 0), SGD momentum and weight decay.
+        /// Initial learning rate, its decay ("cosine" to 0, or "step ×γ at epochs …"; absent in
+        /// manifests written before it was recorded: cosine), SGD momentum and weight decay.
         public var learningRate: Float
+        public var learningRateDecay: String?
         public var momentum: Float
         public var weightDecay: Float
         /// Random-crop padding and flips, when used.
@@ -52,6 +54,7 @@ public struct TeacherManifest: Codable, Hashable, Sendable {
             epochs: Int,
             batchSize: Int,
             learningRate: Float,
+            learningRateDecay: String? = nil,
             momentum: Float,
             weightDecay: Float,
             augmentation: String? = nil,
@@ -66,6 +69,7 @@ public struct TeacherManifest: Codable, Hashable, Sendable {
             self.epochs = epochs
             self.batchSize = batchSize
             self.learningRate = learningRate
+            self.learningRateDecay = learningRateDecay
             self.momentum = momentum
             self.weightDecay = weightDecay
             self.augmentation = augmentation

@@ -40,6 +40,16 @@ public struct Trainer {
         public var seed: UInt64
     }
 
+    /// A learning-rate decay over a run.
+    public enum Decay: Sendable, Hashable {
+        /// Cosine annealing from the initial rate to 0 at the last step (no warm-up).
+        case cosine
+        /// The initial rate, multiplied by `gamma` at the first step of each listed epoch (0-based
+        /// epoch indices: milestone 15 lowers the rate from the 16th epoch on), as PyTorch's
+        /// `MultiStepLR` stepped once per epoch.
+        case step(milestoneEpochs: [Int], gamma: Float)
+    }
+
     /// The checkpoint metadata key of the epoch's running loss sum (the bit pattern of a Float, in hex).
     static let lossSumKey = "trainer.epoch_loss_sum"
 
@@ -62,6 +72,8 @@ public struct Trainer {
     public var checkpointEvery: Int = 0
     /// Random crops and flips of the training batches; `nil`: none.
     public var augmentation: Augmentation?
+    /// How the learning rate falls over the run (cosine annealing to 0 unless set).
+    public var decay: Decay = .cosine
     /// A step of another objective (distillation, say): takes one optimizer step on the batch and
     /// returns its loss. Takes precedence over `trades` and `adversarial`. Everything it trains must be
     /// among the model's parameters (so that checkpoints hold it).
@@ -129,7 +141,12 @@ public struct Trainer {
         }
         let firstStep = step
         let total = totalSteps
-        let schedule = CosineSchedule(base: learningRate, totalSteps: total)
+        let schedule: any LearningRateSchedule =
+            switch decay {
+            case .cosine: CosineSchedule(base: learningRate, totalSteps: total)
+            case .step(let milestoneEpochs, let gamma):
+                StepSchedule(base: learningRate, milestones: milestoneEpochs.map { $0 * stepsPerEpoch }, gamma: gamma)
+            }
         let size = exampleShape.reduce(1, *)
         var lastEpochLoss: Float = 0
         func snapshot() -> Checkpoint {

@@ -92,8 +92,10 @@ struct HardenCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Examples per step.", valueName: "n"))
     var batchSize: Int?
 
-    @Option(help: ArgumentHelp("The initial learning rate (cosine decay).", valueName: "rate"))
+    @Option(help: ArgumentHelp("The initial learning rate (cosine decay unless --lr-steps).", valueName: "rate"))
     var learningRate: Float?
+
+    @OptionGroup var decay: DecayOptions
 
     @Option(help: ArgumentHelp("The seed of every random choice.", valueName: "seed"))
     var seed: UInt64 = 0
@@ -191,6 +193,7 @@ struct HardenCommand: AsyncParsableCommand {
                 if let batchSize { $0.batchSize = UInt32(batchSize) }
                 if let learningRate { $0.learningRate = learningRate }
                 $0.seed = seed
+                decay.apply(to: &$0)
             }
             if method == "adversarial", let epsilon {
                 spec.adversarial = .with {

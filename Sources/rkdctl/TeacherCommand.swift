@@ -89,8 +89,10 @@ struct TeacherTrainCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Examples per step.", valueName: "n"))
     var batchSize: Int = 128
 
-    @Option(help: ArgumentHelp("The initial learning rate (cosine decay).", valueName: "rate"))
+    @Option(help: ArgumentHelp("The initial learning rate (cosine decay unless --lr-steps).", valueName: "rate"))
     var learningRate: Float = 0.1
+
+    @OptionGroup var decay: DecayOptions
 
     @Option(help: ArgumentHelp("The seed of every random choice.", valueName: "seed"))
     var seed: UInt64 = 0
@@ -156,6 +158,7 @@ struct TeacherTrainCommand: AsyncParsableCommand {
             $0.learningRate = learningRate
             $0.seed = seed
             $0.checkpointEvery = UInt32(checkpointEvery)
+            decay.apply(to: &$0)
         }
         spec.evalExamples = UInt32(evalSamples)
         let daemon = try await global.daemon()

@@ -369,7 +369,8 @@ struct JobRunnerTests {
                 momentum: 0.8,
                 weightDecay: 1e-4,
                 seed: 5,
-                checkpointEvery: 50
+                checkpointEvery: 50,
+                decay: .step(milestoneEpochs: [1, 2], gamma: 0.2)
             ),
             adversarial: AdversarialTraining(norm: .linf, epsilon: 0.1, steps: 5, stepSize: 0.03),
             audit: audit,
@@ -395,6 +396,11 @@ struct JobRunnerTests {
         #expect(throws: JobSpecError.self) {
             try ProtoMapping.teacherTrainingSpec(ProtoMapping.message(trades), seed: Self.fixedSeed).validate()
         }
+        // A step factor without milestones is refused, not dropped.
+        var gammaOnly = ProtoMapping.message(teacher)
+        gammaOnly.schedule.stepMilestones = []
+        gammaOnly.schedule.stepGamma = 0.5
+        #expect(throws: RPCError.self) { try ProtoMapping.teacherTrainingSpec(gammaOnly, seed: Self.fixedSeed) }
         // Job.spec carries the kind's spec.
         #expect(ProtoMapping.spec(.audit(audit)) == .audit(ProtoMapping.message(audit)))
         #expect(ProtoMapping.spec(.teacherTraining(teacher)) == .teacherTraining(ProtoMapping.message(teacher)))

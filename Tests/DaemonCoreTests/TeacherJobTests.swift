@@ -223,7 +223,8 @@ struct TeacherJobTests {
         #expect(daemon.stop() == 0)
     }
 
-    /// `trades_beta` makes the job train with TRADES; the manifest's recipe says so.
+    /// `trades_beta` makes the job train with TRADES and step milestones with a step schedule; the
+    /// manifest's recipe says so.
     @Test func tradesTeacherRecordsItsRecipe() async throws {
         let directory = try TemporaryDaemonDirectory()
         defer { directory.remove() }
@@ -232,6 +233,8 @@ struct TeacherJobTests {
         try await daemon.withClient { client in
             var request = teacherRequest(name: "trades", epochs: 2)
             request.spec.adversarial.tradesBeta = 6
+            request.spec.schedule.stepMilestones = [1]
+            request.spec.schedule.stepGamma = 0.5
             let job = try await client.submitTeacherTraining(request)
             let finished = try await waitForJob(client, job.id, seconds: 300) { $0.state.isFinal }
             #expect(finished.state == .succeeded, "\(finished.error)")
@@ -241,6 +244,8 @@ struct TeacherJobTests {
             let (bytes, _) = try await downloadTeacher(client, "trades", file: "manifest.json")
             let manifest = try TeacherManifest.decode(bytes, what: "downloaded")
             #expect(manifest.training?.method == "trades" && manifest.training?.tradesBeta == 6)
+            #expect(manifest.training?.learningRateDecay == "step ×0.5 at epoch 1")
+            #expect(teacher.manifest.recipe.contains("step ×0.5 at epoch 1"), "\(teacher.manifest.recipe)")
         }
         #expect(daemon.stop() == 0)
     }

@@ -102,6 +102,38 @@ import Testing
         #expect((#expect(throws: JobSpecError.self) { try spec.validate() })?.field == "spec.beta")
     }
 
+    /// A step schedule survives the JSON, its milestones must be ascending epochs inside the run and
+    /// its factor in (0, 1); a spec stored before schedules had a decay decodes as cosine.
+    @Test func stepSchedulesAreCheckedAndOldSpecsDecodeAsCosine() throws {
+        var spec = Fixtures.teacher()
+        spec.schedule.epochs = 30
+        spec.schedule.decay = .step(milestoneEpochs: [15, 25], gamma: 0.1)
+        try spec.validate()
+        let json = try JobSpec.teacherTraining(spec).encodedJSON()
+        #expect(try JobSpec(kind: .teacherTraining, json: json) == .teacherTraining(spec))
+        #expect(spec.schedule.decayDescription == "step ×0.1 at epochs 15, 25")
+        for (milestones, gamma, field) in [
+            ([25, 15], Float(0.1), "spec.schedule.step_milestones"), ([0], 0.1, "spec.schedule.step_milestones"),
+            ([30], 0.1, "spec.schedule.step_milestones"), ([], 0.1, "spec.schedule.step_milestones"),
+            ([15], 1, "spec.schedule.step_gamma"), ([15], 0, "spec.schedule.step_gamma"),
+        ] {
+            var broken = spec
+            broken.schedule.decay = .step(milestoneEpochs: milestones, gamma: gamma)
+            #expect(
+                (#expect(throws: JobSpecError.self) { try broken.validate() })?.field == field,
+                "\(milestones) \(gamma)"
+            )
+        }
+        var old =
+            try JSONSerialization.jsonObject(with: try JSONEncoder().encode(Fixtures.schedule())) as! [String: Any]
+        #expect(old.removeValue(forKey: "decay") != nil)
+        let decoded = try JSONDecoder().decode(
+            TrainingSchedule.self,
+            from: try JSONSerialization.data(withJSONObject: old)
+        )
+        #expect(decoded == Fixtures.schedule() && decoded.decay == .cosine)
+    }
+
     @Test(arguments: [
         ("fmnist-resnet20-at", true), ("a", true), ("0.teacher_v2", true), (String(repeating: "x", count: 64), true),
         ("", false), (".hidden", false), ("-dash", false), ("Upper", false), ("a/b", false), ("..", false),

@@ -85,6 +85,41 @@ struct TrainerTests {
         }
     }
 
+    /// A step schedule holds the rate until a milestone epoch's first step and multiplies it by γ there
+    /// (96 examples in batches of 16: 6 steps per epoch, milestones at epochs 1 and 2); a run stopped
+    /// between milestones resumes to the uninterrupted weights, because the rate is a function of the
+    /// restored step.
+    @Test func stepDecayLowersTheRateAtMilestoneEpochsAndResumes() async throws {
+        var trainer = Self.trainer(adversarial: false)
+        trainer.decay = .step(milestoneEpochs: [1, 2], gamma: 0.5)
+        var rates: [Float] = []
+        let whole = TinyLinear(seed: 2)
+        try await trainer.run(model: whole, onStep: { rates.append($0.learningRate) })
+        #expect(
+            rates == Array(repeating: 0.3, count: 6) + Array(repeating: 0.15, count: 6)
+                + Array(repeating: 0.075, count: 6)
+        )
+
+        let first = TinyLinear(seed: 2)
+        let saved = Saved()
+        let counter = Saved()
+        await #expect(throws: StopTraining.self) {
+            try await trainer.run(
+                model: first,
+                save: { saved.data = try $0.encoded() },
+                shouldStop: { if counter.steps >= 9 { throw StopTraining() } },
+                onStep: { counter.steps = $0.step }
+            )
+        }
+        let resumed = TinyLinear(seed: 99)
+        try await trainer.run(model: resumed, from: try Checkpoint(decoding: try #require(saved.data)))
+        #expect(resumed.fc.parameters.map(\.value.scalars) == whole.fc.parameters.map(\.value.scalars))
+        // And the cosine default differs from it: the schedule is really used.
+        let cosine = TinyLinear(seed: 2)
+        try await Self.trainer(adversarial: false).run(model: cosine)
+        #expect(cosine.fc.parameters.map(\.value.scalars) != whole.fc.parameters.map(\.value.scalars))
+    }
+
     /// Augmentation: padding 0 with flips mirrors rows exactly; a crop keeps values from the example or
     /// zero padding; the same (seed, epoch, index) gives the same result, another epoch another one.
     @Test func augmentationIsSeededAndKeepsTheImage() {

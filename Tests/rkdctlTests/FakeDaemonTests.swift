@@ -358,7 +358,8 @@ struct FakeDaemonTests {
                 "harden", path("model.onnx"), "--teacher", "t1", "--alpha", "10", "--beta", "0.01", "--projections",
                 "2", "--jacobian", "fd", "--fd-step", "0.05", "--distance", "l2", "--pair", "a=b", "--classes", "5,6",
                 "--half", "second", "--epochs", "3", "--batch-size", "64", "--learning-rate", "0.02", "--seed", "7",
-                "--init-from", "teacher", "--audit", "none", "--detach", "--json",
+                "--lr-steps", "1,2", "--lr-gamma", "0.5", "--init-from", "teacher", "--audit", "none", "--detach",
+                "--json",
             ])
             #expect(result.status == 0, "\(result.standardError)")
             #expect(result.standardOutput.contains("\"job_id\" : \"job-harden\""), "\(result.standardOutput)")
@@ -372,6 +373,7 @@ struct FakeDaemonTests {
             #expect(spec.data.name == "fashion-mnist" && spec.data.classes == [5, 6] && spec.data.half == .second)
             #expect(spec.schedule.epochs == 3 && spec.schedule.batchSize == 64 && spec.schedule.learningRate == 0.02)
             #expect(spec.schedule.seed == 7 && spec.auditLevel == .none)
+            #expect(spec.schedule.stepMilestones == [1, 2] && spec.schedule.stepGamma == 0.5)
         }
     }
 
@@ -384,6 +386,10 @@ struct FakeDaemonTests {
                 ["--method", "adversarial", "-o", "x.onnx"], ["--teacher", "t"],
                 ["--teacher", "t", "-o", "x.onnx", "--pair", "ab"],
                 ["--teacher", "t", "-o", "x.onnx", "--epochs", "0"],
+                ["--teacher", "t", "-o", "x.onnx", "--lr-steps", "5,3"],
+                ["--teacher", "t", "-o", "x.onnx", "--lr-steps", "0"],
+                ["--teacher", "t", "-o", "x.onnx", "--lr-gamma", "0.5"],
+                ["--teacher", "t", "-o", "x.onnx", "--lr-steps", "3", "--lr-gamma", "2"],
             ] {
                 let result = try await rkdctl(["harden", path("model.onnx")] + flags)
                 #expect(result.status == 2, "\(flags): \(result.standardError)")

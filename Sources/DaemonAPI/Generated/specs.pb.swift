@@ -899,6 +899,21 @@ public nonisolated struct Rkd_V1_TrainingSchedule: Sendable {
   /// Steps between checkpoints, from which an interrupted job resumes; 0: the daemon's default.
   public var checkpointEvery: UInt32 = 0
 
+  /// The learning-rate decay. Empty: cosine annealing to 0 over the run. Otherwise a step schedule: the
+  /// rate is multiplied by step_gamma from each listed epoch on (0-based, ascending, each in
+  /// 1..epochs-1; PyTorch's MultiStepLR stepped per epoch).
+  public var stepMilestones: [UInt32] = []
+
+  /// The step schedule's factor in (0, 1); unset: 0.1. Only with step_milestones.
+  public var stepGamma: Float {
+    get {_stepGamma ?? 0}
+    set {_stepGamma = newValue}
+  }
+  /// Returns true if `stepGamma` has been explicitly set.
+  public var hasStepGamma: Bool {self._stepGamma != nil}
+  /// Clears the value of `stepGamma`. Subsequent reads from it will return its default value.
+  public mutating func clearStepGamma() {self._stepGamma = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -907,6 +922,7 @@ public nonisolated struct Rkd_V1_TrainingSchedule: Sendable {
   fileprivate var _momentum: Float? = nil
   fileprivate var _weightDecay: Float? = nil
   fileprivate var _seed: UInt64? = nil
+  fileprivate var _stepGamma: Float? = nil
 }
 
 /// A hardening job: fine-tune a model's weights for robustness, keep its graph.
@@ -1638,7 +1654,7 @@ nonisolated extension Rkd_V1_AdversarialTraining: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingSchedule"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}momentum\0\u{3}weight_decay\0\u{1}seed\0\u{3}checkpoint_every\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}momentum\0\u{3}weight_decay\0\u{1}seed\0\u{3}checkpoint_every\0\u{3}step_milestones\0\u{3}step_gamma\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1653,6 +1669,8 @@ nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProto
       case 5: try { try decoder.decodeSingularFloatField(value: &self._weightDecay) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self._seed) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.checkpointEvery) }()
+      case 8: try { try decoder.decodeRepeatedUInt32Field(value: &self.stepMilestones) }()
+      case 9: try { try decoder.decodeSingularFloatField(value: &self._stepGamma) }()
       default: break
       }
     }
@@ -1684,6 +1702,12 @@ nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProto
     if self.checkpointEvery != 0 {
       try visitor.visitSingularUInt32Field(value: self.checkpointEvery, fieldNumber: 7)
     }
+    if !self.stepMilestones.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.stepMilestones, fieldNumber: 8)
+    }
+    try { if let v = self._stepGamma {
+      try visitor.visitSingularFloatField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1695,6 +1719,8 @@ nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProto
     if lhs._weightDecay != rhs._weightDecay {return false}
     if lhs._seed != rhs._seed {return false}
     if lhs.checkpointEvery != rhs.checkpointEvery {return false}
+    if lhs.stepMilestones != rhs.stepMilestones {return false}
+    if lhs._stepGamma != rhs._stepGamma {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

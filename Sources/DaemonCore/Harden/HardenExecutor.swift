@@ -316,6 +316,7 @@ public struct HardenExecutor: JobExecutor {
         trainer.momentum = schedule.momentum
         trainer.weightDecay = schedule.weightDecay
         trainer.checkpointEvery = schedule.checkpointEvery
+        trainer.decay = schedule.trainerDecay
         trainer.customStep = customStep
         if spec.method == .adversarialTraining, let threat = spec.adversarial {
             trainer.adversarial = AdversarialTraining(
@@ -350,7 +351,8 @@ public struct HardenExecutor: JobExecutor {
             await context.log(
                 .info,
                 "training \(spec.method.rawValue) on \(data.count) \(spec.data.name) examples, \(schedule.epochs) epochs "
-                    + "of \(trainer.stepsPerEpoch) steps, seed \(schedule.seed)"
+                    + "of \(trainer.stepsPerEpoch) steps, learning rate \(schedule.learningRate) \(schedule.decayDescription), "
+                    + "seed \(schedule.seed)"
                     + (pairs.isEmpty
                         ? "" : "; layers " + pairs.map { "\($0.teacherTap)=\($0.studentTap)" }.joined(separator: ", "))
             )

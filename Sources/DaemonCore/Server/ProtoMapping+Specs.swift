@@ -31,6 +31,8 @@ extension ProtoMapping {
         static let momentum: Float = 0.9
         static let weightDecay: Float = 5e-4
         static let checkpointEvery = 100
+        /// A step schedule's factor.
+        static let stepGamma: Float = 0.1
 
         /// A data set's customary budgets for a norm (Fashion-MNIST's are the proto's documented ones).
         static func epsilons(dataset: String, norm: Norm) -> [Float]? {
@@ -186,7 +188,7 @@ extension ProtoMapping {
                 ? message.finiteDifferenceStep : SpecDefaults.finiteDifferenceStep,
             layers: message.layers.map { HardenSpec.LayerPair(teacher: $0.teacher, student: $0.student) },
             data: data,
-            schedule: schedule(message.hasSchedule ? message.schedule : nil, kind: .harden, seed: seed),
+            schedule: try schedule(message.hasSchedule ? message.schedule : nil, kind: .harden, seed: seed),
             adversarial: adversarialTraining,
             audit: audit,
             preprocessing: preprocessing(message.hasPreprocessing ? message.preprocessing : nil),
@@ -211,7 +213,7 @@ extension ProtoMapping {
             width: message.width == 0 ? 16 : Int(message.width),
             data: try selection(message.hasData ? message.data : nil, defaultSplit: .train, field: "spec.data"),
             adversarial: try adversarial(message.adversarial, field: "spec.adversarial"),
-            schedule: schedule(message.hasSchedule ? message.schedule : nil, kind: .teacherTraining, seed: seed),
+            schedule: try schedule(message.hasSchedule ? message.schedule : nil, kind: .teacherTraining, seed: seed),
             evalExamples: message.evalExamples == 0 ? SpecDefaults.teacherEvalExamples : Int(message.evalExamples)
         )
     }
@@ -315,8 +317,19 @@ extension ProtoMapping {
         )
     }
 
-    static func schedule(_ message: Rkd_V1_TrainingSchedule?, kind: JobKind, seed: () -> UInt64) -> TrainingSchedule {
+    static func schedule(
+        _ message: Rkd_V1_TrainingSchedule?,
+        kind: JobKind,
+        seed: () -> UInt64
+    ) throws -> TrainingSchedule {
         let message = message ?? Rkd_V1_TrainingSchedule()
+        if message.hasStepGamma && message.stepMilestones.isEmpty {
+            throw RPCError(
+                code: .invalidArgument,
+                message:
+                    "spec.schedule.step_gamma is set without step_milestones; list the epochs at which the rate falls"
+            )
+        }
         let defaults = SpecDefaults.schedule(for: kind)
         return TrainingSchedule(
             epochs: message.epochs == 0 ? defaults.epochs : Int(message.epochs),
@@ -325,7 +338,13 @@ extension ProtoMapping {
             momentum: message.hasMomentum ? message.momentum : SpecDefaults.momentum,
             weightDecay: message.hasWeightDecay ? message.weightDecay : SpecDefaults.weightDecay,
             seed: message.hasSeed ? message.seed : seed(),
-            checkpointEvery: message.checkpointEvery == 0 ? SpecDefaults.checkpointEvery : Int(message.checkpointEvery)
+            checkpointEvery: message.checkpointEvery == 0 ? SpecDefaults.checkpointEvery : Int(message.checkpointEvery),
+            decay: message.stepMilestones.isEmpty
+                ? .cosine
+                : .step(
+                    milestoneEpochs: message.stepMilestones.map { Int($0) },
+                    gamma: message.hasStepGamma ? message.stepGamma : SpecDefaults.stepGamma
+                )
         )
     }
 
@@ -513,6 +532,10 @@ extension ProtoMapping {
         message.weightDecay = schedule.weightDecay
         message.seed = schedule.seed
         message.checkpointEvery = UInt32(clamping: schedule.checkpointEvery)
+        if case .step(let milestones, let gamma) = schedule.decay {
+            message.stepMilestones = milestones.map { UInt32(clamping: $0) }
+            message.stepGamma = gamma
+        }
         return message
     }
 }

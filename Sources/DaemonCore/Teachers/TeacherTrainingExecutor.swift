@@ -62,6 +62,7 @@ public struct TeacherTrainingExecutor: JobExecutor {
         trainer.momentum = schedule.momentum
         trainer.weightDecay = schedule.weightDecay
         trainer.checkpointEvery = schedule.checkpointEvery
+        trainer.decay = schedule.trainerDecay
 
         // Resume.
         var history = TrainingHistory()
@@ -87,7 +88,8 @@ public struct TeacherTrainingExecutor: JobExecutor {
                 "training \(Self.architectureName(spec)) on \(data.train.count) \(spec.data.name) examples: "
                     + "\(threat.recipeName) \(threat.norm.rawValue) ε=\(threat.epsilon), \(threat.steps) steps of "
                     + "\(training.attack.stepSize); \(schedule.epochs) epochs of \(trainer.stepsPerEpoch) steps, "
-                    + "batch \(schedule.batchSize), seed \(schedule.seed)"
+                    + "batch \(schedule.batchSize), learning rate \(schedule.learningRate) \(schedule.decayDescription), "
+                    + "seed \(schedule.seed)"
             )
         }
 
@@ -176,7 +178,7 @@ public struct TeacherTrainingExecutor: JobExecutor {
             recipe:
                 "rkdd teacher-training job \(context.job.id): \(threat.recipeName) \(threat.norm.rawValue) ε=\(threat.epsilon), "
                 + "\(threat.steps) steps of \(training.attack.stepSize) from a random start, \(schedule.epochs) "
-                + "epochs, batch \(schedule.batchSize), SGD lr \(schedule.learningRate) cosine, momentum "
+                + "epochs, batch \(schedule.batchSize), SGD lr \(schedule.learningRate) \(schedule.decayDescription), momentum "
                 + "\(schedule.momentum), weight decay \(schedule.weightDecay), seed \(schedule.seed)",
             seed: schedule.seed,
             training: .init(
@@ -187,6 +189,7 @@ public struct TeacherTrainingExecutor: JobExecutor {
                 epochs: schedule.epochs,
                 batchSize: schedule.batchSize,
                 learningRate: schedule.learningRate,
+                learningRateDecay: schedule.decayDescription,
                 momentum: schedule.momentum,
                 weightDecay: schedule.weightDecay,
                 examples: data.train.count,
@@ -412,5 +415,15 @@ struct TrainingHistory {
             "history.loss": losses.map { "\($0)" }.joined(separator: ","),
             "history.seconds": "\(seconds)",
         ]
+    }
+}
+
+extension TrainingSchedule {
+    /// The spec's decay as the trainer takes it.
+    var trainerDecay: Trainer.Decay {
+        switch decay {
+        case .cosine: .cosine
+        case .step(let milestones, let gamma): .step(milestoneEpochs: milestones, gamma: gamma)
+        }
     }
 }
