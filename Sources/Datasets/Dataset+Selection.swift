@@ -116,3 +116,32 @@ extension Dataset {
         )
     }
 }
+
+extension Dataset {
+    /// The examples of a class selection as a model with one output per selected class sees them.
+    ///
+    /// A model trained on a subset of the classes (a 5-way teacher on classes 5–9, say) numbers them
+    /// 0..<k in the order they were selected, as teacher training does. When the model has exactly
+    /// `classes.count` outputs and that is fewer than the data set's classes, the labels are renumbered
+    /// that way (7 → 2 for classes 5,6,7,8,9) and the class names become the selected ones; otherwise
+    /// (no selection, or a model that knows every class) the examples are returned unchanged, with
+    /// their original label ids.
+    /// - Precondition: every label is one of `classes` when they are renumbered (a `selecting` result).
+    public func numbered(forSelection classes: [Int], outputs: Int) -> Dataset {
+        guard let position = Self.numbering(of: classes, outputs: outputs, classCount: classNames.count) else {
+            return self
+        }
+        return relabelled(names: classes.map { classNames[$0] }) { label in
+            guard let index = position[label] else { preconditionFailure("numbered: label \(label) is not selected") }
+            return index
+        }
+    }
+
+    /// The rule of `numbered(forSelection:outputs:)`: each selected class id's new label, or nil when
+    /// labels keep their ids (no selection, or a model with another number of outputs than the
+    /// selection, or a selection of every one of the data set's `classCount` classes).
+    public static func numbering(of classes: [Int], outputs: Int, classCount: Int) -> [Int: Int]? {
+        guard !classes.isEmpty, outputs == classes.count, classes.count < classCount else { return nil }
+        return Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+    }
+}

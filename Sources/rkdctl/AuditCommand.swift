@@ -53,6 +53,15 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The split: test or train.", valueName: "split"))
     var split = "test"
 
+    @Option(
+        help: ArgumentHelp(
+            "Audit on these classes only, e.g. 5,6,7,8,9 (a model with one output per listed class sees them "
+                + "numbered 0.. in this order).",
+            valueName: "ids"
+        )
+    )
+    var classes: String?
+
     @Option(help: ArgumentHelp("How many examples, the first of the split; 0: all.", valueName: "n"))
     var samples: Int = 1000
 
@@ -136,6 +145,10 @@ struct AuditCommand: AsyncParsableCommand {
     func validate() throws {
         guard ["linf", "l2"].contains(norm) else { throw ValidationError("--norm must be linf or l2, not '\(norm)'") }
         guard ["test", "train"].contains(split) else { throw ValidationError("--split must be test or train") }
+        _ = try parseClassList(classes, example: "5,6,7,8,9")
+        if classes != nil, inputs != nil {
+            throw ValidationError("--classes selects from --data; with --inputs, pass only the images you want audited")
+        }
         guard (inputs == nil) == (labels == nil) else {
             throw ValidationError("--inputs and --labels go together: the images and one class index per image")
         }
@@ -221,6 +234,7 @@ struct AuditCommand: AsyncParsableCommand {
         spec.data = .with {
             $0.name = data
             $0.split = split == "train" ? .train : .test
+            $0.classes = (try? parseClassList(classes, example: "5,6,7,8,9")) ?? []
         }
         spec.numExamples = UInt32(samples)
         spec.batchSize = UInt32(batchSize)

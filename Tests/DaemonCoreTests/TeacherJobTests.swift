@@ -250,6 +250,73 @@ struct TeacherJobTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// A class subset is numbered 0..<k in the order given wherever a k-way model meets it: a 2-way
+    /// teacher trained on classes 3 and 2 is audited at the end of its job, audited again by an audit
+    /// job and fine-tuned by a hardening job on the same selection (each of which refused the labels 2
+    /// and 3 of a 2-output model before), and the audits agree on its clean accuracy.
+    @Test func classSubsetsAreNumberedInTheOrderGiven() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = try QuadrantData(in: directory.url, train: 96, test: 32, seed: 4)
+        let daemon = try DaemonProcess(settings: data.settings, directory: directory.url)
+        try await daemon.withClient { client in
+            var request = teacherRequest(name: "pair", epochs: 3)
+            request.spec.data.classes = [3, 2]
+            request.spec.evalExamples = 16
+            let job = try await client.submitTeacherTraining(request)
+            let trained = try await waitForJob(client, job.id, seconds: 300) { $0.state.isFinal }
+            #expect(trained.state == .succeeded, "\(trained.error) \(daemon.logText.suffix(2000))")
+            let teacher = try #require(try await client.listTeachers(.init()).teachers.first)
+            #expect(teacher.manifest.classNames == ["3", "2"])
+            let clean = teacher.manifest.cleanAccuracy
+            #expect(clean >= 0.75, "a 2-way quadrant task after 3 epochs: \(clean)")
+
+            let (model, _) = try await downloadTeacher(client, "pair")
+            let digest = try await uploadModelBytes(client, model, filename: "pair.onnx")
+            let selection = Rkd_V1_DatasetSelection.with {
+                $0.name = "quadrants"
+                $0.classes = [3, 2]
+            }
+            let audit = try await client.submitAudit(
+                .with {
+                    $0.modelDigest = digest
+                    $0.spec = .with {
+                        $0.attacks = [.with { $0.attack = .fgsm }]
+                        $0.epsilons = [0.1]
+                        $0.data = selection
+                        $0.numExamples = 16
+                    }
+                }
+            )
+            let audited = try await waitForJob(client, audit.id, seconds: 120) { $0.state.isFinal }
+            #expect(audited.state == .succeeded, "\(audited.error)")
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: try await downloadArtifact(client, audit.id, "report.json"))
+                    as? [String: Any]
+            )
+            #expect((report["cleanAccuracy"] as? Double).map { abs($0 - Double(clean)) < 1e-6 } == true, "\(report)")
+
+            let harden = try await client.submitHarden(
+                .with {
+                    $0.modelDigest = digest
+                    $0.spec = .with {
+                        $0.method = .finetune
+                        $0.data = selection
+                        $0.schedule = .with {
+                            $0.epochs = 1
+                            $0.batchSize = 32
+                            $0.seed = 2
+                        }
+                        $0.auditLevel = .none
+                    }
+                }
+            )
+            let hardened = try await waitForJob(client, harden.id, seconds: 120) { $0.state.isFinal }
+            #expect(hardened.state == .succeeded, "\(hardened.error)")
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// ImportTeacher checks what a teacher states against the model: a missing threat model, a wrong
     /// input shape or a wrong class count is refused with INVALID_ARGUMENT; a good one is stored.
     @Test func importChecksTheTeacher() async throws {

@@ -40,6 +40,21 @@ struct SelectionTests {
         #expect(twice.message.contains("listed twice"))
     }
 
+    /// A model with one output per selected class sees the selection numbered in the order given; a
+    /// model with another number of outputs, or a selection of every class, keeps the original ids.
+    @Test func selectionsAreNumberedForAModelOfTheirSize() throws {
+        let subset = try Self.small().restricted(toClasses: [3, 1])
+        let numbered = subset.numbered(forSelection: [3, 1], outputs: 2)
+        #expect(numbered.labels == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+        #expect(numbered.classNames == ["d", "b"])
+        #expect(numbered.images == subset.images && numbered.sourceIndices == subset.sourceIndices)
+        #expect(subset.numbered(forSelection: [3, 1], outputs: 4).labels == subset.labels)
+        #expect(subset.numbered(forSelection: [], outputs: 2).labels == subset.labels)
+        let all = try Self.small().restricted(toClasses: [3, 2, 1, 0])
+        #expect(all.numbered(forSelection: [3, 2, 1, 0], outputs: 4).labels == all.labels)
+        #expect(Dataset.numbering(of: [3, 1], outputs: 2, classCount: 4) == [3: 0, 1: 1])
+    }
+
     @Test func halvesSplitTheSelection() throws {
         let data = try Self.small()
         #expect(Self.ids(data.half(.first)) == Array(0..<10))

@@ -71,6 +71,19 @@ struct AuditCommandTests {
             #expect(markdown.standardOutput.contains("- seed: 9"))
             let missing = try await rkdctl(["report", UUID().uuidString.lowercased()])
             #expect(missing.status == 5, "\(missing.standardError)")
+
+            // --classes audits a class subset; the 10-way sample keeps the original labels.
+            let subset = try await rkdctl(
+                [
+                    "audit", Self.sample, "--classes", "5,7", "--samples", "20", "--attack", "fgsm", "--eps", "0.05",
+                    "--json",
+                ]
+            )
+            #expect(subset.status == 0, "\(subset.standardError)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(subset.standardOutput.utf8)) as? [String: Any]
+            )
+            #expect((object["clean_accuracy"] as? Double ?? 0) > 0.8, "sandals and sneakers: \(object)")
         }
     }
 
@@ -81,6 +94,7 @@ struct AuditCommandTests {
         (["--norm", "l3"], "--norm"),
         (["--attack", "pgd:steps=0"], "steps must be"),
         (["--steps-curve", "1,x"], "--steps-curve"),
+        (["--classes", "5,x"], "--classes takes class ids"),
     ])
     func badFlagsAreUsageErrors(_ flags: [String], _ message: String) async throws {
         let result = try await run(["audit", Self.sample] + flags + ["--no-autostart"])

@@ -50,7 +50,7 @@ public struct AuditExecutor: JobExecutor {
     ) async throws -> AuditReport {
         await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
         var classifier = try Self.classifier(modelURL, spec: spec, limits: context.importLimits)
-        let examples =
+        var examples =
             try spec.data.uploaded.map {
                 try Self.uploadedExamples($0, artifacts: context.artifacts).prefix(spec.numExamples)
             }
@@ -62,6 +62,17 @@ public struct AuditExecutor: JobExecutor {
                 code: "model-does-not-fit-data",
                 message: "the model cannot run \(spec.data.name) examples of shape \(examples.exampleShape): \(error)"
             )
+        }
+        // A k-way model audited on k selected classes numbers them 0..<k in the order given.
+        if spec.data.uploaded == nil,
+            let position = Dataset.numbering(
+                of: spec.data.classes,
+                outputs: classifier.classCount,
+                classCount: examples.classNames.count
+            )
+        {
+            examples.classNames = spec.data.classes.map { examples.classNames[$0] }
+            examples.labels = examples.labels.map { position[$0] ?? $0 }
         }
         if let bad = examples.labels.first(where: { $0 >= classifier.classCount }) {
             throw JobExecutionFailure(

@@ -32,7 +32,7 @@ public struct HardenExecutor: JobExecutor {
         let digest = context.job.modelDigest ?? ""
 
         // The examples and the student.
-        let train = try Self.trainingData(spec, datasets: context.datasets)
+        var train = try Self.trainingData(spec, datasets: context.datasets)
         let studentGraph: ImportedGraph
         let student: GraphClassifier
         do {
@@ -56,6 +56,8 @@ public struct HardenExecutor: JobExecutor {
                     + "rkd can only harden models whose weights are initializers"
             )
         }
+        // A k-way model hardened on k selected classes numbers them 0..<k in the order given.
+        train = train.numbered(forSelection: spec.data.classes, outputs: student.classCount)
         if let bad = train.labels.first(where: { $0 >= student.classCount }) {
             throw JobExecutionFailure(
                 code: "model-does-not-fit-data",
@@ -211,6 +213,13 @@ public struct HardenExecutor: JobExecutor {
         }
     }
 
+    /// Whether the teacher's classes are the training data's, one for one (then its logits are a
+    /// target, as in Shafahi et al.'s same-task setting): the same count and the same names in order.
+    /// A 5-way teacher of classes 0–4 and a 5-way student of classes 5–9 do not match.
+    static func classesMatch(_ teacher: LoadedTeacher, _ data: Dataset) -> Bool {
+        teacher.classifier.classCount == data.classNames.count && teacher.entry.manifest.classNames == data.classNames
+    }
+
     /// Copies the teacher's weights into the student, parameter by parameter in order.
     static func copyWeights(from teacher: GraphClassifier, to student: GraphClassifier) throws {
         let (t, s) = (teacher.parameters + [], student.parameters)
@@ -288,7 +297,7 @@ public struct HardenExecutor: JobExecutor {
                 teacherChannels: t.shape[0],
                 studentChannels: s.shape[0],
                 lambda: spec.alpha,
-                logitWeight: teacher.classifier.classCount == student.classCount ? 1 : 0,
+                logitWeight: Self.classesMatch(teacher, data) ? 1 : 0,
                 seed: schedule.seed
             )
             pairs = [shafahi.pair]
@@ -361,7 +370,7 @@ public struct HardenExecutor: JobExecutor {
         let secondsBefore = seconds
         let total = schedule.epochs * data.count
         let phase = "training (\(spec.method.rawValue)), \(schedule.epochs) epochs"
-        let validation = Self.validation(spec, datasets: context.datasets, count: 500)
+        let validation = Self.validation(spec, datasets: context.datasets, outputs: student.classCount, count: 500)
         try await trainer.run(
             model: model,
             from: resumeFrom,
@@ -439,12 +448,16 @@ public struct HardenExecutor: JobExecutor {
     }
 
     /// The first `count` test examples of the training data's classes, for the per-epoch accuracy.
-    static func validation(_ spec: HardenSpec, datasets: DatasetCatalog, count: Int) -> (inputs: Tensor, labels: [Int])?
-    {
+    static func validation(
+        _ spec: HardenSpec,
+        datasets: DatasetCatalog,
+        outputs: Int,
+        count: Int
+    ) -> (inputs: Tensor, labels: [Int])? {
         guard let test = try? datasets.load(spec.data.name, split: .test, classes: spec.data.classes) else {
             return nil
         }
-        let part = test.prefix(count)
+        let part = test.numbered(forSelection: spec.data.classes, outputs: outputs).prefix(count)
         return (Tensor(shape: part.shape, scalars: part.images), part.labels)
     }
 }

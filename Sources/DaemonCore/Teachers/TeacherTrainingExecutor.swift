@@ -257,14 +257,11 @@ public struct TeacherTrainingExecutor: JobExecutor {
                 half: half
             )
             var test = try datasets.load(spec.data.name, split: .test, classes: spec.data.classes)
-            var names = train.classNames
-            if !spec.data.classes.isEmpty {
-                let position = Dictionary(uniqueKeysWithValues: spec.data.classes.enumerated().map { ($1, $0) })
-                names = spec.data.classes.map { train.classNames[$0] }
-                train = train.relabelled(names: names) { position[$0] ?? 0 }
-                test = test.relabelled(names: names) { position[$0] ?? 0 }
-            }
-            return TeacherData(train: train, test: test, classNames: names)
+            // The teacher has one output per selected class: they are numbered 0..<k in the order given.
+            let outputs = spec.data.classes.isEmpty ? train.classNames.count : spec.data.classes.count
+            train = train.numbered(forSelection: spec.data.classes, outputs: outputs)
+            test = test.numbered(forSelection: spec.data.classes, outputs: outputs)
+            return TeacherData(train: train, test: test, classNames: train.classNames)
         } catch {
             throw JobExecutionFailure(code: "data-unavailable", message: "\(error)")
         }
