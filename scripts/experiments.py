@@ -8,7 +8,7 @@ daemon or the machine) re-attaches to the same job, which resumes from its check
 every step whose result is already in experiments/results/. Results are small JSON files (commit
 them); scripts/experiments_report.py turns them into docs/EXPERIMENTS.md, with pending steps marked.
 
-usage: scripts/experiments.py [--only exp1|exp3|exp3-sources]
+usage: scripts/experiments.py [--only exp1|exp2|exp3|exp3-sources]
 RKD_EXPERIMENTS_DIR puts the daemon and the job ids elsewhere (a second daemon beside the first).
 Runs for many hours on two cores; run it in the background (`nohup make experiments &`).
 """
@@ -57,6 +57,28 @@ EXP1_STUDENTS = {
     "rkd-fd": ("teacher", ["--teacher", TEACHER_A, "--jacobian", "fd"]),
     "pgd-at": ("teacher", ["--method", "adversarial", "--eps", "0.1"]),
     "standard": ("untrained-resnet20", ["--method", "finetune", "--epochs", "6", "--learning-rate", "0.05"]),
+}
+
+# Experiment 2 (cross-task transfer, the paper's ImageNet → CIFAR): a PGD-AT ResNet-20 teacher on
+# classes 0–4 (a 5-way model); 5-way students on classes 5–9, initialised from the teacher's weights
+# (its ONNX export: the same 5 outputs, now meaning classes 5–9, numbered in order), clean data only.
+# The classes differ, so Shafahi's baseline distils features only. No "standard" row: rkd has no
+# untrained 5-way ResNet-20 sample; fine-tuning from the teacher is the control.
+TEACHER_B = "exp-classes-a"
+TASK_A = "0,1,2,3,4"
+TASK_B = "5,6,7,8,9"
+TEACHER_B_TRAIN = [
+    "teacher", "train", "--name", TEACHER_B, "--classes", TASK_A, "--arch", "resnet20", "--norm", "linf",
+    "--eps", "0.1", "--steps", "3", "--epochs", "6", "--seed", str(SEED), "--checkpoint-every", "50",
+    "--eval-samples", "500",
+]
+EXP2_COMMON = ["--classes", TASK_B, "--epochs", "2", "--seed", str(SEED), "--audit", "none"]
+EXP2_STUDENTS = {
+    "finetune": ["--method", "finetune"],
+    "shafahi": ["--method", "shafahi", "--teacher", TEACHER_B],
+    "rkd-exact": ["--teacher", TEACHER_B],
+    "rkd-fd": ["--teacher", TEACHER_B, "--jacobian", "fd"],
+    "pgd-at": ["--method", "adversarial", "--eps", "0.1"],
 }
 
 # Experiment 3: the accurate-but-fragile sample models hardened from the shipped teacher (the small
@@ -162,12 +184,14 @@ def save(name, data, extra=None):
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def audit(prefix, model):
-    """The three audit jobs of one model, each kept as results/PREFIX.audit-KIND.json."""
-    for kind, flags in AUDITS.items():
+def audit(prefix, model, extra=()):
+    """The three audit jobs of one model, each kept as results/PREFIX.audit-KIND.json; `extra` flags
+    (a class selection) go to every one."""
+    for kind, base in AUDITS.items():
         name = f"{prefix}.audit-{kind}"
         if done(name):
             continue
+        flags = [*base, *extra]
         job_id = job(name, ["audit", model, "--seed", "0", *flags])
         if job_id:
             report = RUN / "reports" / f"{name}.json"
@@ -231,6 +255,32 @@ def experiment1():
             audit(f"exp1.{row}", path)
 
 
+def trained_teacher(result, name, command):
+    """Trains teacher NAME (once) and returns its exported ONNX file, or None while it is not there."""
+    path = RUN / "models" / f"{name}.onnx"
+    if not done(result):
+        job_id = job(result, command)
+        if not job_id:
+            return None
+        shown = json.loads(rkdctl("teacher", "show", name, "--json").stdout)
+        save(result, shown, {"job_id": job_id, "command": "rkdctl " + " ".join(command)})
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rkdctl("teacher", "export", name, "-o", path)
+    return path
+
+
+def experiment2():
+    teacher = trained_teacher("exp2.teacher", TEACHER_B, TEACHER_B_TRAIN)
+    if not teacher:
+        return
+    hardened = {row: harden(f"exp2.{row}", teacher, [*EXP2_COMMON, *flags]) for row, flags in EXP2_STUDENTS.items()}
+    audit("exp2.teacher", teacher, ["--classes", TASK_A])
+    for row, path in hardened.items():
+        if path:
+            audit(f"exp2.{row}", path, ["--classes", TASK_B])
+
+
 def experiment3(sources_only=False):
     hardened = {}
     for row, (model, flags) in ([] if sources_only else EXP3_STUDENTS.items()):
@@ -255,7 +305,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--only",
-        choices=["exp1", "exp3", "exp3-sources"],
+        choices=["exp1", "exp2", "exp3", "exp3-sources"],
         help="run one experiment (exp3-sources: only the audits of the shipped teacher and sample models)",
     )
     arguments = parser.parse_args()
@@ -267,6 +317,8 @@ def main():
         experiment3(sources_only=arguments.only == "exp3-sources")
     if arguments.only in (None, "exp1"):
         experiment1()
+    if arguments.only in (None, "exp2"):
+        experiment2()
     subprocess.run([sys.executable, str(ROOT / "scripts" / "experiments_report.py")], check=True)
 
 
