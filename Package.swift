@@ -17,6 +17,12 @@ let numericSwiftSettings: [SwiftSetting] =
         .unsafeFlags(["-O", "-target-cpu", "haswell"])
     ]
 
+/// The AVX-512 kernels: one module compiled for skylake-avx512, called only on CPUs that have it.
+let avx512SwiftSettings: [SwiftSetting] =
+    defaultSwiftSettings + [
+        .unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])
+    ]
+
 let package = Package(
     name: "rkd",
     products: [
@@ -52,8 +58,12 @@ let package = Package(
         // ---- Engine -----------------------------------------------------------------------
         .target(
             name: "TensorEngine",
-            dependencies: ["COpenBLAS", "CMalloc"],
+            dependencies: ["COpenBLAS", "CMalloc", "TensorEngineAVX512"],
             swiftSettings: numericSwiftSettings
+        ),
+        .target(
+            name: "TensorEngineAVX512",
+            swiftSettings: avx512SwiftSettings
         ),
         .target(
             name: "TensorEngineTestSupport",

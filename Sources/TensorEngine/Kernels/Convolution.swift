@@ -13,12 +13,15 @@
 
 extension Kernels {
     /// y = conv2d(x, w) + bias. x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) → y is (N,K,Ho,Wo).
+    /// `simd` chooses the direct kernel's register blocks (tests compare both; an AVX-512 request on
+    /// a CPU without it runs AVX2).
     public static func conv2d(
         _ x: [Float],
         _ w: [Float],
         bias: [Float]?,
         _ g: Conv2DGeometry,
-        algorithm: Conv2DAlgorithm = .automatic
+        algorithm: Conv2DAlgorithm = .automatic,
+        simd: SIMDLevel = .active
     ) -> [Float] {
         checkConv(g, "conv2d")
         precondition(x.count == g.inputCount, "conv2d: x has \(x.count) elements, (N,C,H,W) needs \(g.inputCount)")
@@ -34,7 +37,7 @@ extension Kernels {
                         guard let px = px.baseAddress, let pw = pw.baseAddress, let py = out.baseAddress else { return }
                         switch algorithm {
                         case .pointwise: conv2dPointwise(px, pw, pb, py, g)
-                        case .direct: conv2dDirect(px, pw, pb, py, g)
+                        case .direct: conv2dDirect(px, pw, pb, py, g, simd: simd.supported)
                         case .im2col, .automatic: conv2dIm2col(px, pw, pb, py, g)
                         }
                     }
@@ -49,7 +52,8 @@ extension Kernels {
         _ dy: [Float],
         _ w: [Float],
         _ g: Conv2DGeometry,
-        algorithm: Conv2DAlgorithm = .automatic
+        algorithm: Conv2DAlgorithm = .automatic,
+        simd: SIMDLevel = .active
     ) -> [Float] {
         checkConv(g, "conv2dBackwardInput")
         precondition(
@@ -67,7 +71,7 @@ extension Kernels {
                     guard let pdy = pdy.baseAddress, let pw = pw.baseAddress, let pdx = out.baseAddress else { return }
                     switch algorithm {
                     case .pointwise: conv2dPointwiseBackwardInput(pdy, pw, pdx, g)
-                    case .direct: conv2dDirectBackwardInput(pdy, pw, pdx, g)
+                    case .direct: conv2dDirectBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
                     case .im2col, .automatic: conv2dIm2colBackwardInput(pdy, pw, pdx, g)
                     }
                 }
@@ -81,7 +85,8 @@ extension Kernels {
         _ x: [Float],
         _ dy: [Float],
         _ g: Conv2DGeometry,
-        algorithm: Conv2DAlgorithm = .automatic
+        algorithm: Conv2DAlgorithm = .automatic,
+        simd: SIMDLevel = .active
     ) -> [Float] {
         checkConv(g, "conv2dBackwardFilter")
         precondition(
@@ -99,7 +104,7 @@ extension Kernels {
                     guard let px = px.baseAddress, let pdy = pdy.baseAddress, let pdw = out.baseAddress else { return }
                     switch algorithm {
                     case .pointwise: conv2dPointwiseBackwardFilter(px, pdy, pdw, g)
-                    case .direct: conv2dDirectBackwardFilter(px, pdy, pdw, g)
+                    case .direct: conv2dDirectBackwardFilter(px, pdy, pdw, g, simd: simd.supported)
                     case .im2col, .automatic: conv2dIm2colBackwardFilter(px, pdy, pdw, g)
                     }
                 }

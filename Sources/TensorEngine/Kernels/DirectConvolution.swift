@@ -1,3 +1,5 @@
+import TensorEngineAVX512
+
 // Direct stride-1 convolution on a flat grid of stacked, padded images.
 //
 // A chunk of images is laid out per channel as one tall zero-padded plane with rows of length
@@ -27,9 +29,11 @@ struct DirectConvPlan {
     var padRight: Int
     /// Images per chunk.
     var chunk: Int = 1
+    /// The register blocks' vector width: AVX-512 (48 positions per block) or AVX2 (24).
+    var simd: SIMDLevel
 
-    /// Output positions per register block (3 SIMD8 vectors).
-    static let blockPositions = 24
+    /// Output positions per register block: 3 vectors.
+    var blockPositions: Int { simd == .avx512 ? directBlockPositions512 : 24 }
 
     init(
         batch: Int,
@@ -46,8 +50,10 @@ struct DirectConvPlan {
         padLeft: Int,
         padBottom: Int,
         padRight: Int,
-        targetPositions: Int
+        targetPositions: Int,
+        simd: SIMDLevel = .active
     ) {
+        self.simd = simd
         self.batch = batch
         self.groups = groups
         self.inPerGroup = inPerGroup
@@ -65,7 +71,7 @@ struct DirectConvPlan {
         chunk = max(1, min(batch, targetPositions / (rowsPerImage * rowLength)))
     }
 
-    init(_ g: Conv2DGeometry, targetPositions: Int) {
+    init(_ g: Conv2DGeometry, targetPositions: Int, simd: SIMDLevel = .active) {
         self.init(
             batch: g.batch,
             groups: g.groups,
@@ -81,7 +87,8 @@ struct DirectConvPlan {
             padLeft: g.padLeft,
             padBottom: g.padBottom,
             padRight: g.padRight,
-            targetPositions: targetPositions
+            targetPositions: targetPositions,
+            simd: simd
         )
     }
 
@@ -94,8 +101,8 @@ struct DirectConvPlan {
     var chunks: Int { (batch + chunk - 1) / chunk }
     /// Flat positions of a chunk: chunk·rph·L.
     var flatCount: Int { chunk * rowsPerImage * rowLength }
-    var positionBlocks: Int { (flatCount + Self.blockPositions - 1) / Self.blockPositions }
-    var flatRounded: Int { positionBlocks * Self.blockPositions }
+    var positionBlocks: Int { (flatCount + blockPositions - 1) / blockPositions }
+    var flatRounded: Int { positionBlocks * blockPositions }
     /// Output channel blocks of 4 per group.
     var channelBlocks: Int { (outPerGroup + 3) / 4 }
     /// inPerGroup·R·S.
@@ -165,9 +172,10 @@ extension Kernels {
         _ w: UnsafePointer<Float>,
         _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>,
-        _ g: Conv2DGeometry
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel = .active
     ) {
-        let plan = DirectConvPlan(g, targetPositions: directForwardPositions)
+        let plan = DirectConvPlan(g, targetPositions: directForwardPositions, simd: simd)
         let kg = g.outPerGroup
         let cg = g.inPerGroup
         let rs = g.kernelHeight * g.kernelWidth
@@ -194,7 +202,8 @@ extension Kernels {
         _ dy: UnsafePointer<Float>,
         _ w: UnsafePointer<Float>,
         _ dx: UnsafeMutablePointer<Float>,
-        _ g: Conv2DGeometry
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel = .active
     ) {
         let eh = g.dilationH * (g.kernelHeight - 1)
         let ew = g.dilationW * (g.kernelWidth - 1)
@@ -213,7 +222,8 @@ extension Kernels {
             padLeft: ew - g.padLeft,
             padBottom: eh - g.padBottom,
             padRight: ew - g.padRight,
-            targetPositions: directForwardPositions
+            targetPositions: directForwardPositions,
+            simd: simd
         )
         precondition(
             plan.outH == g.height && plan.outW == g.width,
@@ -282,23 +292,32 @@ extension Kernels {
                     let firstBlock = part * blocksPerSplit
                     let lastBlock = min(plan.positionBlocks, firstBlock + blocksPerSplit)
                     if firstBlock >= lastBlock { continue }
-                    for pb in firstBlock..<lastBlock {
-                        let p = pb * DirectConvPlan.blockPositions
-                        for kb in 0..<plan.channelBlocks {
-                            directMicroKernel(
-                                xpad + p,
-                                offsets,
-                                plan.taps,
-                                packed + (gi * plan.channelBlocks + kb) * plan.taps * 4,
-                                ybuf + kb * 4 * plan.flatRounded + p,
-                                rowStride: plan.flatRounded
-                            )
-                        }
+                    if plan.simd == .avx512 {
+                        directBlocks512(
+                            xpad,
+                            offsets,
+                            taps: plan.taps,
+                            packed + gi * plan.channelBlocks * plan.taps * 4,
+                            channelBlocks: plan.channelBlocks,
+                            ybuf,
+                            rowStride: plan.flatRounded,
+                            firstPosition: firstBlock * plan.blockPositions,
+                            lastPosition: lastBlock * plan.blockPositions
+                        )
+                    } else {
+                        directBlocks(
+                            xpad,
+                            offsets,
+                            plan,
+                            packed + gi * plan.channelBlocks * plan.taps * 4,
+                            ybuf,
+                            firstBlock..<lastBlock
+                        )
                     }
                     // Copy the kept positions of [firstBlock, lastBlock) out, adding the bias.
                     plan.forEachOutputRun(
-                        firstBlock * DirectConvPlan.blockPositions,
-                        lastBlock * DirectConvPlan.blockPositions,
+                        firstBlock * plan.blockPositions,
+                        lastBlock * plan.blockPositions,
                         n0: n0
                     ) { n, oh, ow0, ow1, p in
                         for k in 0..<plan.outPerGroup {
@@ -310,6 +329,31 @@ extension Kernels {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The AVX2 register blocks of position blocks `blocks` for every block of 4 output channels
+    /// (the twin of TensorEngineAVX512's directBlocks512).
+    static func directBlocks(
+        _ xpad: UnsafePointer<Float>,
+        _ offsets: UnsafePointer<Int>,
+        _ plan: DirectConvPlan,
+        _ packed: UnsafePointer<Float>,
+        _ ybuf: UnsafeMutablePointer<Float>,
+        _ blocks: Range<Int>
+    ) {
+        for pb in blocks {
+            let p = pb * plan.blockPositions
+            for kb in 0..<plan.channelBlocks {
+                directMicroKernel(
+                    xpad + p,
+                    offsets,
+                    plan.taps,
+                    packed + kb * plan.taps * 4,
+                    ybuf + kb * 4 * plan.flatRounded + p,
+                    rowStride: plan.flatRounded
+                )
             }
         }
     }

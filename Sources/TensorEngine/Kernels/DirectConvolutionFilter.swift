@@ -1,3 +1,5 @@
+import TensorEngineAVX512
+
 // Direct stride-1 filter gradient.
 //
 // dw[k][c,r,s] = Σ_chunks Σ_P dy'[k][P] · xpad[c][P + offset(c,r,s)], where dy' is a chunk of dy on
@@ -10,15 +12,19 @@ extension Kernels {
         _ x: UnsafePointer<Float>,
         _ dy: UnsafePointer<Float>,
         _ dw: UnsafeMutablePointer<Float>,
-        _ g: Conv2DGeometry
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel = .active
     ) {
-        let plan = DirectConvPlan(g, targetPositions: directFilterPositions)
+        let plan = DirectConvPlan(g, targetPositions: directFilterPositions, simd: simd)
+        let wide = simd == .avx512
         let tapBlocks = (plan.taps + 2) / 3
         // Taps past the end read offset 0 and are discarded.
         let offsets = plan.tapOffsets + [Int](repeating: 0, count: tapBlocks * 3 - plan.taps)
         let blocksPerGroup = plan.channelBlocks * tapBlocks
         let items = g.groups * blocksPerGroup
-        let positions = (plan.flatCount + 7) / 8 * 8
+        // Whole vectors: the junk positions up to flatRounded hold zero gradient.
+        let vector = wide ? 16 : 8
+        let positions = (plan.flatCount + vector - 1) / vector * vector
         let outPlane = plan.outH * plan.outW
         let rowLength = plan.rowLength
         offsets.withUnsafeBufferPointer { offsets in
@@ -62,16 +68,29 @@ extension Kernels {
                         let block = item % blocksPerGroup
                         let kb = block / tapBlocks
                         let tb = block % tapBlocks
-                        filterMicroKernel(
-                            dypad + kb * 4 * plan.flatRounded,
-                            rowStride: plan.flatRounded,
-                            xpad,
-                            offsets[tb * 3],
-                            offsets[tb * 3 + 1],
-                            offsets[tb * 3 + 2],
-                            positions,
-                            sums + (item - range.lowerBound) * 12
-                        )
+                        if wide {
+                            filterBlock512(
+                                dypad + kb * 4 * plan.flatRounded,
+                                rowStride: plan.flatRounded,
+                                xpad,
+                                offsets[tb * 3],
+                                offsets[tb * 3 + 1],
+                                offsets[tb * 3 + 2],
+                                positions,
+                                sums + (item - range.lowerBound) * 12
+                            )
+                        } else {
+                            filterMicroKernel(
+                                dypad + kb * 4 * plan.flatRounded,
+                                rowStride: plan.flatRounded,
+                                xpad,
+                                offsets[tb * 3],
+                                offsets[tb * 3 + 1],
+                                offsets[tb * 3 + 2],
+                                positions,
+                                sums + (item - range.lowerBound) * 12
+                            )
+                        }
                     }
                 }
                 // dw[gi·K/G + 4·kb + j][3·tb + i] = sums[item][j·3 + i], inside the real extents.
