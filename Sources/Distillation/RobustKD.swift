@@ -103,8 +103,16 @@ public struct RobustKD {
 
     /// The loss of a batch x (N, C, H, W) with labels, the student in training mode, the teacher in
     /// evaluation mode (frozen: nothing of the teacher is differentiable in the result). `random` draws
-    /// the projections.
-    public func loss(_ x: Tensor, labels: [Int], random: inout RandomGenerator) -> RobustKDLoss {
+    /// the projections. `checkStop` runs between the passes of the step (after the teacher's and the
+    /// student's forward passes and before each projection's Jacobian pair); when it throws, the
+    /// error propagates (the student's forward pass may have moved its batch-norm running
+    /// statistics: `step` puts them back).
+    public func loss(
+        _ x: Tensor,
+        labels: [Int],
+        random: inout RandomGenerator,
+        checkStop: () throws -> Void
+    ) rethrows -> RobustKDLoss {
         let n = x.shape[0]
         let needJacobian = settings.useJacobian && settings.beta != 0 && !pairs.isEmpty
         let needFeatures = settings.useFeatures && settings.alpha != 0 && !pairs.isEmpty
@@ -114,6 +122,7 @@ public struct RobustKD {
         let teacherContext = ForwardContext(isTraining: false, requestedTaps: Set(pairs.map(\.teacherTap)))
         _ = teacher.logits(teacherInput, context: teacherContext)
         let teacherMaps = pairs.map { pair in pair.adapter.teacher(recordedTap(teacherContext, pair.teacherTap)) }
+        try checkStop()
 
         // Student, training mode.
         let studentInput = needJacobian ? x.detached.tracked() : x.detached
@@ -121,6 +130,7 @@ public struct RobustKD {
         let logits = student.logits(studentInput, context: studentContext)
         let studentMaps = pairs.map { pair in pair.adapter.student(recordedTap(studentContext, pair.studentTap)) }
         let ce = crossEntropy(logits: logits, labels: labels)
+        try checkStop()
         var objective = ce
         var featureValue: Float = 0
         var jacobianValue: Float = 0
@@ -142,6 +152,7 @@ public struct RobustKD {
             var surrogate = Tensor(zeros: [])
             for _ in 0..<settings.projections {
                 for (layer, (t, s)) in zip(teacherMaps, studentMaps).enumerated() {
+                    try checkStop()
                     let mask = Self.unitRows(n: n, width: t.shape[1], random: &random)
                     let jt = gradient(of: (t * mask).sum(), wrt: [teacherInput])[0]
                     switch settings.jacobian {
@@ -170,6 +181,11 @@ public struct RobustKD {
             jacobian: jacobianValue,
             total: total
         )
+    }
+
+    /// `loss` without stops.
+    public func loss(_ x: Tensor, labels: [Int], random: inout RandomGenerator) -> RobustKDLoss {
+        loss(x, labels: labels, random: &random, checkStop: {})
     }
 
     /// 2·Σ_b ‖u_b‖·[M_b·z_s(x_b + h·û_b) − M_b·z_s(x_b − h·û_b)]/(2h): its weight gradient is that of
@@ -228,6 +244,32 @@ public struct RobustKD {
 
     /// One training step: the loss, its gradient with respect to the student's and adapters'
     /// parameters, one optimizer step. Returns the loss's terms.
+    /// `checkStop` as in `loss`; a step it stops takes no optimizer step.
+    @discardableResult
+    public func step(
+        optimizer: inout some Optimizer,
+        inputs: Tensor,
+        labels: [Int],
+        random: inout RandomGenerator,
+        checkStop: () throws -> Void
+    ) rethrows -> RobustKDLoss {
+        let parameters = trainableParameters
+        // A stop inside the step must leave the student as it was: its forward pass in training mode
+        // has already moved the batch-norm running statistics, so they are put back.
+        let saved = student.buffers.map(\.value)
+        let result: RobustKDLoss
+        do {
+            result = try loss(inputs, labels: labels, random: &random, checkStop: checkStop)
+            try checkStop()
+        } catch {
+            for (buffer, value) in zip(student.buffers, saved) { buffer.value = value }
+            throw error
+        }
+        optimizer.step(parameters, gradients: gradient(of: result.objective, wrt: parameters.map(\.value)))
+        return result
+    }
+
+    /// `step` without stops.
     @discardableResult
     public func step(
         optimizer: inout some Optimizer,
@@ -235,9 +277,7 @@ public struct RobustKD {
         labels: [Int],
         random: inout RandomGenerator
     ) -> RobustKDLoss {
-        let parameters = trainableParameters
-        let result = loss(inputs, labels: labels, random: &random)
-        optimizer.step(parameters, gradients: gradient(of: result.objective, wrt: parameters.map(\.value)))
-        return result
+        step(optimizer: &optimizer, inputs: inputs, labels: labels, random: &random, checkStop: {})
     }
+
 }

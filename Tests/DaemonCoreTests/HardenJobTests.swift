@@ -139,8 +139,10 @@ struct HardenJobTests {
             let graph = try ImportedGraph(model)
             let engine = try graph.run([graph.inputNames[0]: x])[graph.outputNames[0]]!
             let reference = try onnxRuntimeOutput(hardened, input: x, inputName: graph.inputNames[0])
+            // Relative to the largest logit: the two sum in different orders (AVX2 or AVX-512 here).
             let difference = zip(engine.scalars, reference).map { abs($0 - $1) }.max() ?? 1
-            #expect(difference < 1e-4, "engine vs onnxruntime: \(difference)")
+            let scale = max(1, reference.map(abs).max() ?? 1)
+            #expect(difference <= 1e-5 * scale, "engine vs onnxruntime: \(difference), largest logit \(scale)")
         }
         #expect(daemon.stop() == 0)
     }

@@ -70,6 +70,65 @@ struct RobustKDTests {
         #expect(abs(loss.crossEntropy - ce) < 1e-6)
     }
 
+    /// A stop inside a step (at any of its checks: after the teacher's and the student's passes,
+    /// before each layer's Jacobian pair, before the update) propagates and leaves the student as it
+    /// was, batch-norm running statistics included; the step taken afterwards with the same seed is
+    /// the uninterrupted one.
+    @Test(arguments: [JacobianMode.exact, .finiteDifference(step: 1e-2)])
+    func aStepStoppedBetweenItsPassesChangesNothing(_ mode: JacobianMode) throws {
+        struct Stop: Error {}
+        func distiller() -> RobustKD {
+            let taps = ["stage1", "stage2"]
+            var settings = RobustKDSettings()
+            settings.jacobian = mode
+            settings.projections = 2
+            return RobustKD(
+                teacher: ResNet20(inputChannels: 1, imageSize: 8, classes: 3, width: 4, seed: 1),
+                student: ResNet20(inputChannels: 1, imageSize: 8, classes: 3, width: 4, seed: 2),
+                pairs: taps.enumerated().map { index, tap in
+                    let shape = tap == "stage1" ? [4, 8, 8] : [8, 4, 4]
+                    return FeaturePair(
+                        teacherTap: tap,
+                        studentTap: tap,
+                        adapter: FeatureAdapter(name: "adapter\(index)", student: shape, teacher: shape, seed: 3)
+                    )
+                },
+                settings: settings
+            )
+        }
+        var rng = RandomGenerator(seed: 4)
+        let x = Tensor.uniform([4, 1, 8, 8], using: &rng)
+        let y = [0, 1, 2, 0]
+        func state(_ kd: RobustKD) -> [[Float]] {
+            kd.trainableParameters.map(\.value.scalars) + kd.student.buffers.map(\.value.scalars)
+        }
+        let reference = distiller()
+        var referenceOptimizer = SGD(learningRate: 0.1, momentum: 0.9)
+        var random = RandomGenerator(seed: 7)
+        var checks = 0
+        reference.step(optimizer: &referenceOptimizer, inputs: x, labels: y, random: &random) { checks += 1 }
+        #expect(checks == 2 + 2 * 2 + 1, "teacher, student, 2 projections × 2 layers, before the update")
+        for stopAt in 1...checks {
+            let kd = distiller()
+            let before = state(kd)
+            var optimizer = SGD(learningRate: 0.1, momentum: 0.9)
+            var count = 0
+            var random = RandomGenerator(seed: 7)
+            #expect(throws: Stop.self) {
+                try kd.step(optimizer: &optimizer, inputs: x, labels: y, random: &random) {
+                    count += 1
+                    if count == stopAt { throw Stop() }
+                }
+            }
+            let unchanged = state(kd) == before
+            #expect(unchanged, "stopped at check \(stopAt): the student changed")
+            var again = RandomGenerator(seed: 7)
+            kd.step(optimizer: &optimizer, inputs: x, labels: y, random: &again)
+            let same = state(kd) == state(reference)
+            #expect(same, "the step after a stop at check \(stopAt) differs from the uninterrupted one")
+        }
+    }
+
     /// Nothing of the teacher is on the objective's tape: its weights get exactly zero gradient.
     @Test(arguments: [JacobianMode.exact, .finiteDifference(step: 1e-2)])
     func theTeacherReceivesNoGradient(_ mode: JacobianMode) {

@@ -253,6 +253,13 @@ public struct HardenExecutor: JobExecutor {
         let schedule = spec.schedule
         var pairs: [FeaturePair] = []
         var customStep: ((inout SGD, Trainer.Batch) throws -> Float)?
+        // Checked before every step and between the passes of a step (a Robust-KD step takes seconds).
+        let checkStop: () throws -> Void = {
+            if let error = student.lastError {
+                throw JobExecutionFailure(code: "model-failed", message: "the model failed during training: \(error)")
+            }
+            try context.checkStop()
+        }
         var terms = TermSums()
         let termLock = NSLock()
         switch spec.method {
@@ -273,7 +280,13 @@ public struct HardenExecutor: JobExecutor {
             let kd = RobustKD(teacher: teacher.classifier, student: student, pairs: pairs, settings: settings)
             customStep = { optimizer, batch in
                 var random = RandomGenerator(seed: batch.seed)
-                let loss = kd.step(optimizer: &optimizer, inputs: batch.inputs, labels: batch.labels, random: &random)
+                let loss = try kd.step(
+                    optimizer: &optimizer,
+                    inputs: batch.inputs,
+                    labels: batch.labels,
+                    random: &random,
+                    checkStop: checkStop
+                )
                 termLock.withLock { terms.add(ce: loss.crossEntropy, feature: loss.feature, jacobian: loss.jacobian) }
                 return loss.total
             }
@@ -380,15 +393,7 @@ public struct HardenExecutor: JobExecutor {
                 checkpoint.metadata["harden.seconds"] = "\(secondsBefore + (ContinuousClock.now - start).seconds)"
                 try context.saveCheckpoint(try checkpoint.encoded(), name: trainingCheckpoint)
             },
-            shouldStop: {
-                if let error = student.lastError {
-                    throw JobExecutionFailure(
-                        code: "model-failed",
-                        message: "the model failed during training: \(error)"
-                    )
-                }
-                try context.checkStop()
-            },
+            shouldStop: checkStop,
             onStep: { report in
                 let within = report.step - report.epoch * trainer.stepsPerEpoch
                 try await context.reportProgress(
