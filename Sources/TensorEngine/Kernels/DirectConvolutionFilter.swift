@@ -25,6 +25,7 @@ extension Kernels {
         // Whole vectors: the junk positions up to flatRounded hold zero gradient.
         let vector = wide ? 16 : 8
         let positions = (plan.flatCount + vector - 1) / vector * vector
+        let kernel = wide ? filterBlock512 : filterMicroKernel
         let outPlane = plan.outH * plan.outW
         let rowLength = plan.rowLength
         offsets.withUnsafeBufferPointer { offsets in
@@ -68,29 +69,16 @@ extension Kernels {
                         let block = item % blocksPerGroup
                         let kb = block / tapBlocks
                         let tb = block % tapBlocks
-                        if wide {
-                            filterBlock512(
-                                dypad + kb * 4 * plan.flatRounded,
-                                rowStride: plan.flatRounded,
-                                xpad,
-                                offsets[tb * 3],
-                                offsets[tb * 3 + 1],
-                                offsets[tb * 3 + 2],
-                                positions,
-                                sums + (item - range.lowerBound) * 12
-                            )
-                        } else {
-                            filterMicroKernel(
-                                dypad + kb * 4 * plan.flatRounded,
-                                rowStride: plan.flatRounded,
-                                xpad,
-                                offsets[tb * 3],
-                                offsets[tb * 3 + 1],
-                                offsets[tb * 3 + 2],
-                                positions,
-                                sums + (item - range.lowerBound) * 12
-                            )
-                        }
+                        kernel(
+                            dypad + kb * 4 * plan.flatRounded,
+                            plan.flatRounded,
+                            xpad,
+                            offsets[tb * 3],
+                            offsets[tb * 3 + 1],
+                            offsets[tb * 3 + 2],
+                            positions,
+                            sums + (item - range.lowerBound) * 12
+                        )
                     }
                 }
                 // dw[gi·K/G + 4·kb + j][3·tb + i] = sums[item][j·3 + i], inside the real extents.
