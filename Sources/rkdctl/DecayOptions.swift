@@ -29,11 +29,9 @@ struct DecayOptions: ParsableArguments {
     /// The milestone epochs; none for cosine decay.
     func milestones() throws -> [UInt32] {
         guard let lrSteps else { return [] }
-        let values = lrSteps.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        guard let epochs = parseNumberList(lrSteps), epochs.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--lr-steps takes epochs ≥ 1 separated by commas, e.g. 15,25")
         }
-        let epochs = values.compactMap { $0 }
         guard zip(epochs, epochs.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw ValidationError("--lr-steps must be ascending, e.g. 15,25")
         }

@@ -189,9 +189,16 @@ struct TeacherTrainCommand: AsyncParsableCommand {
 /// The class ids of a `--classes` value ("0,1,2"); none when the flag is absent.
 func parseClassList(_ text: String?, example: String) throws -> [UInt32] {
     guard let text else { return [] }
-    let values = text.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
-    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+    guard let values = parseNumberList(text) else {
         throw ValidationError("--classes takes class ids separated by commas, e.g. \(example)")
     }
+    return values
+}
+
+/// The numbers of a comma-separated list ("0, 1,2"); nil when it is empty or an entry is not a
+/// non-negative integer.
+func parseNumberList(_ text: String) -> [UInt32]? {
+    let values = text.split(separator: ",").map { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { return nil }
     return values.compactMap { $0 }
 }
