@@ -21,4 +21,5 @@ public final class DistillationStudent: Classifier {
     public var featureTapNames: [String] { student.featureTapNames }
 
     public func logits(_ x: Tensor, context: ForwardContext) -> Tensor { student.logits(x, context: context) }
+    public func recordTaps(_ x: Tensor, context: ForwardContext) { student.recordTaps(x, context: context) }
 }

@@ -120,7 +120,7 @@ public struct RobustKD {
         // Teacher: maps (constants) and, per projection, its projected input Jacobians (constants).
         let teacherInput = needJacobian ? x.detached.tracked() : x.detached
         let teacherContext = ForwardContext(isTraining: false, requestedTaps: Set(pairs.map(\.teacherTap)))
-        _ = teacher.logits(teacherInput, context: teacherContext)
+        teacher.recordTaps(teacherInput, context: teacherContext)
         let teacherMaps = pairs.map { pair in pair.adapter.teacher(recordedTap(teacherContext, pair.teacherTap)) }
         try checkStop()
 
@@ -190,7 +190,8 @@ public struct RobustKD {
 
     /// 2·Σ_b ‖u_b‖·[M_b·z_s(x_b + h·û_b) − M_b·z_s(x_b − h·û_b)]/(2h): its weight gradient is that of
     /// Σ_b ‖J_s,b − J_t,b‖² up to O(h²) (u = J_s − J_t constant). The two passes run in training mode
-    /// (the same batch statistics regime as the main pass) and leave the running statistics as they were.
+    /// (the same batch statistics regime as the main pass), stop at the layer's tap, and leave the
+    /// running statistics as they were.
     func directionalSurrogate(
         _ x: Tensor,
         direction u: Tensor,
@@ -217,7 +218,7 @@ public struct RobustKD {
         defer { for (buffer, value) in zip(student.buffers, saved) { buffer.value = value } }
         func projected(_ input: Tensor) -> Tensor {
             let context = ForwardContext(isTraining: true, requestedTaps: [pair.studentTap])
-            _ = student.logits(input, context: context)
+            student.recordTaps(input, context: context)
             return (pair.adapter.student(recordedTap(context, pair.studentTap)) * mask).sum(axes: [1])
         }
         let plus = projected(x.detached + h * direction)

@@ -8,6 +8,11 @@ import TensorEngine
 public protocol Classifier: ParameterContainer {
     /// The logits (N, classCount) of a batch x (N,C,H,W), in the mode of `context`.
     func logits(_ x: Tensor, context: ForwardContext) -> Tensor
+    /// Runs x forward in the mode of `context` only as far as its requested taps need, recording
+    /// them as `logits` would: the layers after the deepest requested tap do not run (in training
+    /// mode their batch-norm running statistics stay as they are). For losses on feature maps alone.
+    /// The default runs the whole pass.
+    func recordTaps(_ x: Tensor, context: ForwardContext)
     /// The shape of one input, (C,H,W).
     var inputShape: [Int] { get }
     /// The number of classes.
@@ -16,4 +21,10 @@ public protocol Classifier: ParameterContainer {
     var inputBounds: ClosedRange<Float> { get }
     /// The feature-tap names a caller may request, shallow to deep.
     var featureTapNames: [String] { get }
+}
+
+extension Classifier {
+    public func recordTaps(_ x: Tensor, context: ForwardContext) {
+        _ = logits(x, context: context)
+    }
 }

@@ -25,6 +25,9 @@ public final class ForwardContext {
     /// Whether the caller asked for the tap `name`.
     public func wants(_ name: String) -> Bool { requestedTaps.contains(name) }
 
+    /// Whether every requested tap has been recorded (a pass that only wants the taps may stop).
+    public var hasEveryRequestedTap: Bool { taps.count == requestedTaps.count }
+
     /// Records `value` under `name` if it was requested; otherwise does nothing.
     public func record(_ name: String, _ value: Tensor) {
         if requestedTaps.contains(name) { taps[name] = value }

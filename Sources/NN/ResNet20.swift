@@ -67,6 +67,15 @@ public final class ResNet20: Classifier {
     }
 
     public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
+        forward(x, context: context, tapsOnly: false)!
+    }
+
+    public func recordTaps(_ x: Tensor, context: ForwardContext) {
+        _ = forward(x, context: context, tapsOnly: true)
+    }
+
+    /// The logits, or nil when `tapsOnly` and the pass stopped after the deepest requested tap.
+    private func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
         precondition(
             x.rank == 4 && x.shape[1] == inputShape[0],
             "ResNet20: input \(x.shape) for (N,\(inputShape[0]),H,W)"
@@ -75,9 +84,11 @@ public final class ResNet20: Classifier {
         for (i, stage) in stages.enumerated() {
             h = stage(h, context: context)
             context.record("stage\(i + 1)", h)
+            if tapsOnly && context.hasEveryRequestedTap { return nil }
         }
         let pooled = globalAvgPool2d(h).flattened(axis: 1)
         context.record("pool", pooled)
+        if tapsOnly && context.hasEveryRequestedTap { return nil }
         return fc(pooled, context: context)
     }
 }

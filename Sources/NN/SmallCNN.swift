@@ -45,6 +45,15 @@ public final class SmallCNN: Classifier {
     public var buffers: [Buffer] { [] }
 
     public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
+        forward(x, context: context, tapsOnly: false)!
+    }
+
+    public func recordTaps(_ x: Tensor, context: ForwardContext) {
+        _ = forward(x, context: context, tapsOnly: true)
+    }
+
+    /// The logits, or nil when `tapsOnly` and the pass stopped after the deepest requested tap.
+    private func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
         precondition(
             x.rank == 4 && Array(x.shape[1...]) == inputShape,
             "SmallCNN: input \(x.shape) for (N,\(inputShape.map(String.init).joined(separator: ",")))"
@@ -52,10 +61,13 @@ public final class SmallCNN: Classifier {
         let pool = Pool2DOptions(kernel: 2)
         let h1 = maxPool2d(relu(conv1(x, context: context)), options: pool)
         context.record("conv1", h1)
+        if tapsOnly && context.hasEveryRequestedTap { return nil }
         let h2 = maxPool2d(relu(conv2(h1, context: context)), options: pool)
         context.record("conv2", h2)
+        if tapsOnly && context.hasEveryRequestedTap { return nil }
         let h3 = relu(fc1(h2.flattened(axis: 1), context: context))
         context.record("fc1", h3)
+        if tapsOnly && context.hasEveryRequestedTap { return nil }
         return fc2(h3, context: context)
     }
 }

@@ -92,6 +92,16 @@ public final class GraphClassifier: Classifier {
     public func clearError() { lastError = nil }
 
     public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
+        forward(x, context: context, tapsOnly: false) ?? Tensor(zeros: [x.shape[0], classCount])
+    }
+
+    /// Runs the graph only up to the last node producing a requested tap.
+    public func recordTaps(_ x: Tensor, context: ForwardContext) {
+        _ = forward(x, context: context, tapsOnly: true)
+    }
+
+    /// The logits (nil when `tapsOnly`, or when the run failed: see ``lastError``).
+    private func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
         graph.isTraining = context.isTraining
         let taps = featureTapNames.filter { context.wants($0) }
         var input = x
@@ -102,15 +112,20 @@ public final class GraphClassifier: Classifier {
             input = (x - mean) * scale
         }
         do {
-            let values = try graph.run([graph.inputNames[0]: input], outputs: [logitsName] + taps)
+            let values = try graph.run(
+                [graph.inputNames[0]: input],
+                outputs: (tapsOnly ? [] : [logitsName]) + taps,
+                stoppingEarly: tapsOnly
+            )
             for tap in taps { if let value = values[tap] { context.record(tap, value) } }
+            if tapsOnly { return nil }
             guard let logits = values[logitsName] else {
                 throw ONNXError(.invalidInput, "the run produced no '\(logitsName)'")
             }
             return logits
         } catch {
             lastError = error
-            return Tensor(zeros: [x.shape[0], classCount])
+            return nil
         }
     }
 }

@@ -132,7 +132,13 @@ public final class ImportedGraph {
 
     /// Runs the graph on `inputs` and returns the values named in `outputs` (default: the graph
     /// outputs). Any intermediate value name may be asked for (feature maps for distillation).
-    public func run(_ inputs: [String: Tensor], outputs: [String]? = nil) throws -> [String: Tensor] {
+    /// With `stoppingEarly`, the nodes after the last one producing an asked-for value do not run
+    /// (nor, in training mode, update their batch-norm statistics).
+    public func run(
+        _ inputs: [String: Tensor],
+        outputs: [String]? = nil,
+        stoppingEarly: Bool = false
+    ) throws -> [String: Tensor] {
         var values: [String: Value] = constants
         for p in parameters { values[p.name] = .float(p.value) }
         for b in buffers { values[b.name] = .float(b.value) }
@@ -153,7 +159,11 @@ public final class ImportedGraph {
         let wantedSet = Set(wanted)
         let state = RunState(isTraining: isTraining)
         let fold = isTraining ? ConvBatchNormFolding.none : folding.active(excluding: wantedSet, nodes: nodes)
+        let lastNeeded =
+            stoppingEarly
+            ? (nodes.lastIndex { node in node.output.contains { wantedSet.contains($0) } } ?? -1) : nodes.count - 1
         for (index, node) in nodes.enumerated() where !fold.foldedConvolutions.contains(index) {
+            if index > lastNeeded { break }
             let args = node.input.map { $0.isEmpty ? nil : values[$0] }
             let context = NodeContext(
                 node: node,

@@ -70,6 +70,38 @@ struct ModelTests {
         #expect(tracked?.isTracked == true)
     }
 
+    /// A taps-only pass records the same maps as a whole pass and stops after the deepest one: in
+    /// training mode the batch norms before it move their statistics as a whole pass does, those after
+    /// it keep theirs.
+    @Test func aTapsOnlyPassStopsAfterTheDeepestTap() {
+        let x = randomTensor([4, 1, 8, 8], seed: 7)
+        let whole = ResNet20(inputChannels: 1, imageSize: 8, width: 4, seed: 3)
+        let truncated = ResNet20(inputChannels: 1, imageSize: 8, width: 4, seed: 3)
+        let untouched = truncated.buffers.map(\.value.scalars)
+        let wholeContext = ForwardContext(isTraining: true, requestedTaps: ["stage1", "stage2"])
+        _ = whole.logits(x, context: wholeContext)
+        let tapsContext = ForwardContext(isTraining: true, requestedTaps: ["stage1", "stage2"])
+        truncated.recordTaps(x, context: tapsContext)
+        #expect(tapsContext.hasEveryRequestedTap)
+        for tap in ["stage1", "stage2"] {
+            #expect(tapsContext.taps[tap]?.scalars == wholeContext.taps[tap]?.scalars, "\(tap)")
+        }
+        for (index, (a, b)) in zip(whole.buffers, truncated.buffers).enumerated() {
+            if a.name.hasPrefix("stage3") {
+                #expect(b.value.scalars == untouched[index], "\(b.name) moved")
+                #expect(a.value.scalars != untouched[index], "\(a.name) did not move in the whole pass")
+            } else {
+                #expect(b.value.scalars == a.value.scalars, "\(b.name)")
+            }
+        }
+        let cnn = SmallCNN(inputChannels: 1, height: 28, width: 28, classes: 10, seed: 4)
+        let image = randomTensor([2, 1, 28, 28], seed: 8)
+        let full = cnn.logitsAndFeatures(image, taps: ["conv2"]).features["conv2"]
+        let context = ForwardContext(requestedTaps: ["conv2"])
+        cnn.recordTaps(image, context: context)
+        #expect(context.taps["conv2"]?.scalars == full?.scalars)
+    }
+
     @Test func smallCNNShapesAndTaps() {
         let model = SmallCNN(inputChannels: 1, height: 28, width: 28, classes: 10, seed: 4)
         let x = randomTensor([2, 1, 28, 28], seed: 7)

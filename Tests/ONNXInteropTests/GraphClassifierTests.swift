@@ -38,6 +38,39 @@ struct GraphClassifierTests {
         #expect(last < first * 0.5, "\(first) → \(last)")
     }
 
+    /// A taps-only run records the same map as a whole run and runs no node after it: in training
+    /// mode the batch norms after the tap keep their statistics.
+    @Test func aTapsOnlyRunStopsAtTheTap() throws {
+        func classifier() throws -> GraphClassifier {
+            let net = ResNet20(inputChannels: 1, imageSize: 8, width: 4, seed: 3)
+            return try GraphClassifier(
+                try ImportedGraph(try ONNXModel(serialized: try NNExport.exportedModel(net))),
+                exampleShape: [1, 8, 8]
+            )
+        }
+        let whole = try classifier()
+        let truncated = try classifier()
+        let before = truncated.buffers.map(\.value.scalars)
+        var rng = RandomGenerator(seed: 4)
+        let x = Tensor.uniform([5, 1, 8, 8], using: &rng)
+        // The first 8-channel map: the output of the first block of the second stage.
+        let tap = try #require(whole.featureShapes.first { $0.shape == [8, 4, 4] }?.name)
+        let wholeContext = ForwardContext(isTraining: true, requestedTaps: [tap])
+        _ = whole.logits(x, context: wholeContext)
+        let tapsContext = ForwardContext(isTraining: true, requestedTaps: [tap])
+        truncated.recordTaps(x, context: tapsContext)
+        #expect(truncated.lastError == nil)
+        #expect(tapsContext.taps[tap]?.scalars == wholeContext.taps[tap]?.scalars)
+        let moved = zip(truncated.buffers, before).filter { $0.value.scalars != $1 }.count
+        let movedInWhole = zip(whole.buffers, before).filter { $0.value.scalars != $1 }.count
+        #expect(movedInWhole == whole.buffers.count)
+        #expect(moved > 0 && moved < movedInWhole, "\(moved) of \(movedInWhole)")
+        for (index, (a, b)) in zip(whole.buffers, truncated.buffers).enumerated() where b.value.scalars != before[index]
+        {
+            #expect(a.value.scalars == b.value.scalars, "\(b.name)")
+        }
+    }
+
     /// A final Softmax is skipped: the logits are its input.
     @Test func aFinalSoftmaxIsReadThrough() throws {
         let net = SmallCNN(inputChannels: 1, height: 8, width: 8, classes: 3, seed: 1)
