@@ -35,6 +35,20 @@ public struct AuditPlan: Sendable {
         self.curveExamples = curveExamples
     }
 
+    /// The attacks that spend minutes on a batch (AutoAttack, and the members and attacks with
+    /// hundreds of iterations per target or thousands of queries): they run on at most
+    /// ``longAttackBatchSize`` examples at a time, so that progress and checkpoints come every few
+    /// minutes and an interrupted audit loses little. Results do not depend on the batch size.
+    public static let longAttacks: Set<String> = ["autoattack", "apgd-t", "fab-t", "square", "cw-l2"]
+    /// The batch size of ``longAttacks``' cells, at most.
+    public static let longAttackBatchSize = 32
+
+    /// Examples per attack call in cell `c` of ``allCells``: `batchSize`, or at most
+    /// ``longAttackBatchSize`` for ``longAttacks``.
+    public func batchSize(inCell c: Int) -> Int {
+        Self.longAttacks.contains(allCells[c].name) ? min(batchSize, Self.longAttackBatchSize) : batchSize
+    }
+
     /// The cells and then the curve's cells: what the runner runs, in order.
     public var allCells: [any Attack] { cells + curve }
 

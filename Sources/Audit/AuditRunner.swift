@@ -2,7 +2,8 @@ import Attacks
 import Foundation
 import TensorEngine
 
-/// Runs an audit plan over examples, batch by batch, resumably: after each batch it hands the state
+/// Runs an audit plan over examples, batch by batch (``AuditPlan/batchSize(inCell:)``), resumably:
+/// after each batch it hands the state
 /// to `checkpoint`, and a state given back to ``run(state:)`` continues where it stopped. Because every
 /// attack draws its randomness from the seed and the example's index, a resumed audit ends with the
 /// same outcomes as an uninterrupted one.
@@ -53,7 +54,7 @@ public struct AuditRunner<Model: AttackModel> {
             while state.outcomes[c].count < limit {
                 try checkStop()
                 let start = state.outcomes[c].count
-                let end = min(start + plan.batchSize, limit)
+                let end = min(start + plan.batchSize(inCell: c), limit)
                 let began = Date()
                 // Only examples classified correctly are attacked; clean errors are not robust.
                 let correct = (start..<end).filter { clean[$0] == examples.labels[$0] }

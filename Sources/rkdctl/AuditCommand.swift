@@ -87,7 +87,13 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The seed of every random choice.", valueName: "seed"))
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Examples per batch (results do not depend on it).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Examples per batch (results do not depend on it); the long attacks (AutoAttack, APGD-T, FAB-T, "
+                + "Square, C&W) take at most 32 at a time.",
+            valueName: "n"
+        )
+    )
     var batchSize: Int = 100
 
     @Option(

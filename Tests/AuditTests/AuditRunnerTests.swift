@@ -71,6 +71,22 @@ struct AuditRunnerTests {
         #expect(resumed.cleanPredictions == whole.cleanPredictions)
     }
 
+    /// The long attacks (here Square) run on at most 32 examples at a time, each batch checkpointed
+    /// and reported; the others on the plan's batch size.
+    @Test func longAttacksRunInSmallerBatches() async throws {
+        let model = TestModel(seed: 9)
+        let examples = model.examples(40)
+        let plan = Self.plan(batchSize: 40)
+        #expect(plan.allCells.map(\.name) == ["fgsm", "pgd", "square", "pgd"])
+        #expect((0..<4).map { plan.batchSize(inCell: $0) } == [40, 40, 32, 40])
+        #expect(Self.plan(batchSize: 8).batchSize(inCell: 2) == 8)
+        var runner = AuditRunner(model: model, examples: examples, plan: plan)
+        var reports: [[Int]] = []
+        runner.progress = { cell, done, _ in reports.append([cell, done]) }
+        _ = try await runner.run(state: AuditState(cells: 4))
+        #expect(reports == [[0, 40], [1, 40], [2, 32], [2, 40], [3, 40]])
+    }
+
     @Test func theReportSaysWhatRan() async throws {
         let model = TestModel(seed: 9)
         let examples = model.examples(40)
