@@ -23,6 +23,8 @@ import Training
 var peersPath: String?
 var outputStem = "docs/benchmarks/attacks"
 var runs = 3
+/// Workload groups to run (pgd, train, rkd, autoattack); all when empty. A partial run writes no files.
+var only: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else {
@@ -33,8 +35,13 @@ while let flag = arguments.popFirst() {
     case "--peers": peersPath = value
     case "--output": outputStem = value
     case "--runs": runs = max(Int(value) ?? runs, 1)
+    case "--only": only = Set(value.split(separator: ",").map(String.init))
     default:
-        FileHandle.standardError.write(Data("AttackBench: unknown flag \(flag) (--peers, --output, --runs)\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "AttackBench: unknown flag \(flag) (--peers, --output, --runs, --only pgd,train,rkd,autoattack)\n".utf8
+            )
+        )
         exit(64)
     }
 }
@@ -58,6 +65,8 @@ func time(_ runs: Int, warmUp: Bool = true, _ body: () throws -> Void) rethrows 
     }
 }
 
+@MainActor func selected(_ group: String) -> Bool { only.isEmpty || only.contains(group) }
+
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
@@ -72,7 +81,8 @@ do {
 
     // PGD-10 at batch 128, labels = each model's own clean predictions (every example attacked).
     let batch = test.prefix(128)
-    for (name, model) in [("ResNet-20", resnet as any AttackModel), ("SmallCNN (sample)", sample as any AttackModel)] {
+    for (name, model) in [("ResNet-20", resnet as any AttackModel), ("SmallCNN (sample)", sample as any AttackModel)]
+    where selected("pgd") {
         let x = Tensor(shape: batch.shape, scalars: batch.images)
         let labels = try withoutGradients { try model.logits(x) }.argmax(axis: 1)
         let attackBatch = AttackBatch(inputs: batch.images, labels: labels, indices: Array(0..<128), seed: 1)
@@ -92,7 +102,7 @@ do {
     }
 
     // Training steps on ResNet-20, batch 128, the first 128 test images with their labels.
-    do {
+    if selected("train") {
         let model = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0)
         var optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         let x = Tensor(shape: batch.shape, scalars: batch.images)
@@ -136,7 +146,7 @@ do {
     // Robust-KD steps, ResNet-20 teacher (seed 0) into a ResNet-20 student (seed 1), batch 128: the
     // three resolution stages paired (no adapters), α 50, β 5e-3, 1 projection, cosine; exact (double
     // backward) and finite-difference Jacobian terms.
-    do {
+    if selected("rkd") {
         let teacher = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0)
         let student = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 1)
         let pairs = LayerPairing.featurePairs(
@@ -172,6 +182,10 @@ do {
     }
 
     // The AutoAttack standard on the sample, 100 test images with their true labels.
+    guard selected("autoattack") else {
+        print("a partial run (--only \(only.sorted().joined(separator: ","))): no files written")
+        exit(0)
+    }
     let hundred = test.prefix(100)
     let aaBatch = AttackBatch(inputs: hundred.images, labels: hundred.labels, indices: Array(0..<100), seed: 1)
     var robust = 0
