@@ -8,7 +8,7 @@ daemon or the machine) re-attaches to the same job, which resumes from its check
 every step whose result is already in experiments/results/. Results are small JSON files (commit
 them); scripts/experiments_report.py turns them into docs/EXPERIMENTS.md, with pending steps marked.
 
-usage: scripts/experiments.py [--only exp1|exp2|exp3|exp3-sources]
+usage: scripts/experiments.py [--only exp1|exp2|exp3|exp3-sources|exp4]
 RKD_EXPERIMENTS_DIR puts the daemon and the job ids elsewhere (a second daemon beside the first).
 Runs for many hours on two cores; run it in the background (`nohup make experiments &`).
 """
@@ -91,6 +91,24 @@ EXP3_STUDENTS = {
     "smallcnn-finetune": (ROOT / "samples/models/fmnist-smallcnn.onnx", ["--method", "finetune"]),
     "resnet20-rkd": (ROOT / "samples/models/fmnist-resnet20.onnx", ["--teacher", SHIPPED]),
     "resnet20-finetune": (ROOT / "samples/models/fmnist-resnet20.onnx", ["--method", "finetune"]),
+}
+
+# Experiment 4 (ablations, paper tables 3–7): experiment 1's Robust-KD student (exact, both terms)
+# with one setting changed at a time; the base row is exp1.rkd-exact (all three stages, α 50, β 5e-3,
+# cosine, 1 projection) and exact vs fd is exp1.rkd-exact vs exp1.rkd-fd. Audited with FGSM and
+# PGD-20 L∞ only (no AutoAttack: ten models, hours each).
+STAGES = [f"stage{i}.block2.relu2" for i in (1, 2, 3)]  # the stage outputs of rkd's ResNet-20 export
+EXP4_ABLATIONS = {
+    "layer-stage1": ["--pair", f"{STAGES[0]}={STAGES[0]}"],
+    "layer-stage2": ["--pair", f"{STAGES[1]}={STAGES[1]}"],
+    "layer-stage3": ["--pair", f"{STAGES[2]}={STAGES[2]}"],
+    "alpha-10": ["--alpha", "10"],
+    "alpha-200": ["--alpha", "200"],
+    "beta-1e-3": ["--beta", "1e-3"],
+    "beta-2.5e-2": ["--beta", "2.5e-2"],
+    "distance-l2": ["--distance", "l2"],
+    "projections-2": ["--projections", "2"],
+    "projections-4": ["--projections", "4"],
 }
 
 
@@ -184,10 +202,11 @@ def save(name, data, extra=None):
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def audit(prefix, model, extra=()):
-    """The three audit jobs of one model, each kept as results/PREFIX.audit-KIND.json; `extra` flags
-    (a class selection) go to every one."""
-    for kind, base in AUDITS.items():
+def audit(prefix, model, extra=(), kinds=tuple(AUDITS)):
+    """The audit jobs (`kinds` of AUDITS) of one model, each kept as results/PREFIX.audit-KIND.json;
+    `extra` flags (a class selection) go to every one."""
+    for kind in kinds:
+        base = AUDITS[kind]
         name = f"{prefix}.audit-{kind}"
         if done(name):
             continue
@@ -301,11 +320,23 @@ def experiment3(sources_only=False):
             audit(f"exp3.{row}", path)
 
 
+def experiment4():
+    teacher = RUN / "models" / f"{TEACHER_A}.onnx"
+    if not teacher.exists():
+        log("exp4: waits for experiment 1's teacher")
+        return
+    hardened = {row: harden(f"exp4.{row}", teacher, [*STUDENT_COMMON, "--teacher", TEACHER_A, *flags])
+                for row, flags in EXP4_ABLATIONS.items()}
+    for row, path in hardened.items():
+        if path:
+            audit(f"exp4.{row}", path, kinds=("linf",))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--only",
-        choices=["exp1", "exp2", "exp3", "exp3-sources"],
+        choices=["exp1", "exp2", "exp3", "exp3-sources", "exp4"],
         help="run one experiment (exp3-sources: only the audits of the shipped teacher and sample models)",
     )
     arguments = parser.parse_args()
@@ -319,6 +350,8 @@ def main():
         experiment1()
     if arguments.only in (None, "exp2"):
         experiment2()
+    if arguments.only in (None, "exp4"):
+        experiment4()
     subprocess.run([sys.executable, str(ROOT / "scripts" / "experiments_report.py")], check=True)
 
 
