@@ -28,3 +28,24 @@ extension Classifier {
         _ = logits(x, context: context)
     }
 }
+
+/// A classifier written once as a pass that can stop after its deepest requested tap; `logits` and
+/// `recordTaps` come from it.
+public protocol TruncatableClassifier: Classifier {
+    /// The logits of x in the mode of `context`, recording the requested taps; with `tapsOnly`, nil
+    /// once every requested tap is recorded (the rest of the pass does not run).
+    func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor?
+}
+
+extension TruncatableClassifier {
+    public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
+        guard let logits = forward(x, context: context, tapsOnly: false) else {
+            preconditionFailure("\(type(of: self)): a whole pass ends in logits")
+        }
+        return logits
+    }
+
+    public func recordTaps(_ x: Tensor, context: ForwardContext) {
+        _ = forward(x, context: context, tapsOnly: true)
+    }
+}

@@ -10,7 +10,7 @@ import TensorEngine
 /// `stage1`, `stage2`, `stage3` (each stage's output, (N,w,H,W), (N,2w,H/2,W/2), (N,4w,H/4,W/4))
 /// and `pool` (the pooled features (N,4w) that enter the linear layer). Convolutions use
 /// He-normal initialisation, the linear layer PyTorch's default.
-public final class ResNet20: Classifier {
+public final class ResNet20: TruncatableClassifier {
     /// The stem convolution.
     public let conv1: Conv2D
     /// Batch norm after the stem.
@@ -66,19 +66,7 @@ public final class ResNet20: Classifier {
         bn1.buffers + stages.flatMap(\.buffers)
     }
 
-    public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
-        guard let logits = forward(x, context: context, tapsOnly: false) else {
-            preconditionFailure("ResNet20: a whole pass ends in logits")
-        }
-        return logits
-    }
-
-    public func recordTaps(_ x: Tensor, context: ForwardContext) {
-        _ = forward(x, context: context, tapsOnly: true)
-    }
-
-    /// The logits, or nil when `tapsOnly` and the pass stopped after the deepest requested tap.
-    private func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
+    public func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
         precondition(
             x.rank == 4 && x.shape[1] == inputShape[0],
             "ResNet20: input \(x.shape) for (N,\(inputShape[0]),H,W)"

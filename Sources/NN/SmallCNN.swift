@@ -8,7 +8,7 @@ import TensorEngine
 /// Feature taps: `conv1` (N,32,H/2,W/2) and `conv2` (N,64,H/4,W/4), each after its pooling, and
 /// `fc1` (N,128) after its ReLU. Pooling floors odd sizes. Convolutions use He-normal
 /// initialisation (zero bias), linear layers PyTorch's default.
-public final class SmallCNN: Classifier {
+public final class SmallCNN: TruncatableClassifier {
     /// The first convolution.
     public let conv1: Conv2D
     /// The second convolution.
@@ -44,19 +44,7 @@ public final class SmallCNN: Classifier {
     public var parameters: [Parameter] { conv1.parameters + conv2.parameters + fc1.parameters + fc2.parameters }
     public var buffers: [Buffer] { [] }
 
-    public func logits(_ x: Tensor, context: ForwardContext) -> Tensor {
-        guard let logits = forward(x, context: context, tapsOnly: false) else {
-            preconditionFailure("SmallCNN: a whole pass ends in logits")
-        }
-        return logits
-    }
-
-    public func recordTaps(_ x: Tensor, context: ForwardContext) {
-        _ = forward(x, context: context, tapsOnly: true)
-    }
-
-    /// The logits, or nil when `tapsOnly` and the pass stopped after the deepest requested tap.
-    private func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
+    public func forward(_ x: Tensor, context: ForwardContext, tapsOnly: Bool) -> Tensor? {
         precondition(
             x.rank == 4 && Array(x.shape[1...]) == inputShape,
             "SmallCNN: input \(x.shape) for (N,\(inputShape.map(String.init).joined(separator: ",")))"
