@@ -123,7 +123,11 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
                     validation: checks[k] < 1e-4 ? "ok" : "FAILED \(checks[k])"
                 )
             )
-            print("conv \(kind) \(name): \(String(format: "%.1f", gflops)) GFLOP/s")
+            let best = flops / (t.runs.min() ?? t.median) / 1e9
+            print(
+                "conv \(kind) \(name): \(String(format: "%.1f", gflops)) GFLOP/s "
+                    + "(best run \(String(format: "%.1f", best)))"
+            )
             switch k {
             case 0: totals.forward += t.median * Double(perImage)
             case 1: totals.input += t.median * Double(perImage)

@@ -11,6 +11,7 @@ var batch = 128
 var outputDirectory = "docs/benchmarks"
 var skipGEMM = false
 var skipKernels = false
+var skipModels = false
 var peersFile: String?
 while let flag = arguments.popFirst() {
     switch flag {
@@ -30,6 +31,8 @@ while let flag = arguments.popFirst() {
         skipGEMM = true
     case "--skip-kernels":
         skipKernels = true
+    case "--skip-models":
+        skipModels = true
     case "--peers":
         guard let value = arguments.popFirst() else {
             FileHandle.standardError.write(
@@ -41,9 +44,10 @@ while let flag = arguments.popFirst() {
     case "--help", "-h":
         print(
             "usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm] [--skip-kernels] "
-                + "[--peers FILE]"
+                + "[--skip-models] [--peers FILE]"
         )
         print("  --skip-kernels  only the whole-model figures (no sgemm, no convolution kernels)")
+        print("  --skip-models  only the kernel figures (for A/B runs of a kernel change)")
         print("  --peers FILE  rows measured by scripts/peer_bench.py (onnxruntime) to include in the report")
         exit(0)
     default:
@@ -62,8 +66,10 @@ var report = BenchmarkReport(
 print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batch)")
 if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
 if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
-benchmarkModels(batch: batch, into: &report)
-benchmarkImportedModel(batch: batch, into: &report)
+if !skipModels {
+    benchmarkModels(batch: batch, into: &report)
+    benchmarkImportedModel(batch: batch, into: &report)
+}
 if let peersFile { addPeers(from: peersFile, into: &report) }
 do {
     try report.write(to: URL(fileURLWithPath: outputDirectory))

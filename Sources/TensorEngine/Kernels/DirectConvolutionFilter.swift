@@ -4,7 +4,7 @@ import TensorEngineAVX512
 //
 // dw[k][c,r,s] = Σ_chunks Σ_P dy'[k][P] · xpad[c][P + offset(c,r,s)], where dy' is a chunk of dy on
 // the same stacked grid as x (junk positions zero), so junk positions contribute nothing. Work
-// items are blocks of 4 output channels × 3 taps; each item's entries are summed by one thread
+// items are blocks of 4 output channels × 3 taps (6 with AVX-512); each item's entries are summed by one thread
 // over all chunks in order, so the result does not depend on the thread count.
 
 extension Kernels {
@@ -17,27 +17,29 @@ extension Kernels {
     ) {
         let plan = DirectConvPlan(g, targetPositions: directFilterPositions, simd: simd)
         let wide = simd == .avx512
-        let tapBlocks = (plan.taps + 2) / 3
+        let blockTaps = wide ? filterBlockTaps512 : 3
+        let sumsPerItem = 4 * blockTaps
+        let tapBlocks = (plan.taps + blockTaps - 1) / blockTaps
         // Taps past the end read offset 0 and are discarded.
-        let offsets = plan.tapOffsets + [Int](repeating: 0, count: tapBlocks * 3 - plan.taps)
+        let offsets = plan.tapOffsets + [Int](repeating: 0, count: tapBlocks * blockTaps - plan.taps)
         let blocksPerGroup = plan.channelBlocks * tapBlocks
         let items = g.groups * blocksPerGroup
         // Whole vectors: the junk positions up to flatRounded hold zero gradient.
         let vector = wide ? 16 : 8
         let positions = (plan.flatCount + vector - 1) / vector * vector
-        let kernel = wide ? filterBlock512 : filterMicroKernel
         let outPlane = plan.outH * plan.outW
         let rowLength = plan.rowLength
         offsets.withUnsafeBufferPointer { offsets in
-            parallelChunks(items, costPerItem: plan.chunks * positions * 12) { range in
+            guard let offsets = offsets.baseAddress else { return }
+            parallelChunks(items, costPerItem: plan.chunks * positions * sumsPerItem) { range in
                 let padCount = plan.inPerGroup * plan.channelStride
                 let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padCount)
                 xpad.initialize(repeating: 0, count: padCount)
                 let dyCount = plan.channelBlocks * 4 * plan.flatRounded
                 let dypad = UnsafeMutablePointer<Float>.allocate(capacity: dyCount)
                 dypad.initialize(repeating: 0, count: dyCount)
-                let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count * 12)
-                sums.initialize(repeating: 0, count: range.count * 12)
+                let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count * sumsPerItem)
+                sums.initialize(repeating: 0, count: range.count * sumsPerItem)
                 defer {
                     xpad.deallocate()
                     dypad.deallocate()
@@ -69,28 +71,37 @@ extension Kernels {
                         let block = item % blocksPerGroup
                         let kb = block / tapBlocks
                         let tb = block % tapBlocks
-                        kernel(
-                            dypad + kb * 4 * plan.flatRounded,
-                            plan.flatRounded,
-                            xpad,
-                            offsets[tb * 3],
-                            offsets[tb * 3 + 1],
-                            offsets[tb * 3 + 2],
-                            positions,
-                            sums + (item - range.lowerBound) * 12
-                        )
+                        let out = sums + (item - range.lowerBound) * sumsPerItem
+                        let rows = dypad + kb * 4 * plan.flatRounded
+                        let taps = offsets + tb * blockTaps
+                        if wide {
+                            filterBlock512(rows, rowStride: plan.flatRounded, xpad, taps, positions, out)
+                        } else {
+                            filterMicroKernel(
+                                rows,
+                                rowStride: plan.flatRounded,
+                                xpad,
+                                taps[0],
+                                taps[1],
+                                taps[2],
+                                positions,
+                                out
+                            )
+                        }
                     }
                 }
-                // dw[gi·K/G + 4·kb + j][3·tb + i] = sums[item][j·3 + i], inside the real extents.
+                // dw[gi·K/G + 4·kb + j][blockTaps·tb + i] = sums[item][j·blockTaps + i], inside the
+                // real extents.
                 for item in range {
                     let gi = item / blocksPerGroup
                     let block = item % blocksPerGroup
                     let kb = block / tapBlocks
                     let tb = block % tapBlocks
-                    let s = sums + (item - range.lowerBound) * 12
+                    let s = sums + (item - range.lowerBound) * sumsPerItem
                     for j in 0..<4 where kb * 4 + j < plan.outPerGroup {
-                        for i in 0..<3 where tb * 3 + i < plan.taps {
-                            dw[(gi * plan.outPerGroup + kb * 4 + j) * plan.taps + tb * 3 + i] = s[j * 3 + i]
+                        for i in 0..<blockTaps where tb * blockTaps + i < plan.taps {
+                            dw[(gi * plan.outPerGroup + kb * 4 + j) * plan.taps + tb * blockTaps + i] =
+                                s[j * blockTaps + i]
                         }
                     }
                 }
