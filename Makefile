@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench bench-engine bench-attacks conformance-report lint clean install demo samples crosscheck experiments
+.PHONY: bootstrap build test bench bench-engine bench-attacks bench-peers conformance-report lint clean install demo samples crosscheck experiments
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
@@ -33,6 +33,12 @@ test: lint
 # Both benchmarks. Run them on an idle machine: a build running beside a benchmark cuts the figures
 # several times over.
 bench: bench-engine bench-attacks
+
+# Opt-in (not in CI): makes .venv-torch (PyTorch CPU + torchattacks, several GB, from PyPI) and runs
+# both benchmarks, so that PyTorch is measured beside every engine workload in the same run.
+bench-peers:
+	scripts/bootstrap --torch
+	$(MAKE) bench
 
 # Writes docs/benchmarks/attacks.md and attacks.json: PGD-10 images/s on ResNet-20 and the sample
 # SmallCNN, AutoAttack-standard seconds per image on the sample. PyTorch + torchattacks (from

@@ -13,6 +13,7 @@ student, the three stages paired, one projection, exact: double backward). Runs 
 rkd's run time. Writes rows in AttackBench's format.
 """
 import argparse
+import copy
 import gzip
 import json
 import time
@@ -90,6 +91,30 @@ class ResNet20(nn.Module):
     def forward(self, x):
         y = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+def step_rates(model, x, y, runs, channels_last=False, gradient=False):
+    """One forward pass (no autograd) or one attack step (forward + the input gradient of the
+    cross-entropy), images/s; five timings per run, as AttackBench does."""
+    if channels_last:  # on a copy: nn.Module.to converts in place
+        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def step():
+        if gradient:
+            inputs = x.clone().requires_grad_(True)
+            torch.autograd.grad(F.cross_entropy(model(inputs), y), inputs)
+        else:
+            with torch.no_grad():
+                model(x)
+
+    step()  # warm-up
+    rates = []
+    for _ in range(runs * 5):
+        start = time.perf_counter()
+        step()
+        rates.append(len(x) / (time.perf_counter() - start))
+    return rates
 
 
 def pgd_rate(model, x, runs, channels_last=False):
@@ -201,6 +226,21 @@ def main():
     x, y = fashion_mnist_test(128)
     resnet = ResNet20().eval()
     sample = sample_model(args.sample)
+    for name, model, channels_last in [
+        ("ResNet-20", resnet, False),
+        ("ResNet-20", resnet, True),
+        ("SmallCNN (sample)", sample, False),
+    ]:
+        for kind, gradient in [("forward (inference)", False),
+                               ("forward + input gradient (one attack step)", True)]:
+            rates = step_rates(model, x, y, args.runs, channels_last, gradient)
+            rows.append({
+                "workload": f"{kind} {name}, batch 128",
+                "tool": tool + (" (channels-last)" if channels_last else ""),
+                "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
+            })
+            print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
+
     for name, model, channels_last in [
         ("ResNet-20", resnet, False),
         ("ResNet-20", resnet, True),

@@ -1,6 +1,7 @@
 // AttackBench (`make bench`): attack throughput on the engine, with peers from the same run.
 //
-//   PGD-10 L∞ (ε 0.1, step 2.5ε/10, random start, batch 128, every step on every example as
+//   One forward pass and one attack step (forward + input gradient) at batch 128 on ResNet-20 and
+//   the sample SmallCNN; PGD-10 L∞ (ε 0.1, step 2.5ε/10, random start, batch 128, every step on every example as
 //   torchattacks runs it) on ResNet-20 (width 16, 1×28×28, seeded random weights) and on the sample
 //   SmallCNN; the AutoAttack standard at L∞ ε 0.1 on the sample SmallCNN over the first 100
 //   Fashion-MNIST test images (seconds per image); training steps on ResNet-20 at batch 128 (SGD with
@@ -23,7 +24,7 @@ import Training
 var peersPath: String?
 var outputStem = "docs/benchmarks/attacks"
 var runs = 3
-/// Workload groups to run (pgd, train, rkd, autoattack); all when empty. A partial run writes no files.
+/// Workload groups to run (step, pgd, train, rkd, autoattack); all when empty. A partial run writes no files.
 var only: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
@@ -39,7 +40,8 @@ while let flag = arguments.popFirst() {
     default:
         FileHandle.standardError.write(
             Data(
-                "AttackBench: unknown flag \(flag) (--peers, --output, --runs, --only pgd,train,rkd,autoattack)\n".utf8
+                "AttackBench: unknown flag \(flag) (--peers, --output, --runs, --only step,pgd,train,rkd,autoattack)\n"
+                    .utf8
             )
         )
         exit(64)
@@ -79,8 +81,41 @@ do {
     let sample = ImportedGraphModel(graph: try ImportedGraph(try ONNXModel(contentsOf: sampleURL)))
     let resnet = ClassifierAttackModel(ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0))
 
-    // PGD-10 at batch 128, labels = each model's own clean predictions (every example attacked).
     let batch = test.prefix(128)
+
+    // One forward pass (evaluation mode, nothing recorded) and one attack step (forward + the
+    // input gradient of the cross-entropy) at batch 128: the engine's building blocks, per model.
+    for (name, model) in [("ResNet-20", resnet as any AttackModel), ("SmallCNN (sample)", sample as any AttackModel)]
+    where selected("step") {
+        let x = Tensor(shape: batch.shape, scalars: batch.images)
+        for (kind, body) in [
+            ("forward (inference)", { _ = try withoutGradients { try model.logits(x) } }),
+            (
+                "forward + input gradient (one attack step)",
+                {
+                    let input = x.tracked()
+                    let loss = crossEntropy(logits: try model.logits(input), labels: batch.labels)
+                    _ = gradient(of: loss, wrt: [input])
+                }
+            ),
+        ] as [(String, () throws -> Void)] {
+            // Short workloads: 5 timings per reported run, so that one run is not one timing.
+            let seconds = try time(runs * 5, body)
+            rows.append(
+                Row(
+                    workload: "\(kind) \(name), batch 128",
+                    tool: "rkd",
+                    median: 128 / median(seconds),
+                    unit: "images/s",
+                    runs: seconds.map { 128 / $0 },
+                    note: nil
+                )
+            )
+            print("rkd \(kind) \(name): \(Int(128 / median(seconds))) images/s")
+        }
+    }
+
+    // PGD-10 at batch 128, labels = each model's own clean predictions (every example attacked).
     for (name, model) in [("ResNet-20", resnet as any AttackModel), ("SmallCNN (sample)", sample as any AttackModel)]
     where selected("pgd") {
         let x = Tensor(shape: batch.shape, scalars: batch.images)

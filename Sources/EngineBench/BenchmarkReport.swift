@@ -18,6 +18,8 @@ struct BenchmarkReport: Codable {
     var cpu: String
     var threads: Int
     var gitCommit: String
+    /// The FMA peak measured on this run's threads (Kernels.measuredPeakGFLOPS), if measured.
+    var peakGFLOPS: Double?
     var rows: [BenchmarkRow] = []
     var notes: [String] = []
 
@@ -52,21 +54,33 @@ struct BenchmarkReport: Codable {
             "- date: \(date)",
             "- CPU: \(cpu), \(threads) threads (OpenBLAS and the engine's own loops)",
             "- commit: \(gitCommit)",
-            "",
         ]
+        if let peakGFLOPS {
+            lines.append(
+                "- peak: \(String(format: "%.0f", peakGFLOPS)) GFLOP/s, measured: register-only FMAs at the engine's "
+                    + "vector width on \(threads) threads, best of 5 (column *% of peak*)"
+            )
+        }
+        lines.append("")
         var section = ""
         for row in rows {
             if row.section != section {
                 section = row.section
                 lines += [
-                    "", "## \(section)", "", "| what | shape | median ms | GFLOP/s | images/s | checked |",
-                    "| --- | --- | ---: | ---: | ---: | --- |",
+                    "", "## \(section)", "",
+                    "| what | shape | median ms | GFLOP/s | % of peak | images/s | checked |",
+                    "| --- | --- | ---: | ---: | ---: | ---: | --- |",
                 ]
             }
             let gflops = row.gflops.map { String(format: "%.1f", $0) } ?? ""
             let ips = row.imagesPerSecond.map { String(format: "%.0f", $0) } ?? ""
+            var share = ""
+            if let g = row.gflops, let peakGFLOPS, peakGFLOPS > 0 {
+                share = String(format: "%.0f %%", 100 * g / peakGFLOPS)
+            }
             lines.append(
-                "| \(row.name) | \(row.shape) | \(String(format: "%.3f", row.medianMilliseconds)) | \(gflops) | \(ips) | \(row.validation) |"
+                "| \(row.name) | \(row.shape) | \(String(format: "%.3f", row.medianMilliseconds)) | \(gflops) | \(share) "
+                    + "| \(ips) | \(row.validation) |"
             )
         }
         if !notes.isEmpty {

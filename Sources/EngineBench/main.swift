@@ -64,6 +64,11 @@ var report = BenchmarkReport(
     gitCommit: machine.commit
 )
 print("EngineBench: \(machine.cpu), \(EngineThreads.count) threads, batch \(batch)")
+report.peakGFLOPS = Kernels.measuredPeakGFLOPS()
+print(
+    "FMA peak (\(SIMDLevel.active.supported), \(EngineThreads.count) threads): "
+        + "\(String(format: "%.0f", report.peakGFLOPS ?? 0)) GFLOP/s"
+)
 if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
 if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
 if !skipModels {

@@ -337,3 +337,48 @@ public func filterBlock512(
     out[22] += a34.sum()
     out[23] += a35.sum()
 }
+
+/// Runs `iterations` rounds of 24 independent SIMD16 FMAs (register-only: no loads, no stores) and
+/// returns a value that depends on all of them, so that nothing is optimised away. One round is
+/// 24 · 16 · 2 = 768 floating-point operations: the machine's FMA peak, for reporting kernels as a
+/// fraction of it.
+public func fmaPeakRounds512(_ iterations: Int, seed: Float) -> Float {
+    typealias V = SIMD16<Float>
+    let m = V(repeating: 0.999)
+    let c = V(repeating: seed * 5e-4)
+    var a = (V(repeating: seed), V(repeating: seed), V(repeating: seed), V(repeating: seed))
+    var b = a
+    var d = a
+    var e = a
+    var f = a
+    var g = a
+    for _ in 0..<iterations {
+        a.0 = c.addingProduct(a.0, m)
+        a.1 = c.addingProduct(a.1, m)
+        a.2 = c.addingProduct(a.2, m)
+        a.3 = c.addingProduct(a.3, m)
+        b.0 = c.addingProduct(b.0, m)
+        b.1 = c.addingProduct(b.1, m)
+        b.2 = c.addingProduct(b.2, m)
+        b.3 = c.addingProduct(b.3, m)
+        d.0 = c.addingProduct(d.0, m)
+        d.1 = c.addingProduct(d.1, m)
+        d.2 = c.addingProduct(d.2, m)
+        d.3 = c.addingProduct(d.3, m)
+        e.0 = c.addingProduct(e.0, m)
+        e.1 = c.addingProduct(e.1, m)
+        e.2 = c.addingProduct(e.2, m)
+        e.3 = c.addingProduct(e.3, m)
+        f.0 = c.addingProduct(f.0, m)
+        f.1 = c.addingProduct(f.1, m)
+        f.2 = c.addingProduct(f.2, m)
+        f.3 = c.addingProduct(f.3, m)
+        g.0 = c.addingProduct(g.0, m)
+        g.1 = c.addingProduct(g.1, m)
+        g.2 = c.addingProduct(g.2, m)
+        g.3 = c.addingProduct(g.3, m)
+    }
+    let s = a.0 + a.1 + a.2 + a.3 + b.0 + b.1 + b.2 + b.3 + d.0 + d.1 + d.2 + d.3
+    let t = e.0 + e.1 + e.2 + e.3 + f.0 + f.1 + f.2 + f.3 + g.0 + g.1 + g.2 + g.3
+    return (s + t).sum()
+}
