@@ -17,14 +17,21 @@ enum JobText {
     static func progressDetail(_ progress: Rkd_V1_Progress) -> String {
         var parts = [Self.progress(progress)]
         if progress.rate > 0 {
-            let unit = progress.unit.isEmpty ? "units" : progress.unit
-            parts.append(String(format: "%.1f %@/s", progress.rate, unit))
+            parts.append(rate(progress.rate, unit: progress.unit.isEmpty ? "units" : progress.unit))
         }
         if progress.hasEta {
             parts.append("ETA " + humanDuration(seconds: Double(progress.eta.seconds)))
         }
         let phase = progress.phase.isEmpty ? "" : "\(progress.phase): "
         return phase + parts.joined(separator: ", ")
+    }
+
+    /// "41.0 examples/s"; slower than one a second, per minute or per hour ("2.4 examples/min"), so
+    /// that an AutoAttack on a robust model does not read as 0.0 examples/s.
+    static func rate(_ perSecond: Double, unit: String) -> String {
+        if perSecond >= 0.95 { return String(format: "%.1f %@/s", perSecond, unit) }
+        if perSecond * 60 >= 0.95 { return String(format: "%.1f %@/min", perSecond * 60, unit) }
+        return String(format: "%.1f %@/h", perSecond * 3600, unit)
     }
 
     /// `jobs show`'s text.

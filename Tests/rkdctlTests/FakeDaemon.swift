@@ -232,6 +232,8 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
                     $0.done = 50
                     $0.total = 100
                     $0.unit = "examples"
+                    // Slower than one a second: shown per minute.
+                    $0.rate = 0.04
                 }
             },
             .with {

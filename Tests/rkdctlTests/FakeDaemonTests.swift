@@ -278,7 +278,7 @@ struct FakeDaemonTests {
             let lines = result.standardOutput.split(separator: "\n").map { String($0) }
             try #require(lines.count == 5, "\(lines)")
             #expect(lines[0].hasSuffix("  state: queued → running"))
-            #expect(lines[1].hasSuffix("  progress: pgd eps=0.1: 50% (50/100 examples)"))
+            #expect(lines[1].hasSuffix("  progress: pgd eps=0.1: 50% (50/100 examples), 2.4 examples/min"))
             #expect(lines[2].hasSuffix("  warning: gradients may be masked"))
             #expect(lines[3].hasSuffix("  state: running → succeeded"))
             #expect(lines[4] == "job job-ok succeeded")
