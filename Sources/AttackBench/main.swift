@@ -74,6 +74,19 @@ func median(_ values: [Double]) -> Double {
     return sorted.isEmpty ? 0 : (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2]) / 2
 }
 
+/// rkd's row of a batch-128 workload timed as `seconds` per batch; prints "rkd LABEL: N images/s".
+func rkdImagesPerSecond(_ workload: String, label: String, _ seconds: [Double]) -> Row {
+    print("rkd \(label): \(Int(128 / median(seconds))) images/s")
+    return Row(
+        workload: workload,
+        tool: "rkd",
+        median: 128 / median(seconds),
+        unit: "images/s",
+        runs: seconds.map { 128 / $0 },
+        note: nil
+    )
+}
+
 do {
     var rows: [Row] = []
     let test = try DatasetCatalog().load("fashion-mnist", split: .test)
@@ -101,17 +114,7 @@ do {
         ] as [(String, () throws -> Void)] {
             // Short workloads: 5 timings per reported run, so that one run is not one timing.
             let seconds = try time(runs * 5, body)
-            rows.append(
-                Row(
-                    workload: "\(kind) \(name), batch 128",
-                    tool: "rkd",
-                    median: 128 / median(seconds),
-                    unit: "images/s",
-                    runs: seconds.map { 128 / $0 },
-                    note: nil
-                )
-            )
-            print("rkd \(kind) \(name): \(Int(128 / median(seconds))) images/s")
+            rows.append(rkdImagesPerSecond("\(kind) \(name), batch 128", label: "\(kind) \(name)", seconds))
         }
     }
 
@@ -123,17 +126,7 @@ do {
         let attackBatch = AttackBatch(inputs: batch.images, labels: labels, indices: Array(0..<128), seed: 1)
         let pgd = PGD(.linf, epsilon: 0.1, steps: 10, stopsEarly: false)
         let seconds = try time(runs) { _ = try pgd.run(on: model, attackBatch) }
-        rows.append(
-            Row(
-                workload: "PGD-10 L∞ \(name), batch 128",
-                tool: "rkd",
-                median: 128 / median(seconds),
-                unit: "images/s",
-                runs: seconds.map { 128 / $0 },
-                note: nil
-            )
-        )
-        print("rkd PGD-10 \(name): \(Int(128 / median(seconds))) images/s")
+        rows.append(rkdImagesPerSecond("PGD-10 L∞ \(name), batch 128", label: "PGD-10 \(name)", seconds))
     }
 
     // Training steps on ResNet-20, batch 128, the first 128 test images with their labels.
@@ -164,17 +157,7 @@ do {
             ),
         ] as [(String, () throws -> Float)] {
             let seconds = try time(runs) { _ = try body() }
-            rows.append(
-                Row(
-                    workload: "\(name) ResNet-20, batch 128",
-                    tool: "rkd",
-                    median: 128 / median(seconds),
-                    unit: "images/s",
-                    runs: seconds.map { 128 / $0 },
-                    note: nil
-                )
-            )
-            print("rkd \(name): \(Int(128 / median(seconds))) images/s")
+            rows.append(rkdImagesPerSecond("\(name) ResNet-20, batch 128", label: "\(name)", seconds))
         }
     }
 
@@ -202,17 +185,7 @@ do {
                 kd.step(optimizer: &optimizer, inputs: x, labels: batch.labels, random: &random)
             }
             let workload = "Robust-KD step (\(mode), \(pairs.count) layers, 1 projection) ResNet-20, batch 128"
-            rows.append(
-                Row(
-                    workload: workload,
-                    tool: "rkd",
-                    median: 128 / median(seconds),
-                    unit: "images/s",
-                    runs: seconds.map { 128 / $0 },
-                    note: nil
-                )
-            )
-            print("rkd \(workload): \(Int(128 / median(seconds))) images/s")
+            rows.append(rkdImagesPerSecond(workload, label: "\(workload)", seconds))
         }
     }
 
