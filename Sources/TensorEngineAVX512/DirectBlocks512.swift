@@ -206,22 +206,10 @@ private func microKernel(
         a32.addProduct(v2, b3)
         wp += 4
     }
-    let o0 = UnsafeMutableRawPointer(out)
-    o0.storeBytes(of: a00, toByteOffset: 0, as: V.self)
-    o0.storeBytes(of: a01, toByteOffset: 64, as: V.self)
-    o0.storeBytes(of: a02, toByteOffset: 128, as: V.self)
-    let o1 = UnsafeMutableRawPointer(out + rowStride)
-    o1.storeBytes(of: a10, toByteOffset: 0, as: V.self)
-    o1.storeBytes(of: a11, toByteOffset: 64, as: V.self)
-    o1.storeBytes(of: a12, toByteOffset: 128, as: V.self)
-    let o2 = UnsafeMutableRawPointer(out + 2 * rowStride)
-    o2.storeBytes(of: a20, toByteOffset: 0, as: V.self)
-    o2.storeBytes(of: a21, toByteOffset: 64, as: V.self)
-    o2.storeBytes(of: a22, toByteOffset: 128, as: V.self)
-    let o3 = UnsafeMutableRawPointer(out + 3 * rowStride)
-    o3.storeBytes(of: a30, toByteOffset: 0, as: V.self)
-    o3.storeBytes(of: a31, toByteOffset: 64, as: V.self)
-    o3.storeBytes(of: a32, toByteOffset: 128, as: V.self)
+    store3(a00, a01, a02, out)
+    store3(a10, a11, a12, out + rowStride)
+    store3(a20, a21, a22, out + 2 * rowStride)
+    store3(a30, a31, a32, out + 3 * rowStride)
 }
 
 /// Taps per filter-gradient register block.
