@@ -153,3 +153,48 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
         )
     }
 }
+
+/// The convolution epilogue: relu(conv(x) + bias + residual) as the kernel stores its results,
+/// against the convolution followed by separate add and relu passes, timed in alternating rounds in
+/// one process (so that this host's minute-to-minute swings fall on both alike).
+func benchmarkEpilogues(batch: Int, into report: inout BenchmarkReport) {
+    var rng = RandomGenerator(seed: 5)
+    let section = "Convolution epilogue (bias + residual + relu), batch \(batch)"
+    let shapes = resnet20ConvShapes(batch: batch).filter {
+        ["16→16 3×3 @28", "32→32 3×3 @14", "64→64 3×3 @7", "16→32 3×3 s2 @28"].contains($0.name)
+    }
+    for (name, g, _) in shapes {
+        let x = randomArray(g.inputCount, &rng)
+        let w = randomArray(g.weightCount, &rng)
+        let bias = randomArray(g.outChannels, &rng)
+        let residual = randomArray(g.outputCount, &rng)
+        let separate = { Kernels.relu(Kernels.add(Kernels.conv2d(x, w, bias: bias, g), residual)) }
+        let fused = { Kernels.conv2d(x, w, bias: bias, g, residual: residual, relu: true) }
+        let validation = separate() == fused() ? "ok (equal bit for bit)" : "FAILED: fused differs"
+        var times: [[Double]] = [[], []]
+        for _ in 0..<7 {
+            for (k, body) in [separate, fused].enumerated() {
+                times[k].append(Timing.measure(minRuns: 3, minSeconds: 0.1, { blackHole(body()) }).median)
+            }
+        }
+        let medians = times.map { $0.sorted()[$0.count / 2] }
+        for (k, kind) in ["conv, then add and relu passes", "fused epilogue"].enumerated() {
+            report.rows.append(
+                BenchmarkRow(
+                    section: section,
+                    name: "\(kind): \(name)",
+                    shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
+                    medianMilliseconds: medians[k] * 1e3,
+                    gflops: convFlops(g) / medians[k] / 1e9,
+                    imagesPerSecond: nil,
+                    runs: times[k].count,
+                    validation: validation
+                )
+            )
+        }
+        print(
+            "epilogue \(name): separate \(String(format: "%.2f", medians[0] * 1e3)) ms, fused "
+                + "\(String(format: "%.2f", medians[1] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[1]))×)"
+        )
+    }
+}

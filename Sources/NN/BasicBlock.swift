@@ -76,9 +76,8 @@ public final class BasicBlock: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, context: ForwardContext) -> Tensor {
-        let h = relu(convBatchNorm(conv1, bn1, x, context: context))
-        let residual = convBatchNorm(conv2, bn2, h, context: context)
+        let h = convBatchNorm(conv1, bn1, x, relu: true, context: context)
         let skip = projection.map { convBatchNorm($0.conv, $0.bn, x, context: context) } ?? x
-        return relu(residual + skip)
+        return convBatchNorm(conv2, bn2, h, adding: skip, relu: true, context: context)
     }
 }

@@ -52,4 +52,10 @@ public final class Conv2D: Layer {
     public func callAsFunction(_ x: Tensor, context: ForwardContext) -> Tensor {
         conv2d(x, weight.value, bias: bias?.value, options: options)
     }
+
+    /// relu(self(x) + residual) in one pass over the output (`fusedConv2d`): the same values and
+    /// derivatives as the separate ops, without writing and reading the intermediate tensors.
+    public func relu(_ x: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        fusedConv2d(x, weight.value, bias: bias?.value, residual: residual, relu: true, options: options)
+    }
 }

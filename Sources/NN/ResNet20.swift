@@ -71,7 +71,7 @@ public final class ResNet20: TruncatableClassifier {
             x.rank == 4 && x.shape[1] == inputShape[0],
             "ResNet20: input \(x.shape) for (N,\(inputShape[0]),H,W)"
         )
-        var h = relu(convBatchNorm(conv1, bn1, x, context: context))
+        var h = convBatchNorm(conv1, bn1, x, relu: true, context: context)
         for (i, stage) in stages.enumerated() {
             h = stage(h, context: context)
             context.record("stage\(i + 1)", h)

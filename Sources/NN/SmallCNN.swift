@@ -50,10 +50,10 @@ public final class SmallCNN: TruncatableClassifier {
             "SmallCNN: input \(x.shape) for (N,\(inputShape.map(String.init).joined(separator: ",")))"
         )
         let pool = Pool2DOptions(kernel: 2)
-        let h1 = maxPool2d(relu(conv1(x, context: context)), options: pool)
+        let h1 = maxPool2d(conv1.relu(x), options: pool)
         context.record("conv1", h1)
         if tapsOnly && context.hasEveryRequestedTap { return nil }
-        let h2 = maxPool2d(relu(conv2(h1, context: context)), options: pool)
+        let h2 = maxPool2d(conv2.relu(h1), options: pool)
         context.record("conv2", h2)
         if tapsOnly && context.hasEveryRequestedTap { return nil }
         let h3 = relu(fc1(h2.flattened(axis: 1), context: context))

@@ -60,6 +60,17 @@ struct ConvBatchNormFolding {
         inputs convolutionInputs: [Value?],
         batchNorm context: NodeContext
     ) throws -> [Value] {
+        try run(convolution: conv, inputs: convolutionInputs, batchNorm: context, epilogue: nil).output
+    }
+
+    /// `run`, with a fused chain's epilogue passed to the folded convolution (`fused` tells whether
+    /// it applied, as `NetworkOperators.convolution`).
+    static func run(
+        convolution conv: Onnx_NodeProto,
+        inputs convolutionInputs: [Value?],
+        batchNorm context: NodeContext,
+        epilogue: NetworkOperators.Epilogue?
+    ) throws -> (output: [Value], fused: Bool) {
         let weight = try context.tensor(1)
         let offset = try context.tensor(2)
         let mean = try context.tensor(3)
@@ -76,7 +87,7 @@ struct ConvBatchNormFolding {
         guard w.rank == 4, [weight, offset, mean, variance].allSatisfy({ $0.shape == [k] }) else {
             // Not the 2-D case the fold is written for: run the pair as it is.
             let y = try NetworkOperators.conv(convContext)
-            return try BatchNormOperator.batchNormalization(
+            let output = try BatchNormOperator.batchNormalization(
                 NodeContext(
                     node: context.node,
                     inputs: [y[0]] + context.inputs.dropFirst(),
@@ -85,20 +96,196 @@ struct ConvBatchNormFolding {
                     run: context.run
                 )
             )
+            return (output, false)
         }
         let epsilon = context.float("epsilon", default: 1e-5)
         let a = weight / sqrt(variance + epsilon)
         let foldedWeight = w * a.reshaped([k, 1, 1, 1])
         var foldedBias = offset - mean * a
         if let bias = convContext.optionalInput(2) { foldedBias = foldedBias + bias.asTensor * a }
-        return try NetworkOperators.conv(
+        let result = try NetworkOperators.convolution(
             NodeContext(
                 node: conv,
                 inputs: [try convContext.input(0), .float(foldedWeight), .float(foldedBias)],
                 opset: context.opset,
                 limits: context.limits,
                 run: context.run
-            )
+            ),
+            epilogue: epilogue
         )
+        return ([.float(result.output)], result.fused)
+    }
+}
+
+/// Conv → Add → Relu, Conv → Relu and Conv → Add chains (the Conv possibly a Conv → BatchNormalization
+/// pair folded in inference) run as one convolution whose epilogue adds the residual and applies
+/// the relu as it stores its results (`fusedConv2d`), instead of three passes over the output.
+///
+/// A chain forms only where each intermediate value feeds nothing but the next node of the chain
+/// and is not a graph output; a run that asks for an intermediate value does not fuse that chain.
+/// Values and derivatives equal those of the separate nodes; a residual that is not a float tensor
+/// of exactly the convolution's output shape (an Add that broadcasts) runs the nodes one by one.
+struct ConvEpilogueChains {
+    struct Chain {
+        /// The node computing the convolution: a Conv, or the BatchNormalization a Conv folds into.
+        let head: Int
+        /// The Add node, when the chain adds a residual.
+        let add: Int?
+        /// The Add's other operand.
+        let residual: String?
+        let relu: Int?
+        /// The chain's last node: its output is the chain's result.
+        let last: Int
+        /// The values computed on the way (the head's and the Add's outputs before the Relu).
+        let intermediates: [String]
+    }
+
+    /// Chains by the topological index of their last node.
+    let chainEndingAt: [Int: Chain]
+    /// Nodes that run inside a chain (every node of a chain but its last).
+    let absorbed: Set<Int>
+
+    init(nodes: [Onnx_NodeProto], graphOutputs: Set<String>, folding: ConvBatchNormFolding) {
+        var consumers: [String: [Int]] = [:]
+        for (index, node) in nodes.enumerated() {
+            for input in Set(node.input) where !input.isEmpty { consumers[input, default: []].append(index) }
+        }
+        /// The single node reading `value`, if exactly one does and `value` is not a graph output.
+        func soleConsumer(_ value: String) -> Int? {
+            guard !graphOutputs.contains(value), let readers = consumers[value], readers.count == 1 else { return nil }
+            return readers[0]
+        }
+        var chains: [Int: Chain] = [:]
+        for (index, node) in nodes.enumerated() {
+            let isHead =
+                (node.opType == "Conv" && !folding.foldedConvolutions.contains(index))
+                || (node.opType == "BatchNormalization" && folding.convolutionForBatchNorm[index] != nil)
+            guard isHead, let output = node.output.first, !output.isEmpty, let next = soleConsumer(output) else {
+                continue
+            }
+            var add: Int?
+            var residual: String?
+            var relu: Int?
+            var intermediates = [output]
+            let nextNode = nodes[next]
+            if nextNode.opType == "Add", nextNode.input.count == 2, nextNode.attribute.isEmpty,
+                let other = nextNode.input.first(where: { $0 != output }), !other.isEmpty,
+                nextNode.input.contains(output), nextNode.output.count == 1
+            {
+                add = next
+                residual = other
+                let sum = nextNode.output[0]
+                if let after = soleConsumer(sum), Self.isRelu(nodes[after], reading: sum) {
+                    relu = after
+                    intermediates.append(sum)
+                }
+            } else if Self.isRelu(nextNode, reading: output) {
+                relu = next
+            } else {
+                continue
+            }
+            // Two convolutions may meet at one Add (a residual block with a projection shortcut):
+            // the first in topological order takes the chain, the other's output is its residual.
+            guard let last = relu ?? add, chains[last] == nil else { continue }
+            chains[last] = Chain(
+                head: index,
+                add: add,
+                residual: residual,
+                relu: relu,
+                last: last,
+                intermediates: intermediates
+            )
+        }
+        self.init(chainEndingAt: chains)
+    }
+
+    private init(chainEndingAt: [Int: Chain]) {
+        self.chainEndingAt = chainEndingAt
+        absorbed = Set(chainEndingAt.values.flatMap { [$0.head] + ($0.add.map { [$0] } ?? []) }).subtracting(
+            chainEndingAt.keys
+        )
+    }
+
+    private static func isRelu(_ node: Onnx_NodeProto, reading value: String) -> Bool {
+        node.opType == "Relu" && node.input == [value] && node.output.count == 1 && node.attribute.isEmpty
+    }
+
+    static let none = ConvEpilogueChains(chainEndingAt: [:])
+
+    /// The chains a run may fuse: none whose intermediate values the caller asks for, and none
+    /// headed by a batch norm whose fold `fold` does not make.
+    func active(
+        excluding wanted: Set<String>,
+        fold: ConvBatchNormFolding,
+        nodes: [Onnx_NodeProto]
+    ) -> ConvEpilogueChains {
+        let kept = chainEndingAt.filter { _, chain in
+            chain.intermediates.allSatisfy { !wanted.contains($0) }
+                && (nodes[chain.head].opType == "Conv" || fold.convolutionForBatchNorm[chain.head] != nil)
+        }
+        return kept.count == chainEndingAt.count ? self : ConvEpilogueChains(chainEndingAt: kept)
+    }
+
+    /// The value names each chain reads: they must live until the chain's last node runs.
+    func reads(_ nodes: [Onnx_NodeProto], folding: ConvBatchNormFolding) -> [(name: String, until: Int)] {
+        chainEndingAt.values.flatMap { chain -> [(name: String, until: Int)] in
+            var names = nodes[chain.head].input
+            if let conv = folding.convolutionForBatchNorm[chain.head] { names += nodes[conv].input }
+            if let residual = chain.residual { names.append(residual) }
+            return names.filter { !$0.isEmpty }.map { ($0, chain.last) }
+        }
+    }
+}
+
+extension ImportedGraph {
+    /// Runs a fused chain at its last node: the convolution (folded with its batch norm when the
+    /// chain's head is one) with the residual and relu in its epilogue, or, when the residual does not
+    /// fit that, the chain's Add and Relu nodes one by one after it. Returns the last node's outputs.
+    func runChain(
+        _ chain: ConvEpilogueChains.Chain,
+        values: [String: Value],
+        state: RunState
+    ) throws -> [Value] {
+        func context(_ index: Int, _ inputs: [Value?]) -> NodeContext {
+            NodeContext(node: nodes[index], inputs: inputs, opset: model.opsetVersion, limits: model.limits, run: state)
+        }
+        func inputs(_ index: Int) -> [Value?] { nodes[index].input.map { $0.isEmpty ? nil : values[$0] } }
+        var residual: Tensor?
+        var fusable = true
+        if let name = chain.residual {
+            if case .float(let t) = values[name] { residual = t } else { fusable = false }
+        }
+        let epilogue = fusable ? NetworkOperators.Epilogue(residual: residual, relu: chain.relu != nil) : nil
+        let head: (output: [Value], fused: Bool)
+        if let conv = folding.convolutionForBatchNorm[chain.head] {
+            head = try ConvBatchNormFolding.run(
+                convolution: nodes[conv],
+                inputs: inputs(conv),
+                batchNorm: context(chain.head, inputs(chain.head)),
+                epilogue: epilogue
+            )
+        } else {
+            let result = try NetworkOperators.convolution(context(chain.head, inputs(chain.head)), epilogue: epilogue)
+            head = ([.float(result.output)], result.fused)
+        }
+        if head.fused { return head.output }
+        // Node by node: the head's output through the Add (if any), then the Relu (if any).
+        func run(_ index: Int, _ args: [Value?]) throws -> Value {
+            let node = context(index, args)
+            guard let implementation = OperatorRegistry.operators[nodes[index].opType] else {
+                throw node.error(.unsupported, "operator not supported")
+            }
+            return try implementation(node)[0]
+        }
+        var current = head.output[0]
+        if let add = chain.add {
+            let headOutput = nodes[chain.head].output[0]
+            current = try run(
+                add,
+                nodes[add].input.map { $0 == headOutput ? current : ($0.isEmpty ? nil : values[$0]) }
+            )
+        }
+        if let relu = chain.relu { current = try run(relu, [current]) }
+        return [current]
     }
 }

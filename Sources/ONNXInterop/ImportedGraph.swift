@@ -33,6 +33,8 @@ public final class ImportedGraph {
     let producedNames: Set<String>
     /// The Conv → BatchNormalization pairs folded in inference runs.
     let folding: ConvBatchNormFolding
+    /// The Conv (→ Add) → Relu chains run as one convolution with an epilogue.
+    let epilogueChains: ConvEpilogueChains
 
     /// Imports a parsed model: decodes initializers, gives each float initializer its role, orders
     /// the nodes, and checks that every operator is supported, naming the first node that is not.
@@ -97,9 +99,13 @@ public final class ImportedGraph {
         for (batchNorm, conv) in folding.convolutionForBatchNorm {
             for input in nodes[conv].input where !input.isEmpty { lastUse[input] = max(lastUse[input] ?? 0, batchNorm) }
         }
+        // A fused chain runs at its last node: what its convolution and Add read lives until then.
+        let chains = ConvEpilogueChains(nodes: nodes, graphOutputs: Set(model.outputNames), folding: folding)
+        for (name, until) in chains.reads(nodes, folding: folding) { lastUse[name] = max(lastUse[name] ?? 0, until) }
         self.lastUse = lastUse
         self.producedNames = producedNames
         self.folding = folding
+        self.epilogueChains = chains
         for value in graph.input + graph.output {
             guard case .tensorType = value.type.value else {
                 throw ONNXError(
@@ -159,10 +165,12 @@ public final class ImportedGraph {
         let wantedSet = Set(wanted)
         let state = RunState(isTraining: isTraining)
         let fold = isTraining ? ConvBatchNormFolding.none : folding.active(excluding: wantedSet, nodes: nodes)
+        let chains = epilogueChains.active(excluding: wantedSet, fold: fold, nodes: nodes)
         let lastNeeded =
             stoppingEarly
             ? (nodes.lastIndex { node in node.output.contains { wantedSet.contains($0) } } ?? -1) : nodes.count - 1
-        for (index, node) in nodes.enumerated() where !fold.foldedConvolutions.contains(index) {
+        for (index, node) in nodes.enumerated()
+        where !fold.foldedConvolutions.contains(index) && !chains.absorbed.contains(index) {
             if index > lastNeeded { break }
             let args = node.input.map { $0.isEmpty ? nil : values[$0] }
             let context = NodeContext(
@@ -176,7 +184,9 @@ public final class ImportedGraph {
                 throw context.error(.unsupported, "operator not supported")
             }
             let results: [Value]
-            if let convIndex = fold.convolutionForBatchNorm[index] {
+            if let chain = chains.chainEndingAt[index] {
+                results = try runChain(chain, values: values, state: state)
+            } else if let convIndex = fold.convolutionForBatchNorm[index] {
                 let conv = nodes[convIndex]
                 results = try ConvBatchNormFolding.run(
                     convolution: conv,

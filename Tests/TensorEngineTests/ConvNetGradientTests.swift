@@ -20,6 +20,13 @@ let convGradientCases: [GradientCase] = convOptionsGrid.flatMap { name, options,
         GradientCase(name: "conv2d \(name)", shapes: [xs, ws, [ws[0]]]) {
             GradientCheck.projection(conv2d($0[0], $0[1], bias: $0[2], options: options))
         },
+        // The fused epilogue without its relu (smooth, so finite differences apply everywhere); with
+        // the relu it is checked against the composition in FusedConvolutionTests.
+        GradientCase(name: "fusedConv2d + residual \(name)", shapes: [xs, ws, [ws[0]], outputShape(xs, ws, options)]) {
+            GradientCheck.projection(
+                fusedConv2d($0[0], $0[1], bias: $0[2], residual: $0[3], relu: false, options: options)
+            )
+        },
         GradientCase(name: "conv2dBackwardInput \(name)", shapes: [outputShape(xs, ws, options), ws]) {
             GradientCheck.projection(conv2dBackwardInput($0[0], $0[1], inputShape: xs, options: options))
         },

@@ -111,6 +111,19 @@ enum NetworkOperators {
     }
 
     static func conv(_ c: NodeContext) throws -> [Value] {
+        [.float(try convolution(c, epilogue: nil).output)]
+    }
+
+    /// What a fused chain asks of its convolution: add `residual`, then apply the relu.
+    struct Epilogue {
+        var residual: Tensor?
+        var relu: Bool
+    }
+
+    /// The Conv node's output, with `epilogue` applied as the kernel stores it (`fused`) when the
+    /// residual has exactly the output's shape; otherwise the plain convolution (`fused` false: the
+    /// caller runs the rest of its chain node by node).
+    static func convolution(_ c: NodeContext, epilogue: Epilogue?) throws -> (output: Tensor, fused: Bool) {
         try c.onlyAttributes(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
         let x = try spatial4D(c, try c.tensor(0))
         let w = try c.tensor(1)
@@ -154,7 +167,21 @@ enum NetworkOperators {
             guard t.shape == [w.shape[0]] else { throw c.error(.invalidGraph, "bias \(t.shape) for weight \(w.shape)") }
             return t
         }
-        return [.float(conv2d(x, w, bias: bias, options: options))]
+        if let epilogue {
+            let shape = [geometry.batch, geometry.outChannels, geometry.outHeight, geometry.outWidth]
+            if epilogue.residual.map({ $0.shape == shape }) ?? true {
+                let y = fusedConv2d(
+                    x,
+                    w,
+                    bias: bias,
+                    residual: epilogue.residual,
+                    relu: epilogue.relu,
+                    options: options
+                )
+                return (y, true)
+            }
+        }
+        return (conv2d(x, w, bias: bias, options: options), false)
     }
 
     static func poolOptions(_ c: NodeContext, _ x: Tensor) throws -> Pool2DOptions {

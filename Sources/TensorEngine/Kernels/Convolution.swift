@@ -12,14 +12,19 @@
 // ResNet-20 stride-1 3×3 convolutions at 125–150 GFLOP/s against 60–85 for im2col + sgemm.
 
 extension Kernels {
-    /// y = conv2d(x, w) + bias. x is (N,C,H,W), w is (K,C/G,R,S), bias is (K) → y is (N,K,Ho,Wo).
-    /// `simd` chooses the direct kernel's register blocks (tests compare both; an AVX-512 request on
-    /// a CPU without it runs AVX2).
+    /// y = conv2d(x, w) + bias, then `epilogue`: + residual, then max(·, 0). x is (N,C,H,W), w is
+    /// (K,C/G,R,S), bias is (K), residual is (N,K,Ho,Wo) → y is (N,K,Ho,Wo). The epilogue runs as
+    /// the direct kernel copies its results out (no extra pass) and as one pass after the other
+    /// algorithms; its sums are those of the separate ops, in the same order. `simd` chooses the
+    /// direct kernel's register blocks (tests compare both; an AVX-512 request on a CPU without it
+    /// runs AVX2).
     public static func conv2d(
         _ x: [Float],
         _ w: [Float],
         bias: [Float]?,
         _ g: Conv2DGeometry,
+        residual: [Float]? = nil,
+        relu: Bool = false,
         algorithm: Conv2DAlgorithm = .automatic,
         simd: SIMDLevel = .active
     ) -> [Float] {
@@ -29,16 +34,28 @@ extension Kernels {
         if let bias {
             precondition(bias.count == g.outChannels, "conv2d: bias has \(bias.count) elements, K = \(g.outChannels)")
         }
+        if let residual {
+            precondition(
+                residual.count == g.outputCount,
+                "conv2d: residual has \(residual.count) elements, (N,K,Ho,Wo) needs \(g.outputCount)"
+            )
+        }
         let algorithm = resolvedForward(algorithm, g)
         return [Float](unsafeUninitializedCapacity: g.outputCount) { out, initialized in
             x.withUnsafeBufferPointer { px in
                 w.withUnsafeBufferPointer { pw in
                     withOptionalPointer(bias) { pb in
-                        guard let px = px.baseAddress, let pw = pw.baseAddress, let py = out.baseAddress else { return }
-                        switch algorithm {
-                        case .pointwise: conv2dPointwise(px, pw, pb, py, g)
-                        case .direct: conv2dDirect(px, pw, pb, py, g, simd: simd.supported)
-                        case .im2col, .automatic: conv2dIm2col(px, pw, pb, py, g)
+                        withOptionalPointer(residual) { pr in
+                            guard let px = px.baseAddress, let pw = pw.baseAddress, let py = out.baseAddress else {
+                                return
+                            }
+                            let epilogue = ConvEpilogue(residual: pr, relu: relu)
+                            switch algorithm {
+                            case .pointwise: conv2dPointwise(px, pw, pb, py, g)
+                            case .direct: conv2dDirect(px, pw, pb, py, g, epilogue: epilogue, simd: simd.supported)
+                            case .im2col, .automatic: conv2dIm2col(px, pw, pb, py, g)
+                            }
+                            if algorithm != .direct { epilogue.apply(py, count: g.outputCount) }
                         }
                     }
                 }
@@ -164,4 +181,55 @@ extension Kernels {
 private func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// What a forward convolution does to each result before storing it: y = act(conv + bias + residual),
+/// act being max(·, 0) (NaN kept, as `Kernels.relu`) or the identity.
+struct ConvEpilogue {
+    /// (N,K,Ho,Wo), added after the bias.
+    var residual: UnsafePointer<Float>?
+    var relu: Bool
+
+    static var none: ConvEpilogue { ConvEpilogue(residual: nil, relu: false) }
+
+    var isIdentity: Bool { residual == nil && !relu }
+
+    /// dst[i] = act(src[i] + bias + residual[i]) for i in 0..<count, residual read from `offset`
+    /// (dst and src may be the same buffer).
+    @inline(__always)
+    func store(
+        _ src: UnsafePointer<Float>,
+        bias: Float,
+        _ dst: UnsafeMutablePointer<Float>,
+        offset: Int,
+        count: Int
+    ) {
+        if let residual {
+            let r = residual + offset
+            if relu {
+                for i in 0..<count {
+                    let v = src[i] + bias + r[i]
+                    dst[i] = v < 0 ? 0 : v
+                }
+            } else {
+                for i in 0..<count { dst[i] = src[i] + bias + r[i] }
+            }
+        } else if relu {
+            for i in 0..<count {
+                let v = src[i] + bias
+                dst[i] = v < 0 ? 0 : v
+            }
+        } else {
+            for i in 0..<count { dst[i] = src[i] + bias }
+        }
+    }
+
+    /// Applies the epilogue in place to y (the bias already added), in parallel.
+    func apply(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        guard !isIdentity else { return }
+        parallelChunks(count, costPerItem: 1) { range in
+            let p = y + range.lowerBound
+            store(p, bias: 0, p, offset: range.lowerBound, count: range.count)
+        }
+    }
 }

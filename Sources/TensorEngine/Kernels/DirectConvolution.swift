@@ -173,6 +173,7 @@ extension Kernels {
         _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>,
         _ g: Conv2DGeometry,
+        epilogue: ConvEpilogue = .none,
         simd: SIMDLevel = .active
     ) {
         let plan = DirectConvPlan(g, targetPositions: directForwardPositions, simd: simd)
@@ -192,7 +193,7 @@ extension Kernels {
         }
         packed.withUnsafeBufferPointer { pp in
             guard let pw = pp.baseAddress else { return }
-            directConvolution(x, pw, bias, y, plan)
+            directConvolution(x, pw, bias, y, plan, epilogue: epilogue)
         }
     }
 
@@ -251,14 +252,15 @@ extension Kernels {
         }
     }
 
-    /// y = conv(x, packed) + bias. Work items are (chunk of images, group, run of position blocks);
-    /// each thread keeps one stacked copy of a chunk's group planes and one result buffer.
+    /// y = epilogue(conv(x, packed) + bias). Work items are (chunk of images, group, run of position
+    /// blocks); each thread keeps one stacked copy of a chunk's group planes and one result buffer.
     static func directConvolution(
         _ x: UnsafePointer<Float>,
         _ packed: UnsafePointer<Float>,
         _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>,
-        _ plan: DirectConvPlan
+        _ plan: DirectConvPlan,
+        epilogue: ConvEpilogue = .none
     ) {
         let loads = plan.chunks * plan.groups
         let splits = min(plan.positionBlocks, max(1, (EngineThreads.count * 2 + loads - 1) / loads))
@@ -314,7 +316,7 @@ extension Kernels {
                             firstBlock..<lastBlock
                         )
                     }
-                    // Copy the kept positions of [firstBlock, lastBlock) out, adding the bias.
+                    // Copy the kept positions of [firstBlock, lastBlock) out through the epilogue.
                     plan.forEachOutputRun(
                         firstBlock * plan.blockPositions,
                         lastBlock * plan.blockPositions,
@@ -322,10 +324,14 @@ extension Kernels {
                     ) { n, oh, ow0, ow1, p in
                         for k in 0..<plan.outPerGroup {
                             let channel = gi * plan.outPerGroup + k
-                            let b = bias.map { $0[channel] } ?? 0
-                            let src = ybuf + k * plan.flatRounded + p - ow0
-                            let dst = y + (n * outChannels + channel) * outPlane + oh * plan.outW
-                            for ow in ow0..<ow1 { dst[ow] = src[ow] + b }
+                            let row = (n * outChannels + channel) * outPlane + oh * plan.outW + ow0
+                            epilogue.store(
+                                ybuf + k * plan.flatRounded + p,
+                                bias: bias?[channel] ?? 0,
+                                y + row,
+                                offset: row,
+                                count: ow1 - ow0
+                            )
                         }
                     }
                 }

@@ -90,6 +90,45 @@ public func conv2d(_ x: Tensor, _ w: Tensor, bias: Tensor? = nil, options: Conv2
     }
 }
 
+/// relu(conv2d(x, w) + bias + residual), or without the relu, in one pass over the output: the
+/// epilogue runs as the convolution stores its results, so no intermediate tensor is written and read
+/// again. Equals the composition of `conv2d`, `+` and `relu` bit for bit (tested), and so do its
+/// derivatives to every order: with dz = reluGradient(g, y) (y > 0 exactly where its argument is),
+/// dx, dw and the bias take the convolution's VJP of dz and the residual takes dz itself.
+public func fusedConv2d(
+    _ x: Tensor,
+    _ w: Tensor,
+    bias: Tensor? = nil,
+    residual: Tensor? = nil,
+    relu: Bool,
+    options: Conv2DOptions = .init()
+) -> Tensor {
+    let geo = options.geometry(input: x.shape, filter: w.shape)
+    let shape = [geo.batch, geo.outChannels, geo.outHeight, geo.outWidth]
+    if let bias { precondition(bias.shape == [w.shape[0]], "fusedConv2d: bias \(bias.shape) for filter \(w.shape)") }
+    if let residual {
+        precondition(residual.shape == shape, "fusedConv2d: residual \(residual.shape) for output \(shape)")
+    }
+    OpCounters.increment(OpCounters.conv2dCalls)
+    let y = Kernels.conv2d(x.scalars, w.scalars, bias: bias?.scalars, geo, residual: residual?.scalars, relu: relu)
+    let out = Tensor(shape: shape, scalars: y)
+    let inputs = [x, w] + [bias, residual].compactMap { $0 }
+    return .record(relu ? "conv2dReLU" : "conv2dAdd", out, inputs: inputs) { g, output, needed in
+        let dz = relu ? reluGradient(g, output.detached) : g
+        var grads: [Tensor?] = [
+            needed[0] ? conv2dBackwardInput(dz, w, inputShape: x.shape, options: options) : nil,
+            needed[1] ? conv2dBackwardFilter(x, dz, filterShape: w.shape, options: options) : nil,
+        ]
+        var next = 2
+        if bias != nil {
+            grads.append(needed[next] ? dz.sum(axes: [0, 2, 3]) : nil)
+            next += 1
+        }
+        if residual != nil { grads.append(needed[next] ? dz : nil) }
+        return grads
+    }
+}
+
 /// The adjoint of `conv2d` in its input: maps g (N,K,Ho,Wo) to (N,C,H,W) = `inputShape`.
 public func conv2dBackwardInput(_ g: Tensor, _ w: Tensor, inputShape: [Int], options: Conv2DOptions) -> Tensor {
     let geo = options.geometry(input: inputShape, filter: w.shape)
