@@ -315,7 +315,7 @@ let package = Package(
         // ---- Benchmarks -------------------------------------------------------------------
         .executableTarget(
             name: "EngineBench",
-            dependencies: ["TensorEngine", "NN", "ONNXInterop", "TensorEngineTestSupport"],
+            dependencies: ["TensorEngine", "NN", "ONNXInterop", "TensorEngineTestSupport", "TensorEngineAVX512"],
             swiftSettings: numericSwiftSettings
         ),
         .executableTarget(
