@@ -198,3 +198,46 @@ func benchmarkEpilogues(batch: Int, into report: inout BenchmarkReport) {
         )
     }
 }
+
+/// Max pooling 2×2 stride 2 (with its argmax) at the sample SmallCNN's shapes.
+func benchmarkPooling(batch: Int, into report: inout BenchmarkReport) {
+    var rng = RandomGenerator(seed: 6)
+    for (channels, size) in [(32, 28), (64, 14)] {
+        let g = Pool2DGeometry(
+            batch: batch,
+            channels: channels,
+            height: size,
+            width: size,
+            kernelHeight: 2,
+            kernelWidth: 2,
+            strideH: 2,
+            strideW: 2
+        )
+        let x = randomArray(g.inputCount, &rng)
+        var small = g
+        small.batch = 2
+        let xs = Array(x[0..<small.inputCount])
+        let fast = Kernels.maxPool2d(xs, small)
+        let naive = NaiveKernels.maxPool2d(xs, small)
+        let validation = fast.values == naive.values && fast.argmax == naive.argmax ? "ok" : "FAILED"
+        let name = "\(channels) channels \(size)×\(size) → \(size / 2)×\(size / 2)"
+        for (kind, body) in [("maxPool2d 2×2 s2 with argmax", { blackHole(Kernels.maxPool2d(x, g)) })]
+            as [(String, () -> Void)]
+        {
+            let t = Timing.measure(minRuns: 5, minSeconds: 0.5, body)
+            report.rows.append(
+                BenchmarkRow(
+                    section: "Pooling at the small CNN's shapes, batch \(batch)",
+                    name: "\(kind): \(name)",
+                    shape: "N=\(batch)",
+                    medianMilliseconds: t.median * 1e3,
+                    gflops: nil,
+                    imagesPerSecond: Double(batch) / t.median,
+                    runs: t.runs.count,
+                    validation: validation
+                )
+            )
+            print("\(kind) \(name): \(String(format: "%.3f", t.median * 1e3)) ms")
+        }
+    }
+}

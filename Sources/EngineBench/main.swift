@@ -73,6 +73,7 @@ if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
 if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
 if !skipKernels { benchmarkEpilogues(batch: batch, into: &report) }
 if !skipKernels { benchmarkRegisterBlocks(into: &report) }
+if !skipKernels { benchmarkPooling(batch: batch, into: &report) }
 if !skipModels {
     benchmarkModels(batch: batch, into: &report)
     benchmarkImportedModel(batch: batch, into: &report)

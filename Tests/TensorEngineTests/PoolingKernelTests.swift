@@ -49,6 +49,11 @@ let poolCases: [PoolCase] = [
     PoolCase(2, 4, 5, 6, kernel: (5, 6)),
     PoolCase(1, 2, 10, 10, kernel: (3, 2), stride: (3, 2), dilation: (2, 3), pads: (2, 1, 1, 2)),
     PoolCase(2, 1, 6, 5, kernel: (2, 2), stride: (1, 2), pads: (1, 1, 1, 1)),
+    // 2×2 stride 2 (the vector path): rows of 8 outputs and a tail, odd sizes, the SmallCNN shapes.
+    PoolCase(2, 3, 28, 28, kernel: (2, 2), stride: (2, 2)),
+    PoolCase(1, 2, 14, 14, kernel: (2, 2), stride: (2, 2)),
+    PoolCase(2, 2, 9, 37, kernel: (2, 2), stride: (2, 2)),
+    PoolCase(1, 1, 5, 16, kernel: (2, 2), stride: (2, 2)),
 ]
 
 @Suite("Pooling kernels")
@@ -74,6 +79,24 @@ struct PoolingKernelTests {
             #expect(fast.values == naive.values, "ceil \(g.ceilMode)")
             #expect(fast.argmax == naive.argmax, "ceil \(g.ceilMode)")
             #expect(zip(fast.values, fast.argmax).allSatisfy { $0.0 == x[Int($0.1)] })
+        }
+    }
+
+    /// Ties keep the first tap and NaN never replaces nor is replaced, as in the naive loop, on the
+    /// 2×2 stride-2 vector path and its scalar tail.
+    @Test func maxPoolTwoByTwoTiesAndNaN() {
+        var g = PoolCase(2, 2, 6, 36, kernel: (2, 2), stride: (2, 2)).g
+        for ceil in [false, true] {
+            g.ceilMode = ceil
+            var rng = RandomGenerator(seed: 13)
+            // Few distinct values: many ties inside windows; a NaN here and there.
+            var x = (0..<g.inputCount).map { _ in Float(rng.nextInt(below: 3)) }
+            for i in stride(from: 5, to: x.count, by: 17) { x[i] = .nan }
+            let fast = Kernels.maxPool2d(x, g)
+            let naive = NaiveKernels.maxPool2d(x, g)
+            #expect(fast.argmax == naive.argmax, "ceil \(ceil)")
+            #expect(zip(fast.values, naive.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+            #expect(fast.values.contains { $0.isNaN })
         }
     }
 

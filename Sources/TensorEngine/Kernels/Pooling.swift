@@ -77,6 +77,13 @@ public struct Pool2DGeometry: Sendable, Equatable, Hashable {
     /// N·C·Ho·Wo.
     public var outputCount: Int { batch * channels * outHeight * outWidth }
 
+    /// 2×2 windows at stride 2 without padding or dilation, every window inside the input.
+    var isFullTwoByTwo: Bool {
+        kernelHeight == 2 && kernelWidth == 2 && strideH == 2 && strideW == 2 && dilationH == 1 && dilationW == 1
+            && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0 && 2 * outHeight <= height
+            && 2 * outWidth <= width
+    }
+
     static func outExtent(
         _ size: Int,
         _ pad0: Int,
@@ -201,6 +208,7 @@ extension Kernels {
         let inPlane = g.height * g.width
         let outPlane = ho * wo
         let count = g.outputCount
+        if g.isFullTwoByTwo { return maxPool2x2(x, g) }
         var argmax = [Int32](repeating: 0, count: count)
         let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
             x.withUnsafeBufferPointer { px in
@@ -234,6 +242,76 @@ extension Kernels {
                                     let o = plane * outPlane + oh * wo + ow
                                     py[o] = best
                                     pa[o] = Int32(bestIndex)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = count
+        }
+        return (values, argmax)
+    }
+
+    /// `maxPool2d` for 2×2 windows at stride 2 without padding or dilation, every window inside the
+    /// input (the classifiers' common downsampling): eight outputs at a time from two 16-float rows,
+    /// the same taps in the same order as the general loop (the first seeds the maximum, a later one
+    /// replaces it only when strictly greater), so values and argmax are identical.
+    static func maxPool2x2(_ x: [Float], _ g: Pool2DGeometry) -> (values: [Float], argmax: [Int32]) {
+        let ho = g.outHeight
+        let wo = g.outWidth
+        let width = g.width
+        let inPlane = g.height * width
+        let outPlane = ho * wo
+        let count = g.outputCount
+        var argmax = [Int32](repeating: 0, count: count)
+        let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            x.withUnsafeBufferPointer { px in
+                argmax.withUnsafeMutableBufferPointer { pa in
+                    guard let px = px.baseAddress, let pa = pa.baseAddress, let py = out.baseAddress else { return }
+                    parallelChunks(g.batch * g.channels, costPerItem: outPlane * 4) { planes in
+                        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                        for plane in planes {
+                            for oh in 0..<ho {
+                                let rowStart = plane * inPlane + 2 * oh * width
+                                let r0 = UnsafeRawPointer(px + rowStart)
+                                let r1 = UnsafeRawPointer(px + rowStart + width)
+                                let o = plane * outPlane + oh * wo
+                                var ow = 0
+                                while ow + 8 <= wo && 2 * ow + 16 <= width {
+                                    let top = r0.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD16<Float>.self)
+                                    let bottom = r1.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD16<Float>.self)
+                                    let i00 = SIMD8<Int32>(repeating: Int32(rowStart + 2 * ow)) &+ lanes
+                                    var best = top.evenHalf
+                                    var index = i00
+                                    let v1 = top.oddHalf
+                                    let g1 = v1 .> best
+                                    best.replace(with: v1, where: g1)
+                                    index.replace(with: i00 &+ 1, where: g1)
+                                    let v2 = bottom.evenHalf
+                                    let g2 = v2 .> best
+                                    best.replace(with: v2, where: g2)
+                                    index.replace(with: i00 &+ Int32(width), where: g2)
+                                    let v3 = bottom.oddHalf
+                                    let g3 = v3 .> best
+                                    best.replace(with: v3, where: g3)
+                                    index.replace(with: i00 &+ Int32(width + 1), where: g3)
+                                    UnsafeMutableRawPointer(py + o + ow).storeBytes(of: best, as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(pa + o + ow).storeBytes(of: index, as: SIMD8<Int32>.self)
+                                    ow += 8
+                                }
+                                while ow < wo {
+                                    let i0 = rowStart + 2 * ow
+                                    var bestIndex = i0
+                                    var best = px[i0]
+                                    if px[i0 + 1] > best { (best, bestIndex) = (px[i0 + 1], i0 + 1) }
+                                    if px[i0 + width] > best { (best, bestIndex) = (px[i0 + width], i0 + width) }
+                                    if px[i0 + width + 1] > best {
+                                        (best, bestIndex) = (px[i0 + width + 1], i0 + width + 1)
+                                    }
+                                    py[o + ow] = best
+                                    pa[o + ow] = Int32(bestIndex)
+                                    ow += 1
                                 }
                             }
                         }

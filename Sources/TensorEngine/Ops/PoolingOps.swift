@@ -60,11 +60,15 @@ public struct Pool2DOptions: Sendable, Hashable {
     }
 }
 
-/// Max pooling of x (N,C,H,W); the gradient flows to the first maximum of each window.
+/// Max pooling of x (N,C,H,W); the gradient flows to the first maximum of each window. The op is
+/// `gatherFlat` at the kernel's argmax (VJP: the scatter-add there), with the kernel's values as its
+/// output instead of a second pass that gathers them again.
 public func maxPool2d(_ x: Tensor, options: Pool2DOptions) -> Tensor {
     let geo = options.geometry(input: x.shape)
-    let (_, argmax) = Kernels.maxPool2d(x.scalars, geo)
-    return x.gatherFlat(indices: argmax, shape: [geo.batch, geo.channels, geo.outHeight, geo.outWidth])
+    let (values, argmax) = Kernels.maxPool2d(x.scalars, geo)
+    let out = Tensor(shape: [geo.batch, geo.channels, geo.outHeight, geo.outWidth], scalars: values)
+    let inShape = x.shape
+    return .record("maxPool2d", out, inputs: [x]) { g, _ in [g.scatterAddFlat(indices: argmax, shape: inShape)] }
 }
 
 /// Average pooling of x (N,C,H,W). `countIncludePad` divides by the window size within the padded
