@@ -59,6 +59,35 @@ public final class BatchNorm2D: Layer {
         return y
     }
 
+    /// relu(self(x) + residual) (or without the relu). In training mode the residual and relu are
+    /// applied as each plane is normalised (`batchNormTraining`'s epilogue), with the same values
+    /// and derivatives as the separate ops.
+    public func callAsFunction(
+        _ x: Tensor,
+        adding residual: Tensor?,
+        relu applyReLU: Bool,
+        context: ForwardContext
+    )
+        -> Tensor
+    {
+        guard context.isTraining else {
+            var y = self(x, context: context)
+            if let residual { y = y + residual }
+            return applyReLU ? relu(y) : y
+        }
+        precondition(x.rank >= 2 && x.shape[1] == channels, "BatchNorm2D(\(channels)): input \(x.shape)")
+        let (y, mean, variance) = batchNormTraining(
+            x,
+            scale: weight.value,
+            offset: bias.value,
+            epsilon: epsilon,
+            residual: residual,
+            relu: applyReLU
+        )
+        updateRunningStatistics(mean: mean, variance: variance, elementsPerChannel: x.count / channels)
+        return y
+    }
+
     /// Folds one batch's mean and biased variance into the running averages.
     func updateRunningStatistics(mean: [Float], variance: [Float], elementsPerChannel m: Int) {
         let correction = m > 1 ? Float(Double(m) / Double(m - 1)) : 1

@@ -9,7 +9,8 @@ import TensorEngine
 /// current values, so gradients with respect to x and to the weights are those of the unfolded pair.
 ///
 /// With `residual` and `relu`, the result is relu(bn(conv(x)) + residual); folded, both run in the
-/// convolution's epilogue (`fusedConv2d`) instead of two more passes over the output.
+/// convolution's epilogue (`fusedConv2d`), in training mode in the batch norm's (`batchNormTraining`),
+/// instead of two more passes over the output.
 func convBatchNorm(
     _ conv: Conv2D,
     _ bn: BatchNorm2D,
@@ -19,9 +20,7 @@ func convBatchNorm(
     context: ForwardContext
 ) -> Tensor {
     guard !context.isTraining else {
-        var y = bn(conv(x, context: context), context: context)
-        if let residual { y = y + residual }
-        return applyReLU ? relu(y) : y
+        return bn(conv(x, context: context), adding: residual, relu: applyReLU, context: context)
     }
     let k = conv.weight.shape[0]
     precondition(bn.channels == k, "convBatchNorm: batch norm over \(bn.channels) channels after a conv to \(k)")

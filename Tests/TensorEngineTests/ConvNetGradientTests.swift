@@ -79,6 +79,9 @@ let poolAndNormCases: [GradientCase] = [
     GradientCase(name: "batchNorm training", shapes: [[3, 2, 2, 2], [2], [2]]) {
         GradientCheck.projection(batchNormTraining($0[0], scale: $0[1], offset: $0[2]).output)
     },
+    GradientCase(name: "batchNorm training + residual", shapes: [[3, 2, 2, 2], [2], [2], [3, 2, 2, 2]]) {
+        GradientCheck.projection(batchNormTraining($0[0], scale: $0[1], offset: $0[2], residual: $0[3]).output)
+    },
 ]
 
 @Suite("Conv-net op derivatives: first and second order against finite differences")

@@ -123,4 +123,46 @@ struct FusedConvolutionTests {
             }
         }
     }
+
+    /// Training-mode batch norm with the epilogue equals batchNormTraining, + and relu composed: the
+    /// value bit for bit, the gradients with respect to x, scale, offset and residual, and the
+    /// second-order gradient of the input gradient's squared norm.
+    @Test func batchNormEpilogueEqualsComposition() {
+        var rng = RandomGenerator(seed: 17)
+        let x = Tensor.uniform([3, 4, 5, 5], low: -1, high: 1, using: &rng)
+        let scale = Tensor.uniform([4], low: 0.5, high: 1.5, using: &rng)
+        let offset = Tensor.uniform([4], low: -0.3, high: 0.3, using: &rng)
+        let residual = Tensor.uniform([3, 4, 5, 5], low: -0.5, high: 0.5, using: &rng)
+        let probe = Tensor.uniform([3, 4, 5, 5], low: -1, high: 1, using: &rng)
+        for (withResidual, withReLU) in [(true, true), (false, true), (true, false)] {
+            let label = "residual \(withResidual), relu \(withReLU)"
+            func fused(_ t: [Tensor]) -> Tensor {
+                batchNormTraining(t[0], scale: t[1], offset: t[2], residual: withResidual ? t[3] : nil, relu: withReLU)
+                    .output
+            }
+            func composed(_ t: [Tensor]) -> Tensor {
+                var z = batchNormTraining(t[0], scale: t[1], offset: t[2]).output
+                if withResidual { z = z + t[3] }
+                return withReLU ? relu(z) : z
+            }
+            let inputs = [x, scale, offset, residual]
+            #expect(fused(inputs).scalars == composed(inputs).scalars, "value, \(label)")
+            func firstOrder(_ f: ([Tensor]) -> Tensor) -> [Tensor] {
+                let t = inputs.map { $0.tracked() }
+                return gradient(of: (f(t) * probe).sum(), wrt: t)
+            }
+            for (k, (a, b)) in zip(firstOrder(fused), firstOrder(composed)).enumerated() {
+                #expect(kernelRelativeError(a.scalars, b.scalars) <= 1e-6, "input \(k), \(label)")
+            }
+            func secondOrder(_ f: ([Tensor]) -> Tensor) -> [Tensor] {
+                let t = inputs.map { $0.tracked() }
+                let dx = gradient(of: (tanh(f(t)) * probe).sum(), wrt: [t[0]], createGraph: true)[0]
+                return gradient(of: (dx * dx).sum(), wrt: [t[0], t[1]])
+            }
+            for (k, (a, b)) in zip(secondOrder(fused), secondOrder(composed)).enumerated() {
+                #expect(kernelRelativeError(a.scalars, b.scalars) <= 1e-5, "second order \(k), \(label)")
+                #expect(a.scalars.contains { $0 != 0 })
+            }
+        }
+    }
 }

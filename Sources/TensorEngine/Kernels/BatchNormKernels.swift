@@ -118,7 +118,9 @@ extension Kernels {
         channels: Int,
         spatial: Int,
         scale: [Float],
-        shift: [Float]
+        shift: [Float],
+        residual: [Float]? = nil,
+        relu: Bool = false
     ) -> [Float] {
         precondition(
             x.count == batch * channels * spatial,
@@ -129,6 +131,9 @@ extension Kernels {
             "channelAffine: scale has \(scale.count) and shift \(shift.count) elements, C = \(channels)"
         )
         let count = x.count
+        if let residual {
+            precondition(residual.count == count, "channelAffine: residual has \(residual.count) elements, x \(count)")
+        }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             x.withUnsafeBufferPointer { px in
                 scale.withUnsafeBufferPointer { ps in
@@ -140,6 +145,19 @@ extension Kernels {
                                 let b = pt[p % channels]
                                 let base = p * spatial
                                 for i in 0..<spatial { py[base + i] = px[base + i] * a + b }
+                                // The epilogue (the same sums as separate add and relu passes),
+                                // while the plane is still in cache.
+                                if let residual {
+                                    residual.withUnsafeBufferPointer { pr in
+                                        for i in base..<base + spatial { py[i] = py[i] + pr[i] }
+                                    }
+                                }
+                                if relu {
+                                    for i in base..<base + spatial {
+                                        let v = py[i]
+                                        py[i] = v < 0 ? 0 : v
+                                    }
+                                }
                             }
                         }
                     }

@@ -46,26 +46,48 @@ public func batchNorm(
 
 /// Training batch norm: normalises with this batch's statistics. Returns the output and the batch
 /// mean and biased variance (for the caller's running averages).
+///
+/// With `residual` and `relu` the output is relu(batchNorm(x) + residual), applied while each plane
+/// is normalised instead of two more passes; values and derivatives equal those of the separate
+/// ops (the relu's derivative is taken from the output, positive exactly where its argument is).
 public func batchNormTraining(
     _ x: Tensor,
     scale: Tensor,
     offset: Tensor,
-    epsilon: Float = 1e-5
+    epsilon: Float = 1e-5,
+    residual: Tensor? = nil,
+    relu: Bool = false
 ) -> (output: Tensor, mean: [Float], variance: [Float]) {
     precondition(
         x.rank >= 2 && scale.shape == [x.shape[1]] && offset.shape == [x.shape[1]],
         "batchNormTraining: x \(x.shape), scale \(scale.shape), offset \(offset.shape)"
     )
+    if let residual {
+        precondition(residual.shape == x.shape, "batchNormTraining: residual \(residual.shape) for x \(x.shape)")
+    }
     let (n, c) = (x.shape[0], x.shape[1])
     let spatial = x.shape[2...].reduce(1, *)
     let (mean, variance) = Kernels.batchNormStatistics(x.scalars, batch: n, channels: c, spatial: spatial)
     let invStd = variance.map { 1 / (($0 + epsilon).squareRoot()) }
     let a = (0..<c).map { scale.scalars[$0] * invStd[$0] }
     let b = (0..<c).map { offset.scalars[$0] - mean[$0] * a[$0] }
-    let y = Kernels.channelAffine(x.scalars, batch: n, channels: c, spatial: spatial, scale: a, shift: b)
+    let y = Kernels.channelAffine(
+        x.scalars,
+        batch: n,
+        channels: c,
+        spatial: spatial,
+        scale: a,
+        shift: b,
+        residual: residual?.scalars,
+        relu: relu
+    )
     let out = Tensor(shape: x.shape, scalars: y)
     let axes = [0] + Array(2..<x.rank)
-    let recorded = Tensor.record("batchNormTraining", out, inputs: [x, scale, offset]) { g, _, needed in
+    let name = relu || residual != nil ? "batchNormTrainingEpilogue" : "batchNormTraining"
+    let inputs = [x, scale, offset] + (residual.map { [$0] } ?? [])
+    let recorded = Tensor.record(name, out, inputs: inputs) { upstream, output, needed in
+        // Through the epilogue first: the relu's mask, then the residual takes the same gradient.
+        let g = relu ? reluGradient(upstream, output.detached) : upstream
         // Fast path: one fused kernel for dx, d scale and d offset. Each result is recorded (when
         // the backward pass records) as a fused op whose derivatives are those of the composed
         // reference formulas below, so batch norm stays differentiable to every order.
@@ -98,7 +120,7 @@ public func batchNormTraining(
                 ? Tensor.recordFused("batchNormOffsetGradient", Tensor(shape: [c], scalars: sumG), inputs: [g]) {
                     $0[0].sum(axes: axes)
                 } : nil,
-        ]
+        ] + (residual != nil ? [needed[3] ? g : nil] : [])
     }
     return (recorded, mean, variance)
 }
