@@ -126,9 +126,20 @@ struct ConvBatchNormFolding {
 /// Values and derivatives equal those of the separate nodes; a residual that is not a float tensor
 /// of exactly the convolution's output shape (an Add that broadcasts) runs the nodes one by one.
 struct ConvEpilogueChains {
+    /// What computes the value the epilogue applies to.
+    enum Head {
+        /// A Conv node.
+        case convolution
+        /// A BatchNormalization node a Conv folds into (inference).
+        case foldedBatchNorm
+        /// A BatchNormalization node on its own (training runs, batch statistics).
+        case batchNorm
+    }
+
     struct Chain {
-        /// The node computing the convolution: a Conv, or the BatchNormalization a Conv folds into.
+        /// The node computing the value: a Conv, or a BatchNormalization (see `kind`).
         let head: Int
+        let kind: Head
         /// The Add node, when the chain adds a residual.
         let add: Int?
         /// The Add's other operand.
@@ -145,7 +156,10 @@ struct ConvEpilogueChains {
     /// Nodes that run inside a chain (every node of a chain but its last).
     let absorbed: Set<Int>
 
-    init(nodes: [Onnx_NodeProto], graphOutputs: Set<String>, folding: ConvBatchNormFolding) {
+    /// The chains of inference runs (`training` false: Conv heads and the folded Conv →
+    /// BatchNormalization pairs of `folding`) or of training runs (Conv heads not followed by a batch
+    /// norm, and batch norms with one output, which normalise with batch statistics there).
+    init(nodes: [Onnx_NodeProto], graphOutputs: Set<String>, folding: ConvBatchNormFolding, training: Bool = false) {
         var consumers: [String: [Int]] = [:]
         for (index, node) in nodes.enumerated() {
             for input in Set(node.input) where !input.isEmpty { consumers[input, default: []].append(index) }
@@ -157,12 +171,18 @@ struct ConvEpilogueChains {
         }
         var chains: [Int: Chain] = [:]
         for (index, node) in nodes.enumerated() {
-            let isHead =
-                (node.opType == "Conv" && !folding.foldedConvolutions.contains(index))
-                || (node.opType == "BatchNormalization" && folding.convolutionForBatchNorm[index] != nil)
-            guard isHead, let output = node.output.first, !output.isEmpty, let next = soleConsumer(output) else {
+            let kind: Head
+            if node.opType == "Conv" && (training || !folding.foldedConvolutions.contains(index)) {
+                kind = .convolution
+            } else if node.opType == "BatchNormalization" && !training && folding.convolutionForBatchNorm[index] != nil
+            {
+                kind = .foldedBatchNorm
+            } else if node.opType == "BatchNormalization" && training && node.output.dropFirst().allSatisfy(\.isEmpty) {
+                kind = .batchNorm
+            } else {
                 continue
             }
+            guard let output = node.output.first, !output.isEmpty, let next = soleConsumer(output) else { continue }
             var add: Int?
             var residual: String?
             var relu: Int?
@@ -189,6 +209,7 @@ struct ConvEpilogueChains {
             guard let last = relu ?? add, chains[last] == nil else { continue }
             chains[last] = Chain(
                 head: index,
+                kind: kind,
                 add: add,
                 residual: residual,
                 relu: relu,
@@ -213,15 +234,11 @@ struct ConvEpilogueChains {
     static let none = ConvEpilogueChains(chainEndingAt: [:])
 
     /// The chains a run may fuse: none whose intermediate values the caller asks for, and none
-    /// headed by a batch norm whose fold `fold` does not make.
-    func active(
-        excluding wanted: Set<String>,
-        fold: ConvBatchNormFolding,
-        nodes: [Onnx_NodeProto]
-    ) -> ConvEpilogueChains {
+    /// headed by a folded batch norm whose fold `fold` does not make.
+    func active(excluding wanted: Set<String>, fold: ConvBatchNormFolding) -> ConvEpilogueChains {
         let kept = chainEndingAt.filter { _, chain in
             chain.intermediates.allSatisfy { !wanted.contains($0) }
-                && (nodes[chain.head].opType == "Conv" || fold.convolutionForBatchNorm[chain.head] != nil)
+                && (chain.kind != .foldedBatchNorm || fold.convolutionForBatchNorm[chain.head] != nil)
         }
         return kept.count == chainEndingAt.count ? self : ConvEpilogueChains(chainEndingAt: kept)
     }
@@ -230,7 +247,9 @@ struct ConvEpilogueChains {
     func reads(_ nodes: [Onnx_NodeProto], folding: ConvBatchNormFolding) -> [(name: String, until: Int)] {
         chainEndingAt.values.flatMap { chain -> [(name: String, until: Int)] in
             var names = nodes[chain.head].input
-            if let conv = folding.convolutionForBatchNorm[chain.head] { names += nodes[conv].input }
+            if chain.kind == .foldedBatchNorm, let conv = folding.convolutionForBatchNorm[chain.head] {
+                names += nodes[conv].input
+            }
             if let residual = chain.residual { names.append(residual) }
             return names.filter { !$0.isEmpty }.map { ($0, chain.last) }
         }
@@ -257,14 +276,20 @@ extension ImportedGraph {
         }
         let epilogue = fusable ? NetworkOperators.Epilogue(residual: residual, relu: chain.relu != nil) : nil
         let head: (output: [Value], fused: Bool)
-        if let conv = folding.convolutionForBatchNorm[chain.head] {
+        switch chain.kind {
+        case .foldedBatchNorm:
+            guard let conv = folding.convolutionForBatchNorm[chain.head] else {
+                preconditionFailure("runChain: the folded batch norm \(chain.head) has no convolution")
+            }
             head = try ConvBatchNormFolding.run(
                 convolution: nodes[conv],
                 inputs: inputs(conv),
                 batchNorm: context(chain.head, inputs(chain.head)),
                 epilogue: epilogue
             )
-        } else {
+        case .batchNorm:
+            head = try BatchNormOperator.batchNormalization(context(chain.head, inputs(chain.head)), epilogue: epilogue)
+        case .convolution:
             let result = try NetworkOperators.convolution(context(chain.head, inputs(chain.head)), epilogue: epilogue)
             head = ([.float(result.output)], result.fused)
         }

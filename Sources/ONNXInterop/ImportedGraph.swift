@@ -33,8 +33,11 @@ public final class ImportedGraph {
     let producedNames: Set<String>
     /// The Conv → BatchNormalization pairs folded in inference runs.
     let folding: ConvBatchNormFolding
-    /// The Conv (→ Add) → Relu chains run as one convolution with an epilogue.
+    /// The Conv (→ Add) → Relu chains run as one convolution with an epilogue (inference runs).
     let epilogueChains: ConvEpilogueChains
+    /// The chains of training runs: BatchNormalization (→ Add) → Relu with the epilogue in the
+    /// normalisation pass, and Conv chains without a batch norm.
+    let trainingEpilogueChains: ConvEpilogueChains
 
     /// Imports a parsed model: decodes initializers, gives each float initializer its role, orders
     /// the nodes, and checks that every operator is supported, naming the first node that is not.
@@ -101,11 +104,20 @@ public final class ImportedGraph {
         }
         // A fused chain runs at its last node: what its convolution and Add read lives until then.
         let chains = ConvEpilogueChains(nodes: nodes, graphOutputs: Set(model.outputNames), folding: folding)
-        for (name, until) in chains.reads(nodes, folding: folding) { lastUse[name] = max(lastUse[name] ?? 0, until) }
+        let trainingChains = ConvEpilogueChains(
+            nodes: nodes,
+            graphOutputs: Set(model.outputNames),
+            folding: folding,
+            training: true
+        )
+        for (name, until) in chains.reads(nodes, folding: folding) + trainingChains.reads(nodes, folding: folding) {
+            lastUse[name] = max(lastUse[name] ?? 0, until)
+        }
         self.lastUse = lastUse
         self.producedNames = producedNames
         self.folding = folding
         self.epilogueChains = chains
+        self.trainingEpilogueChains = trainingChains
         for value in graph.input + graph.output {
             guard case .tensorType = value.type.value else {
                 throw ONNXError(
@@ -165,7 +177,7 @@ public final class ImportedGraph {
         let wantedSet = Set(wanted)
         let state = RunState(isTraining: isTraining)
         let fold = isTraining ? ConvBatchNormFolding.none : folding.active(excluding: wantedSet, nodes: nodes)
-        let chains = epilogueChains.active(excluding: wantedSet, fold: fold, nodes: nodes)
+        let chains = (isTraining ? trainingEpilogueChains : epilogueChains).active(excluding: wantedSet, fold: fold)
         let lastNeeded =
             stoppingEarly
             ? (nodes.lastIndex { node in node.output.contains { wantedSet.contains($0) } } ?? -1) : nodes.count - 1

@@ -96,8 +96,12 @@ struct ConvEpilogueChainTests {
         for chain in chains where chain.add != nil {
             #expect(graph.nodes[chain.head].name.hasSuffix("bn2"), "\(graph.nodes[chain.head].name)")
         }
-        // Training runs do not fold batch norm, so no chain of this graph applies there.
-        #expect(graph.epilogueChains.active(excluding: [], fold: .none, nodes: graph.nodes).chainEndingAt.isEmpty)
+        // Training runs do not fold batch norm: there the batch norms head the same 19 chains.
+        // Every inference chain here is headed by a folded batch norm: none applies without the fold.
+        #expect(graph.epilogueChains.active(excluding: [], fold: .none).chainEndingAt.isEmpty)
+        let training = graph.trainingEpilogueChains.chainEndingAt.values
+        #expect(training.count == 19)
+        #expect(training.allSatisfy { $0.kind == .batchNorm })
     }
 
     /// Fused chains give the outputs of the node-by-node run (asking for the intermediate values
@@ -118,6 +122,31 @@ struct ConvEpilogueChainTests {
         #expect(recordedOps("conv2dReLU", in: tape) == 19)
         let nn = net.logits(x, context: ForwardContext())
         #expect(relativeError(fused, nn) < 1e-5)
+    }
+
+    /// In training mode the batch norms carry the epilogue: the same outputs as the node-by-node run
+    /// and the same input derivatives, first and second order.
+    @Test func fusedTrainingResNetEqualsNodeByNode() throws {
+        let net = ResNet20(inputChannels: 1, imageSize: 8, width: 8, seed: 11)
+        let graph = try ImportedGraph(try ONNXModel(serialized: try NNExport.exportedModel(net)))
+        graph.isTraining = true
+        let output = graph.outputNames[0]
+        let input = graph.inputNames[0]
+        let intermediates = graph.trainingEpilogueChains.chainEndingAt.values.flatMap(\.intermediates)
+        var rng = RandomGenerator(seed: 12)
+        let x = Tensor.uniform([4, 1, 8, 8], using: &rng)
+        let tape = try #require(try graph.run([input: x.tracked()])[output])
+        #expect(recordedOps("batchNormTrainingEpilogue", in: tape) == 19)
+        let apartTape = try #require(try graph.run([input: x.tracked()], outputs: [output] + intermediates)[output])
+        #expect(recordedOps("batchNormTrainingEpilogue", in: apartTape) == 0)
+        #expect(tape.scalars == apartTape.scalars)
+        let fused = try inputDerivatives(graph, x, output: output, asking: [])
+        let apart = try inputDerivatives(graph, x, output: output, asking: intermediates)
+        #expect(relativeError(fused.first, apart.first) < 1e-5)
+        #expect(relativeError(fused.second, apart.second) < 1e-4)
+        // The training step through the graph matches NN's ResNet-20 in training mode.
+        let nn = net.logits(x, context: ForwardContext(isTraining: true))
+        #expect(relativeError(tape, nn) < 1e-4)
     }
 
     @Test func fusedDerivativesEqualNodeByNode() throws {

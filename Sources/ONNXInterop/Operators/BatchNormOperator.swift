@@ -11,6 +11,16 @@ enum BatchNormOperator {
     ]
 
     static func batchNormalization(_ c: NodeContext) throws -> [Value] {
+        try batchNormalization(c, epilogue: nil).output
+    }
+
+    /// The node's outputs, with a fused chain's epilogue applied in the normalisation pass (`fused`)
+    /// when the node normalises with batch statistics and the residual has the input's shape;
+    /// otherwise as without it (`fused` false: the caller runs the rest of its chain node by node).
+    static func batchNormalization(
+        _ c: NodeContext,
+        epilogue: NetworkOperators.Epilogue?
+    ) throws -> (output: [Value], fused: Bool) {
         try c.onlyAttributes(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"])
         if c.int("spatial", default: 1) != 1 {
             throw c.error(.unsupported, "spatial=0 (per-element statistics, opset < 9) is not supported; re-export")
@@ -36,23 +46,28 @@ enum BatchNormOperator {
             )
         }
         guard nodeTraining || c.run.isTraining else {
-            return [
-                .float(
-                    batchNorm(
-                        x,
-                        mean: params[2],
-                        variance: params[3],
-                        scale: params[0],
-                        offset: params[1],
-                        epsilon: epsilon
-                    )
-                )
-            ]
+            let y = batchNorm(
+                x,
+                mean: params[2],
+                variance: params[3],
+                scale: params[0],
+                offset: params[1],
+                epsilon: epsilon
+            )
+            return ([.float(y)], false)
         }
         guard x.count > channels else {
             throw c.error(.invalidInput, "batch statistics need more than one value per channel, got \(x.shape)")
         }
-        let (y, mean, variance) = batchNormTraining(x, scale: params[0], offset: params[1], epsilon: epsilon)
+        let fits = epilogue.map { $0.residual.map { $0.shape == x.shape } ?? true } ?? false
+        let (y, mean, variance) = batchNormTraining(
+            x,
+            scale: params[0],
+            offset: params[1],
+            epsilon: epsilon,
+            residual: fits ? epilogue?.residual : nil,
+            relu: fits && epilogue?.relu == true
+        )
         if c.run.isTraining {
             let names = c.node.input
             c.run.record(
@@ -66,17 +81,18 @@ enum BatchNormOperator {
                 )
             )
         }
-        guard nodeTraining else { return [.float(y)] }
+        guard nodeTraining else { return ([.float(y)], fits) }
         // ONNX's training-mode outputs: running = old · momentum + batch · (1 − momentum), with the
         // batch's biased variance.
         let oldMean = params[2].scalars
         let oldVariance = params[3].scalars
         let runningMean = (0..<channels).map { oldMean[$0] * momentum + mean[$0] * (1 - momentum) }
         let runningVariance = (0..<channels).map { oldVariance[$0] * momentum + variance[$0] * (1 - momentum) }
-        return [
+        let outputs: [Value] = [
             .float(y),
             .float(Tensor(shape: [channels], scalars: runningMean)),
             .float(Tensor(shape: [channels], scalars: runningVariance)),
         ]
+        return (outputs, fits)
     }
 }
