@@ -138,7 +138,7 @@ struct DirectConvPlan {
             for n in 0..<count {
                 let src = x + ((n0 + n) * groups * inPerGroup + gi * inPerGroup + c) * plane
                 let dst = xpad + c * channelStride + (n * rowsPerImage + padTop) * rowLength + padLeft
-                for h in 0..<height { (dst + h * rowLength).update(from: src + h * width, count: width) }
+                for h in 0..<height { copyRow(src + h * width, dst + h * rowLength, count: width) }
             }
         }
     }

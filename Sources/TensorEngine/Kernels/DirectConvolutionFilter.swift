@@ -62,7 +62,7 @@ extension Kernels {
                                     let src = dy + ((n0 + n) * g.outChannels + gi * plan.outPerGroup + k) * outPlane
                                     let dst = dypad + k * plan.flatRounded + n * plan.rowsPerImage * rowLength
                                     for oh in 0..<plan.outH {
-                                        (dst + oh * rowLength).update(from: src + oh * plan.outW, count: plan.outW)
+                                        copyRow(src + oh * plan.outW, dst + oh * rowLength, count: plan.outW)
                                     }
                                 }
                             }

@@ -223,7 +223,7 @@ extension Kernels {
                             (d + owRange.upperBound).update(repeating: 0, count: wo - owRange.upperBound)
                         }
                         if g.strideW == 1 {
-                            (d + owRange.lowerBound).update(from: srow + owRange.lowerBound, count: owRange.count)
+                            copyRow(srow + owRange.lowerBound, d + owRange.lowerBound, count: owRange.count)
                         } else {
                             for ow in owRange { d[ow] = srow[ow * g.strideW] }
                         }
