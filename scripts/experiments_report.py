@@ -128,6 +128,8 @@ EXP3_ROWS = [
     ("small CNN, Robust-KD exact (adapters)", "smallcnn-rkd", True),
     ("small CNN, Robust-KD fd (adapters)", "smallcnn-rkd-fd", True),
     ("small CNN, Robust-KD exact, β 0.5 (adapters)", "smallcnn-rkd-beta0.5", True),
+    ("small CNN, Robust-KD exact, α 0, β 0.5 (Jacobian term only)", "smallcnn-rkd-alpha0-beta0.5", True),
+    ("small CNN, Robust-KD exact, β 5 (adapters)", "smallcnn-rkd-beta5", True),
     ("small CNN, fine-tune CE", "smallcnn-finetune", True),
     ("ResNet-20 as shipped (samples/models)", "resnet20-source", False),
     ("ResNet-20, Robust-KD exact", "resnet20-rkd", True),
