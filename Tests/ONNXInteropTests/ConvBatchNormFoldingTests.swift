@@ -19,11 +19,6 @@ private func convBatchNormModel(seed: UInt64) throws -> ImportedGraph {
         t.floatData = (0..<dims.reduce(1, *)).map { _ in positive ? 0.5 + rng.nextUniform() : rng.nextNormal() * 0.5 }
         return t
     }
-    var proto = Onnx_ModelProto()
-    proto.irVersion = 8
-    var opset = Onnx_OperatorSetIdProto()
-    opset.version = 17
-    proto.opsetImport = [opset]
     var conv = Onnx_NodeProto()
     conv.opType = "Conv"
     conv.input = ["x", "W", "B"]
@@ -41,19 +36,13 @@ private func convBatchNormModel(seed: UInt64) throws -> ImportedGraph {
     relu.opType = "Relu"
     relu.input = ["b"]
     relu.output = ["y"]
-    proto.graph.node = [conv, bn, relu]
-    proto.graph.initializer = [
-        initializer("W", [4, 3, 3, 3]), initializer("B", [4]), initializer("scale", [4]), initializer("shift", [4]),
-        initializer("mean", [4]), initializer("var", [4], positive: true),
-    ]
-    var x = Onnx_ValueInfoProto()
-    x.name = "x"
-    x.type.tensorType.elemType = 1
-    var y = x
-    y.name = "y"
-    proto.graph.input = [x]
-    proto.graph.output = [y]
-    return try ImportedGraph(try ONNXModel(serialized: try proto.serializedBytes()))
+    return try importedXToYGraph(
+        nodes: [conv, bn, relu],
+        initializers: [
+            initializer("W", [4, 3, 3, 3]), initializer("B", [4]), initializer("scale", [4]), initializer("shift", [4]),
+            initializer("mean", [4]), initializer("var", [4], positive: true),
+        ]
+    )
 }
 
 @Suite("Conv → BatchNormalization folding in inference runs")

@@ -25,27 +25,16 @@ private func convAddReluModel(residualShape: [Int], residualFirst: Bool = false)
         n.output = [output]
         return n
     }
-    var proto = Onnx_ModelProto()
-    proto.irVersion = 8
-    var opset = Onnx_OperatorSetIdProto()
-    opset.version = 17
-    proto.opsetImport = [opset]
     var conv = node("Conv", ["x", "W", "B"], "c")
     var pads = Onnx_AttributeProto()
     pads.name = "pads"
     pads.type = .ints
     pads.ints = [1, 1, 1, 1]
     conv.attribute = [pads]
-    proto.graph.node = [conv, node("Add", residualFirst ? ["r", "c"] : ["c", "r"], "s"), node("Relu", ["s"], "y")]
-    proto.graph.initializer = [initializer("W", [4, 3, 3, 3]), initializer("B", [4]), initializer("r", residualShape)]
-    var x = Onnx_ValueInfoProto()
-    x.name = "x"
-    x.type.tensorType.elemType = 1
-    var y = x
-    y.name = "y"
-    proto.graph.input = [x]
-    proto.graph.output = [y]
-    return try ImportedGraph(try ONNXModel(serialized: try proto.serializedBytes()))
+    return try importedXToYGraph(
+        nodes: [conv, node("Add", residualFirst ? ["r", "c"] : ["c", "r"], "s"), node("Relu", ["s"], "y")],
+        initializers: [initializer("W", [4, 3, 3, 3]), initializer("B", [4]), initializer("r", residualShape)]
+    )
 }
 
 /// The input gradient of ⟨run(x), probe⟩ and the gradient of its squared norm with respect to x
