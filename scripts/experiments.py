@@ -8,7 +8,7 @@ daemon or the machine) re-attaches to the same job, which resumes from its check
 every step whose result is already in experiments/results/. Results are small JSON files (commit
 them); scripts/experiments_report.py turns them into docs/EXPERIMENTS.md, with pending steps marked.
 
-usage: scripts/experiments.py [--only exp1|exp2|exp3|exp3-sources|exp4]
+usage: scripts/experiments.py [--only exp1|exp2|exp3|exp3-sources|exp3-autoattack|exp4]
 RKD_EXPERIMENTS_DIR puts the daemon and the job ids elsewhere (a second daemon beside the first).
 Runs for many hours on two cores; run it in the background (`nohup make experiments &`).
 """
@@ -315,11 +315,17 @@ def experiment2():
             audit(f"exp2.{row}", path, ["--classes", TASK_B])
 
 
-def experiment3(sources_only=False):
+def experiment3(sources_only=False, trained_only=False):
+    """`trained_only`: no new hardening jobs; the audits of the models already hardened (by this
+    run directory's daemon or the default one's)."""
     hardened = {}
     for row, (model, flags) in ([] if sources_only else EXP3_STUDENTS.items()):
         if not model.exists():
             log(f"exp3.{row}: {model} is missing (make samples); skipped")
+            continue
+        if trained_only:
+            found = [d / "models" / f"exp3.{row}.onnx" for d in (RUN, ROOT / ".runs" / "experiments")]
+            hardened[row] = next((f for f in found if done(f"exp3.{row}") and f.exists()), None)
             continue
         hardened[row] = harden(f"exp3.{row}", model, [*EXP3_COMMON, *flags])
     sources = [  # the robust teacher last: its AutoAttack audit takes hours
@@ -327,10 +333,11 @@ def experiment3(sources_only=False):
         ("resnet20-source", EXP3_STUDENTS["resnet20-rkd"][0]),
         ("teacher", ROOT / "samples/teachers" / SHIPPED / "teacher.onnx"),
     ]
-    for name, model in sources:
+    for name, model in ([] if trained_only else sources):
         if model.exists():
             audit(f"exp3.{name}", model)
-    for row, path in hardened.items():
+    # The hardened ResNet-20 first: the largest gain, so the first to check against gradient masking.
+    for row, path in sorted(hardened.items(), key=lambda item: item[0] != "resnet20-rkd"):
         if path:
             audit(f"exp3.{row}", path)
 
@@ -351,19 +358,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--only",
-        choices=["exp1", "exp2", "exp3", "exp3-sources", "exp4"],
-        help="run one experiment (exp3-sources: only the audits of the shipped teacher and sample models)",
+        choices=["exp1", "exp2", "exp3", "exp3-sources", "exp3-autoattack", "exp4"],
+        help="run one experiment (exp3-sources: only the audits of the shipped teacher and sample models; "
+        "exp3-autoattack: only the AutoAttack audits of experiment 3's hardened models, e.g. on a second "
+        "daemon while the first trains)",
     )
     arguments = parser.parse_args()
     for tool in ("rkdd", "rkdctl", "SampleModels"):
         if not (BIN / tool).exists():
             sys.exit(f"{BIN / tool} is missing: swift build -c release (make experiments does)")
     ensure_daemon()
-    for kinds in ({"linf", "l2"}, {"aa"}):
+    for kinds in ({"linf", "l2"}, {"aa"}) if arguments.only != "exp3-autoattack" else ({"aa"},):
         PASS_KINDS.clear()
         PASS_KINDS.update(kinds)
-        if arguments.only in (None, "exp3", "exp3-sources"):
-            experiment3(sources_only=arguments.only == "exp3-sources")
+        if arguments.only in (None, "exp3", "exp3-sources", "exp3-autoattack"):
+            experiment3(sources_only=arguments.only == "exp3-sources",
+                        trained_only=arguments.only == "exp3-autoattack")
         if arguments.only in (None, "exp1"):
             experiment1()
         if arguments.only in (None, "exp2"):
