@@ -224,12 +224,35 @@ extension Kernels {
                         }
                         if g.strideW == 1 {
                             copyRow(srow + owRange.lowerBound, d + owRange.lowerBound, count: owRange.count)
+                        } else if g.strideW == 2 {
+                            gatherEven(srow, d, owRange, rowEnd: g.width - colOffset)
                         } else {
                             for ow in owRange { d[ow] = srow[ow * g.strideW] }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// d[ow] = srow[2·ow] for ow in `range`: four at a time from 8-float loads while a load stays
+    /// inside the row (`rowEnd` floats from `srow`), the rest one by one.
+    @inline(__always)
+    static func gatherEven(
+        _ srow: UnsafePointer<Float>,
+        _ d: UnsafeMutablePointer<Float>,
+        _ range: Range<Int>,
+        rowEnd: Int
+    ) {
+        var ow = range.lowerBound
+        while ow + 4 <= range.upperBound && 2 * ow + 8 <= rowEnd {
+            let pair = UnsafeRawPointer(srow + 2 * ow).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(d + ow).storeBytes(of: pair.evenHalf, as: SIMD4<Float>.self)
+            ow += 4
+        }
+        while ow < range.upperBound {
+            d[ow] = srow[2 * ow]
+            ow += 1
         }
     }
 
