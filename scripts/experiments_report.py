@@ -42,11 +42,33 @@ def percent(value):
     return PENDING if value is None else f"{100 * value:.1f}"
 
 
+AA_EXAMPLES, AA_SLICE = 500, 100
+
+
+def autoattack(prefix):
+    """AutoAttack 0.1 of one model: (robust accuracy, examples audited so far, the reports), from the
+    whole 500-image audit or from its 100-image slices (results/PREFIX.audit-aa-K, K the offset),
+    put together example by example (each example's outcome does not depend on its slice)."""
+    whole = load(f"{prefix}.audit-aa")
+    if whole:
+        return robust(whole, "autoattack", 0.1), AA_EXAMPLES, [whole]
+    slices = [r for r in (load(f"{prefix}.audit-aa-{k}") for k in range(0, AA_EXAMPLES, AA_SLICE)) if r]
+    outcomes = ""
+    for report in slices:
+        for entry in key(report, "attacks") or []:
+            if entry.get("name") == "autoattack" and abs(entry.get("epsilon", -1) - 0.1) < 1e-6:
+                outcomes += entry["robust"]
+    if not outcomes:
+        return None, 0, []
+    return outcomes.count("1") / len(outcomes), len(outcomes), slices
+
+
 def measures(prefix):
-    """The audit columns of one model."""
-    linf, l2, aa = (load(f"{prefix}.audit-{kind}") for kind in ("linf", "l2", "aa"))
+    """The audit columns of one model ("aa_examples": how many of AutoAttack's 500 are done)."""
+    linf, l2 = (load(f"{prefix}.audit-{kind}") for kind in ("linf", "l2"))
+    aa, aa_examples, aa_reports = autoattack(prefix)
     flags = set()
-    for report in (linf, l2, aa):
+    for report in (linf, l2, *aa_reports):
         for flag in key(report, "flags") or []:
             flags.add(flag.get("id"))
     return {
@@ -55,8 +77,9 @@ def measures(prefix):
         "pgd05": robust(linf, "pgd", 0.05),
         "pgd10": robust(linf, "pgd", 0.1),
         "l2": robust(l2, "pgd", 1.0),
-        "aa": robust(aa, "autoattack", 0.1),
-        "flags": ", ".join(sorted(flags)) if (linf or l2 or aa) else PENDING,
+        "aa": aa if aa_examples == AA_EXAMPLES else None,
+        "aa_partial": (aa, aa_examples) if 0 < aa_examples < AA_EXAMPLES else None,
+        "flags": ", ".join(sorted(flags)) if (linf or l2 or aa_reports) else PENDING,
     }
 
 
@@ -76,6 +99,14 @@ def cell(value, form):
     return value if isinstance(value, str) else format(value, form)
 
 
+def aa_cell(m):
+    """AutoAttack's cell; while its slices come in, the share so far and on how many examples."""
+    if m["aa_partial"]:
+        value, examples = m["aa_partial"]
+        return f"{percent(m['l2'])} | … ({percent(value)} on the first {examples})"
+    return f"{percent(m['l2'])} | {percent(m['aa'])}"
+
+
 def table(rows):
     lines = [
         "| model | clean | FGSM 0.1 | PGD-20 0.05 | PGD-20 0.1 | PGD-20 L2 1.0 | AutoAttack 0.1 | flags | training s | images/s |",
@@ -85,7 +116,7 @@ def table(rows):
         m = measures(prefix)
         lines.append(
             f"| {label} | {percent(m['clean'])} | {percent(m['fgsm'])} | {percent(m['pgd05'])} | "
-            f"{percent(m['pgd10'])} | {percent(m['l2'])} | {percent(m['aa'])} | {m['flags'] or 'none'} | "
+            f"{percent(m['pgd10'])} | {aa_cell(m)} | {m['flags'] or 'none'} | "
             f"{cell(seconds, '.0f')} | {cell(rate, '.1f')} |"
         )
     return lines
@@ -133,6 +164,7 @@ EXP3_ROWS = [
     ("small CNN, fine-tune CE", "smallcnn-finetune", True),
     ("ResNet-20 as shipped (samples/models)", "resnet20-source", False),
     ("ResNet-20, Robust-KD exact", "resnet20-rkd", True),
+    ("ResNet-20, Robust-KD exact (second run, model kept)", "resnet20-rkd-2", True),
     ("ResNet-20, fine-tune CE", "resnet20-finetune", True),
 ]
 
@@ -262,7 +294,11 @@ def main():
         "(scripts/experiments.py: every step is a job of a private rkdd in .runs/experiments/, resumable",
         "across interruptions) and written here by scripts/experiments_report.py from",
         "experiments/results/. A cell shown as “…” has not been measured yet: the run is long and",
-        "continues across sessions. Nothing here is estimated.",
+        "continues across sessions. Nothing here is estimated. The models each step trains (teachers with",
+        "their manifests, hardened students) are kept in experiments/models/, beside the results, so that",
+        "a run on another machine takes up the pending audits; the first run (2026-12-03) kept them on its",
+        "machine only, which was then lost: its experiment-1 rows are run again from a new teacher, and",
+        "experiment 3's hardened rows of that run have no AutoAttack audit (marked below).",
         "",
         "Columns: robust accuracy in % on the first 1000 Fashion-MNIST test images (clean, FGSM L∞ 0.1,",
         "PGD-20 L∞ 0.05 and 0.1, PGD-20 L2 1.0; seed 0) and AutoAttack standard at L∞ 0.1 on the first",
@@ -323,7 +359,10 @@ def main():
         "The normally trained sample models (samples/models) hardened from the shipped teacher",
         "(samples/teachers/fmnist-resnet20-linf) on the full train split, 1 epoch, seed 1, other settings",
         "the defaults. The small CNN has another architecture than the teacher: its maps are paired by",
-        "resolution through 1×1 adapters.",
+        "resolution through 1×1 adapters. The hardened rows of the first run (all but “second run”) lost",
+        "their models with that run's machine before AutoAttack could audit them; “second run” repeats",
+        "the same command (same seed; the engine's kernels changed in between, so the weights are not",
+        "bit for bit the first run's) with its model kept.",
         "",
     ]
     rows3 = [(label, f"exp3.{r}", *(training(f"exp3.{r}") if trained else ("–", "–")))
