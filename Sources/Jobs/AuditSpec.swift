@@ -9,8 +9,11 @@ public struct AuditSpec: Codable, Hashable, Sendable {
     public var epsilons: [Float]
     /// The examples to attack.
     public var data: DatasetSelection
-    /// How many examples, in order from the selection; 0: all.
+    /// How many examples, in order from the selection; 0: all (from `firstExample` on).
     public var numExamples: Int
+    /// How many examples of the selection to skip first; nil (a spec stored before the field existed)
+    /// or 0: none. Audits of disjoint slices give each example the outcome of one audit of the whole.
+    public var firstExample: Int?
     /// Examples per batch, ≥ 1.
     public var batchSize: Int
     /// The seed of every random choice.
@@ -50,9 +53,11 @@ public struct AuditSpec: Codable, Hashable, Sendable {
         failUnder: Double? = nil,
         preprocessing: Preprocessing = Preprocessing(),
         outputKind: OutputKind? = nil,
-        stepsCurve: StepsCurve? = nil
+        stepsCurve: StepsCurve? = nil,
+        firstExample: Int? = nil
     ) {
         self.stepsCurve = stepsCurve
+        self.firstExample = firstExample
         self.attacks = attacks
         self.norm = norm
         self.epsilons = epsilons
@@ -94,6 +99,9 @@ public struct AuditSpec: Codable, Hashable, Sendable {
         try data.validate(path: "\(path).data")
         guard numExamples >= 0 else {
             throw JobSpecError(field: "\(path).num_examples", "must not be negative")
+        }
+        if let firstExample, firstExample < 0 {
+            throw JobSpecError(field: "\(path).first_example", "must not be negative")
         }
         guard batchSize >= 1 else {
             throw JobSpecError(field: "\(path).batch_size", "must be at least 1, not \(batchSize)")

@@ -66,6 +66,16 @@ struct AuditCommand: AsyncParsableCommand {
     var samples: Int = 1000
 
     @Option(
+        help: ArgumentHelp(
+            "Skip this many examples of the selection first: --samples 500 --sample-offset 500 audits examples "
+                + "500-999. Each example's outcome does not depend on the slice, so slices with the same settings "
+                + "add up to one audit of the whole (split a long audit across machines or days).",
+            valueName: "k"
+        )
+    )
+    var sampleOffset: Int = 0
+
+    @Option(
         name: .customLong("attack"),
         help: ArgumentHelp("An attack, optionally with settings (repeatable).", valueName: "name[:k=v,...]")
     )
@@ -159,6 +169,7 @@ struct AuditCommand: AsyncParsableCommand {
             throw ValidationError("--inputs and --labels go together: the images and one class index per image")
         }
         guard samples >= 0 else { throw ValidationError("--samples must be ≥ 0 (0: the whole split)") }
+        guard sampleOffset >= 0 else { throw ValidationError("--sample-offset must be ≥ 0 (0: from the first)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1") }
         if let failUnder, !(0...1).contains(failUnder) {
@@ -243,6 +254,7 @@ struct AuditCommand: AsyncParsableCommand {
             $0.classes = (try? parseClassList(classes, example: "5,6,7,8,9")) ?? []
         }
         spec.numExamples = UInt32(samples)
+        spec.firstExample = UInt32(sampleOffset)
         spec.batchSize = UInt32(batchSize)
         spec.seed = seed
         if let failUnder { spec.failUnder = failUnder }
@@ -275,7 +287,8 @@ struct AuditCommand: AsyncParsableCommand {
             let names = configs.map { Names.attackName($0.attack) }
             printLine(
                 "auditing \(modelFile.path): \(samples == 0 ? "all" : "\(samples)") "
-                    + (inputs.map { "examples of \($0), " } ?? "\(data) \(split) examples, ")
+                    + (inputs.map { "examples of \($0)" } ?? "\(data) \(split) examples")
+                    + (sampleOffset > 0 ? " from example \(sampleOffset) on, " : ", ")
                     + "\(norm == "l2" ? "L2" : "L∞") ε \(budgets.map { "\($0)" }.joined(separator: ", ")), "
                     + "attacks \(names.joined(separator: ", ")), seed \(seed) (job \(job.id))"
             )

@@ -130,6 +130,8 @@ struct AuditSpecJSON: Encodable, Sendable {
     var data: DataSelectionJSON?
     /// 0: the whole selection.
     var numExamples: UInt32
+    /// Examples of the selection skipped first.
+    var firstExample: UInt32
     var seed: UInt64?
     var failUnder: Double?
 
@@ -146,6 +148,7 @@ struct AuditSpecJSON: Encodable, Sendable {
         epsilons = spec.epsilons
         data = spec.hasData ? DataSelectionJSON(spec.data) : nil
         numExamples = spec.numExamples
+        firstExample = spec.firstExample
         seed = spec.hasSeed ? spec.seed : nil
         failUnder = spec.hasFailUnder ? spec.failUnder : nil
     }

@@ -91,6 +91,7 @@ enum JobText {
         parts.append("\(audit.norm.name) ε " + (epsilons.isEmpty ? "default" : epsilons))
         if audit.hasData { parts.append(dataLine(audit.data)) }
         if audit.numExamples > 0 { parts.append("\(audit.numExamples) examples") }
+        if audit.firstExample > 0 { parts.append("from example \(audit.firstExample)") }
         if audit.hasSeed { parts.append("seed \(audit.seed)") }
         if audit.hasFailUnder { parts.append("fail under \(audit.failUnder)") }
         return parts.joined(separator: "; ")

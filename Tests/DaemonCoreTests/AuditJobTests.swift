@@ -143,6 +143,48 @@ struct AuditJobTests {
         #expect(second.stop(within: 20) == 0)
     }
 
+    /// Audits of disjoint slices (first_example) give each example the outcome of one audit of the
+    /// whole, so their per-example results put together are the whole's; a slice past the end of the
+    /// selection fails with a clear error.
+    @Test func slicedAuditsAddUpToTheWhole() async throws {
+        let daemon = try DaemonProcess()
+        try await daemon.withClient { client in
+            let digest = try await uploadModelBytes(client, try sampleModel(), filename: "fmnist-smallcnn.onnx")
+            func audit(first: UInt32, count: UInt32, id: String) async throws -> Rkd_V1_Job {
+                var request = auditRequest(digest: digest, examples: count, requestID: id)
+                request.spec.attacks.removeLast()  // square: slow, and its outcome is as seeded as the others'
+                request.spec.batchSize = 7  // slices that do not start on a batch boundary
+                request.spec.firstExample = first
+                let job = try await client.submitAudit(request)
+                return try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
+            }
+            func report(_ job: Rkd_V1_Job) async throws -> (indices: [Int], robust: [String]) {
+                #expect(job.state == .succeeded, "\(job.error)")
+                var request = Rkd_V1_GetReportRequest()
+                request.jobID = job.id
+                let content = try await client.getReport(request).content
+                let object = try #require(try JSONSerialization.jsonObject(with: content) as? [String: Any])
+                let indices = try #require((object["data"] as? [String: Any])?["indices"] as? [Int])
+                let attacks = try #require(object["attacks"] as? [[String: Any]])
+                return (indices, attacks.compactMap { $0["robust"] as? String })
+            }
+            let whole = try await report(try await audit(first: 0, count: 30, id: "whole"))
+            let head = try await report(try await audit(first: 0, count: 12, id: "head"))
+            let tail = try await report(try await audit(first: 12, count: 18, id: "tail"))
+            #expect(whole.indices == Array(0..<30))
+            #expect(head.indices == Array(0..<12) && tail.indices == Array(12..<30))
+            #expect(whole.robust.count == 4 && head.robust.count == 4 && tail.robust.count == 4)
+            #expect(zip(head.robust, tail.robust).map { $0 + $1 } == whole.robust)
+
+            // The selection ends at 10 000 test images: a first example past it fails, naming the size.
+            let beyond = try await audit(first: 10_000, count: 5, id: "beyond")
+            #expect(beyond.state == .failed)
+            #expect(beyond.error.code == "examples-out-of-range", "\(beyond.error)")
+            #expect(beyond.error.message.contains("10000 examples"), "\(beyond.error.message)")
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// A configured CIFAR-10 binary data set (rkdd.conf "datasets") is listed and audited: 30 records
     /// written in the binary format, and a colour SmallCNN exported by rkd.
     @Test func configuredCIFAR10DataSetIsAudited() async throws {

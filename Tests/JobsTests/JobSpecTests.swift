@@ -15,6 +15,25 @@ import Testing
         #expect(try decoded.encodedJSON() == spec.encodedJSON())
     }
 
+    /// An audit spec stored before `first_example` existed decodes, starting at the first example;
+    /// a slice survives the JSON.
+    @Test func auditSpecsWithoutAFirstExampleDecode() throws {
+        var spec = Fixtures.audit()
+        let old = try JobSpec.audit(spec).encodedJSON()
+        #expect(!String(decoding: old, as: UTF8.self).contains("firstExample"))
+        guard case .audit(let decoded) = try JobSpec(kind: .audit, json: old) else {
+            Issue.record("not an audit")
+            return
+        }
+        #expect(decoded.firstExample == nil)
+        spec.firstExample = 500
+        guard case .audit(let slice) = try JobSpec(kind: .audit, json: try JobSpec.audit(spec).encodedJSON()) else {
+            Issue.record("not an audit")
+            return
+        }
+        #expect(slice.firstExample == 500)
+    }
+
     @Test func decodingAsTheWrongKindFails() throws {
         let json = try JobSpec.audit(Fixtures.audit()).encodedJSON()
         #expect(throws: DecodingError.self) { try JobSpec(kind: .teacherTraining, json: json) }
@@ -23,7 +42,7 @@ import Testing
     /// Ways to break an audit spec, each with the field the error must name (in the proto's spelling).
     enum BrokenAudit: CaseIterable {
         case zeroEpsilon, nanEpsilon, noEpsilons, noAttacks, attackOutsideItsNorm, zeroSteps, negativeStepSize
-        case failUnderInPercent, zeroBatch, repeatedClass, unnamedDataset, missingStd, zeroStd
+        case failUnderInPercent, zeroBatch, repeatedClass, unnamedDataset, missingStd, zeroStd, negativeFirstExample
 
         var field: String {
             switch self {
@@ -40,6 +59,7 @@ import Testing
             case .unnamedDataset: "spec.data.name"
             case .missingStd: "spec.preprocessing"
             case .zeroStd: "spec.preprocessing.std[0]"
+            case .negativeFirstExample: "spec.first_example"
             }
         }
 
@@ -58,6 +78,7 @@ import Testing
             case .unnamedDataset: spec.data.name = ""
             case .missingStd: spec.preprocessing = Preprocessing(mean: [0.5], std: [])
             case .zeroStd: spec.preprocessing = Preprocessing(mean: [0.5], std: [0])
+            case .negativeFirstExample: spec.firstExample = -1
             }
         }
     }

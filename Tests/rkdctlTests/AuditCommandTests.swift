@@ -84,6 +84,29 @@ struct AuditCommandTests {
                 try JSONSerialization.jsonObject(with: Data(subset.standardOutput.utf8)) as? [String: Any]
             )
             #expect((object["clean_accuracy"] as? Double ?? 0) > 0.8, "sandals and sneakers: \(object)")
+
+            // --sample-offset audits a slice: the last 4 test images, numbered as in the split.
+            let slice = try await rkdctl(
+                [
+                    "audit", Self.sample, "--samples", "10", "--sample-offset", "9996", "--attack", "fgsm", "--eps",
+                    "0.05",
+                ]
+                    + ["--detach"]
+            )
+            #expect(slice.status == 0, "\(slice.standardError)")
+            #expect(slice.standardOutput.contains("10 fashion-mnist test examples from example 9996 on, "))
+            let sliceID = try #require(
+                slice.standardOutput.split(separator: "\n").last.flatMap { $0.split(separator: " ").dropFirst().first }
+            )
+            #expect(try await rkdctl(["jobs", "watch", String(sliceID)]).status == 0)
+            let shown = try await rkdctl(["jobs", "show", String(sliceID)])
+            #expect(shown.standardOutput.contains("from example 9996"), "\(shown.standardOutput)")
+            let report = try await rkdctl(["report", String(sliceID), "--format", "json"])
+            let data = try #require(
+                (try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])?["data"]
+                    as? [String: Any]
+            )
+            #expect(data["indices"] as? [Int] == [9996, 9997, 9998, 9999])
         }
     }
 

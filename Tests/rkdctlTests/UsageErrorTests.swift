@@ -25,6 +25,10 @@ struct UsageErrorTests {
             message: "Error: The value 'done' is invalid for '--state <state>'"
         ),
         Case(arguments: ["jobs", "show"], message: "Error: Missing expected argument '<id>'"),
+        Case(
+            arguments: ["audit", "m.onnx", "--sample-offset=-5"],
+            message: "Error: --sample-offset must be ≥ 0 (0: from the first)"
+        ),
         Case(arguments: ["frobnicate"], message: "Error: Unexpected argument 'frobnicate'"),
     ]
 

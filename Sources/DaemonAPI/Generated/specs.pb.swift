@@ -716,6 +716,16 @@ public nonisolated struct Rkd_V1_AuditSpec: @unchecked Sendable {
   /// Clears the value of `stepsCurve`. Subsequent reads from it will return its default value.
   public mutating func clearStepsCurve() {_uniqueStorage()._stepsCurve = nil}
 
+  /// Skip this many examples of the selection before taking num_examples (0: start at the first).
+  /// Every attack draws its randomness from the seed and the example's index, so audits of disjoint
+  /// slices with the same settings give each example the outcome one audit of the whole would: a long
+  /// audit can be split across machines or days and the slices' counts added. Past the end of the
+  /// selection: the job fails (error code examples-out-of-range) and names the selection's size.
+  public var firstExample: UInt32 {
+    get {_storage._firstExample}
+    set {_uniqueStorage()._firstExample = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1346,7 +1356,7 @@ nonisolated extension Rkd_V1_DatasetSelection: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AuditSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attacks\0\u{1}norm\0\u{1}epsilons\0\u{1}data\0\u{3}num_examples\0\u{3}batch_size\0\u{1}seed\0\u{3}fail_under\0\u{1}preprocessing\0\u{3}output_kind\0\u{3}steps_curve\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attacks\0\u{1}norm\0\u{1}epsilons\0\u{1}data\0\u{3}num_examples\0\u{3}batch_size\0\u{1}seed\0\u{3}fail_under\0\u{1}preprocessing\0\u{3}output_kind\0\u{3}steps_curve\0\u{3}first_example\0")
 
   fileprivate class _StorageClass {
     var _attacks: [Rkd_V1_AttackConfig] = []
@@ -1360,6 +1370,7 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _preprocessing: Rkd_V1_Preprocessing? = nil
     var _outputKind: Rkd_V1_OutputKind = .unspecified
     var _stepsCurve: Rkd_V1_StepsCurve? = nil
+    var _firstExample: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1381,6 +1392,7 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       _preprocessing = source._preprocessing
       _outputKind = source._outputKind
       _stepsCurve = source._stepsCurve
+      _firstExample = source._firstExample
     }
   }
 
@@ -1410,6 +1422,7 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
         case 10: try { try decoder.decodeSingularEnumField(value: &_storage._outputKind) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._stepsCurve) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._firstExample) }()
         default: break
         }
       }
@@ -1455,6 +1468,9 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._stepsCurve {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
       } }()
+      if _storage._firstExample != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._firstExample, fieldNumber: 12)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1475,6 +1491,7 @@ nonisolated extension Rkd_V1_AuditSpec: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
         if _storage._outputKind != rhs_storage._outputKind {return false}
         if _storage._stepsCurve != rhs_storage._stepsCurve {return false}
+        if _storage._firstExample != rhs_storage._firstExample {return false}
         return true
       }
       if !storagesAreEqual {return false}

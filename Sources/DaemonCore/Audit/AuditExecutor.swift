@@ -50,11 +50,10 @@ public struct AuditExecutor: JobExecutor {
     ) async throws -> AuditReport {
         await context.log(.info, "loading the model and \(spec.data.name) (\(spec.data.split.rawValue))")
         var classifier = try Self.classifier(modelURL, spec: spec, limits: context.importLimits)
-        var examples =
-            try spec.data.uploaded.map {
-                try Self.uploadedExamples($0, artifacts: context.artifacts).prefix(spec.numExamples)
-            }
-            ?? Self.examples(spec, datasets: context.datasets)
+        var examples = try
+            (spec.data.uploaded.map { try Self.uploadedExamples($0, artifacts: context.artifacts) }
+            ?? Self.selection(spec, datasets: context.datasets))
+            .slice(first: spec.firstExample ?? 0, count: spec.numExamples, of: spec.data.name)
         do {
             try classifier.measure(exampleShape: examples.exampleShape)
         } catch {
@@ -241,8 +240,9 @@ public struct AuditExecutor: JobExecutor {
         )
     }
 
-    /// The examples the spec selects: the first `numExamples` of the selection (all for 0).
-    static func examples(_ spec: AuditSpec, datasets: DatasetCatalog) throws -> AuditExamples {
+    /// All the examples of the spec's data selection (``AuditExamples/slice(first:count:of:)`` then
+    /// takes the audit's).
+    static func selection(_ spec: AuditSpec, datasets: DatasetCatalog) throws -> AuditExamples {
         let dataset: Dataset
         do {
             dataset = try datasets.load(
@@ -254,12 +254,10 @@ public struct AuditExecutor: JobExecutor {
         } catch {
             throw JobExecutionFailure(code: "data-unavailable", message: error.description)
         }
-        let count = spec.numExamples == 0 ? dataset.count : min(spec.numExamples, dataset.count)
-        let size = dataset.exampleSize
         return AuditExamples(
-            inputs: Array(dataset.images[0..<count * size]),
-            labels: Array(dataset.labels[0..<count]),
-            indices: Array(dataset.sourceIndices[0..<count]),
+            inputs: dataset.images,
+            labels: dataset.labels,
+            indices: dataset.sourceIndices,
             exampleShape: dataset.exampleShape,
             classNames: dataset.classNames
         )
@@ -267,14 +265,25 @@ public struct AuditExecutor: JobExecutor {
 }
 
 extension AuditExamples {
-    /// The first `count` examples (all for 0).
-    func prefix(_ count: Int) -> AuditExamples {
-        guard count > 0, count < self.count else { return self }
+    /// `count` examples (0: all the rest) from position `first` on; fewer when the selection ends
+    /// first.
+    /// - Throws: ``JobExecutionFailure`` (examples-out-of-range) when `first` is not before the end
+    ///   of the selection (`name` names it in the message).
+    func slice(first: Int, count: Int, of name: String) throws -> AuditExamples {
+        guard first < self.count else {
+            throw JobExecutionFailure(
+                code: "examples-out-of-range",
+                message: "the selection of \(name) has \(self.count) examples, so the audit cannot start at "
+                    + "example \(first); give a first example below \(self.count)"
+            )
+        }
+        let end = count == 0 ? self.count : min(first + count, self.count)
+        guard first > 0 || end < self.count else { return self }
         let size = exampleShape.reduce(1, *)
         return AuditExamples(
-            inputs: Array(inputs[0..<count * size]),
-            labels: Array(labels[0..<count]),
-            indices: Array(indices[0..<count]),
+            inputs: Array(inputs[first * size..<end * size]),
+            labels: Array(labels[first..<end]),
+            indices: Array(indices[first..<end]),
             exampleShape: exampleShape,
             classNames: classNames
         )

@@ -97,7 +97,8 @@ extension ProtoMapping {
                     steps: message.stepsCurve.steps.isEmpty
                         ? AuditSpec.StepsCurve().steps : message.stepsCurve.steps.map { Int($0) },
                     numExamples: message.stepsCurve.numExamples == 0 ? 100 : Int(message.stepsCurve.numExamples)
-                ) : nil
+                ) : nil,
+            firstExample: message.firstExample == 0 ? nil : Int(message.firstExample)
         )
     }
 
@@ -374,6 +375,7 @@ extension ProtoMapping {
         message.epsilons = spec.epsilons
         message.data = Self.message(spec.data)
         message.numExamples = UInt32(clamping: spec.numExamples)
+        message.firstExample = UInt32(clamping: spec.firstExample ?? 0)
         message.batchSize = UInt32(clamping: spec.batchSize)
         message.seed = spec.seed
         if let failUnder = spec.failUnder { message.failUnder = failUnder }
