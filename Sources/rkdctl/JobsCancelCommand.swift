@@ -14,7 +14,7 @@ struct JobsCancelCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The job's id.", valueName: "id"))
+    @Argument(help: ArgumentHelp("The job's id, or enough of its start to name one job.", valueName: "id"))
     var id: String
 
     @Flag(help: "Print the job as JSON instead of text.")
@@ -24,7 +24,7 @@ struct JobsCancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         let daemon = try await global.daemon()
-        let id = id
+        let id = try await daemon.jobID(id)
         let job = try await daemon.run { client in try await client.cancelJob(.with { $0.jobID = id }) }
         if json {
             try JSONOutput.print(JobJSON(job))

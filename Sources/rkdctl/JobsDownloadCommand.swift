@@ -16,7 +16,7 @@ struct JobsDownloadCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The job's id.", valueName: "id"))
+    @Argument(help: ArgumentHelp("The job's id, or enough of its start to name one job.", valueName: "id"))
     var id: String
 
     @Argument(help: ArgumentHelp("The artifact's name, e.g. hardened.onnx.", valueName: "name"))
@@ -29,7 +29,7 @@ struct JobsDownloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let daemon = try await global.daemon()
-        let bytes = try await HardenCommand.download(id, name, daemon: daemon)
+        let bytes = try await HardenCommand.download(try await daemon.jobID(id), name, daemon: daemon)
         try ReportCommand.write(bytes, to: output)
         printLine("wrote \(output) (\(bytes.count) bytes)")
     }

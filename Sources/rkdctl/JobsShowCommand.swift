@@ -9,7 +9,7 @@ struct JobsShowCommand: AsyncParsableCommand {
         abstract: "Show one job: state, progress, error, spec and artifacts."
     )
 
-    @Argument(help: ArgumentHelp("The job's id.", valueName: "id"))
+    @Argument(help: ArgumentHelp("The job's id, or enough of its start to name one job.", valueName: "id"))
     var id: String
 
     @Flag(help: "Print JSON instead of text.")
@@ -19,7 +19,7 @@ struct JobsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let daemon = try await global.daemon()
-        let id = id
+        let id = try await daemon.jobID(id)
         let job = try await daemon.run { client in try await client.getJob(.with { $0.jobID = id }) }
         if json {
             try JSONOutput.print(JobJSON(job))

@@ -17,7 +17,7 @@ struct JobsWatchCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The job's id.", valueName: "id"))
+    @Argument(help: ArgumentHelp("The job's id, or enough of its start to name one job.", valueName: "id"))
     var id: String
 
     @Flag(help: "Print one JSON object per event (JSON Lines) instead of text.")
@@ -26,6 +26,7 @@ struct JobsWatchCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try await JobFollower.follow(id, daemon: try await global.daemon(), json: json)
+        let daemon = try await global.daemon()
+        try await JobFollower.follow(try await daemon.jobID(id), daemon: daemon, json: json)
     }
 }

@@ -15,7 +15,7 @@ struct ReportCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The audit job's id.", valueName: "id"))
+    @Argument(help: ArgumentHelp("The audit job's id, or enough of its start to name one job.", valueName: "id"))
     var id: String
 
     @Option(help: ArgumentHelp("json, md or html.", valueName: "format"))
@@ -38,6 +38,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let daemon = try await global.daemon()
         let wanted = Self.formats[format]?.0 ?? .json
+        let id = try await daemon.jobID(id)
         let response = try await daemon.run { client in
             try await client.getReport(
                 .with {

@@ -99,8 +99,15 @@ struct AuditCommandTests {
                 slice.standardOutput.split(separator: "\n").last.flatMap { $0.split(separator: " ").dropFirst().first }
             )
             #expect(try await rkdctl(["jobs", "watch", String(sliceID)]).status == 0)
-            let shown = try await rkdctl(["jobs", "show", String(sliceID)])
+            // A job can be named by the start of its id.
+            let shown = try await rkdctl(["jobs", "show", String(sliceID.prefix(8))])
+            #expect(shown.status == 0, "\(shown.standardError)")
+            #expect(shown.standardOutput.contains("job       \(sliceID)"), "\(shown.standardOutput)")
             #expect(shown.standardOutput.contains("from example 9996"), "\(shown.standardOutput)")
+            let none = try await rkdctl(["jobs", "show", "zz"])
+            #expect(none.status == 5, "\(none.standardError)")
+            let all = try await rkdctl(["jobs", "show", ""])
+            #expect(all.status != 0)
             let report = try await rkdctl(["report", String(sliceID), "--format", "json"])
             let data = try #require(
                 (try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any])?["data"]

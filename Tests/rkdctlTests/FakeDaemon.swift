@@ -85,6 +85,7 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
     static func cannedError(_ id: String) -> RPCError? {
         switch id {
         case "missing": RPCError(code: .notFound, message: "no job 'missing'")
+        case "job-": RPCError(code: .notFound, message: "no job 'job-'")  // the start of two listed ids
         case "bad": RPCError(code: .invalidArgument, message: "job_id 'bad' is not a UUID")
         case "busy": RPCError(code: .resourceExhausted, message: "the queue is full (64 jobs)")
         case "denied": RPCError(code: .permissionDenied, message: "not your job")

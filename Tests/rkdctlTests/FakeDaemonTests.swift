@@ -250,6 +250,17 @@ struct FakeDaemonTests {
         }
     }
 
+    /// A job named by the start of its id: the start of two jobs' ids (on two pages of ListJobs) is
+    /// refused, naming both.
+    @Test func anAmbiguousJobIDStartIsRefused() async throws {
+        try await withDaemon { _, rkdctl in
+            let result = try await rkdctl(["jobs", "show", "job-"])
+            #expect(result.status == 6, "\(result.standardError)")
+            #expect(result.standardError.contains("2 jobs' ids start with 'job-'; give more of the id"))
+            #expect(result.standardError.contains("job-ok") && result.standardError.contains("job-failed"))
+        }
+    }
+
     /// Each gRPC status the daemon answers with leaves rkdctl with its documented exit status.
     @Test func statusCodes() async throws {
         try await withDaemon { _, rkdctl in
