@@ -276,12 +276,22 @@ struct AuditCommand: AsyncParsableCommand {
                 let nodes = info.unsupportedNodes.map { "  \($0.nodeName) (\($0.opType)): \($0.reason)" }
                 throw CLIError(.failure, "rkd cannot run \(modelFile.path):\n" + nodes.joined(separator: "\n"))
             }
-            return try await client.submitAudit(
+            let job = try await client.submitAudit(
                 .with {
                     $0.modelDigest = upload.digest
                     $0.spec = spec
                 }
             )
+            // A daemon older than first_example ignores it and would audit from the first example.
+            if spec.firstExample > 0, job.audit.firstExample != spec.firstExample {
+                _ = try? await client.cancelJob(.with { $0.jobID = job.id })
+                throw CLIError(
+                    .failure,
+                    "rkdd ignored --sample-offset (it is older than this rkdctl), so job \(job.id) would have audited "
+                        + "from the first example; it was cancelled. Upgrade rkdd, or audit without --sample-offset"
+                )
+            }
+            return job
         }
         if !json {
             let names = configs.map { Names.attackName($0.attack) }

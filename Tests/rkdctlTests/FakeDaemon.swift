@@ -292,8 +292,14 @@ final class FakeDaemon: Rkd_V1_Daemon.SimpleServiceProtocol {
 
     // Not used by rkdctl's commands yet.
 
+    /// Answers as a daemon older than `first_example` would: job "job-audit", queued, whose stored
+    /// spec lacks it.
     func submitAudit(request: Rkd_V1_SubmitAuditRequest, context: ServerContext) async throws -> Rkd_V1_Job {
-        throw RPCError(code: .unimplemented, message: "fake")
+        var job = Self.job("job-audit", state: .queued)
+        job.kind = .audit
+        job.audit = request.spec
+        job.audit.firstExample = 0
+        return job
     }
 
     /// Records the request and answers with job "job-harden", queued.

@@ -361,6 +361,18 @@ struct FakeDaemonTests {
         }
     }
 
+    /// A daemon that drops --sample-offset (older than rkdctl) would audit the wrong examples: rkdctl
+    /// cancels the job and says so.
+    @Test func aDaemonIgnoringTheSampleOffsetIsCaught() async throws {
+        try await withDaemon { _, rkdctl in
+            try Data("model".utf8).write(to: URL(fileURLWithPath: path("model.onnx")))
+            let result = try await rkdctl(["audit", path("model.onnx"), "--sample-offset", "100", "--detach"])
+            #expect(result.status == 1, "\(result.standardError)")
+            #expect(result.standardError.contains("rkdd ignored --sample-offset"), "\(result.standardError)")
+            #expect(result.standardError.contains("job-audit"))
+        }
+    }
+
     /// `rkdctl harden --detach` sends the spec its flags describe and prints the job id.
     @Test func hardenSendsTheSpecOfItsFlags() async throws {
         try await withDaemon { fake, rkdctl in
