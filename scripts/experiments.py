@@ -58,15 +58,15 @@ TEACHER_A_TRAIN = [
 ]
 STUDENT_COMMON = ["--half", "second", "--epochs", "2", "--seed", str(SEED), "--audit", "none"]
 EXP1_STUDENTS = {
-    # row name: (model, extra harden flags)
+    # row name: (model, extra harden flags); the rows the target compares first
     "finetune": ("teacher", ["--method", "finetune"]),
     "shafahi": ("teacher", ["--method", "shafahi", "--teacher", TEACHER_A]),
     "rkd-feature": ("teacher", ["--teacher", TEACHER_A, "--beta", "0"]),
-    "rkd-jacobian": ("teacher", ["--teacher", TEACHER_A, "--alpha", "0"]),
     "rkd-exact": ("teacher", ["--teacher", TEACHER_A]),
-    "rkd-fd": ("teacher", ["--teacher", TEACHER_A, "--jacobian", "fd"]),
     "pgd-at": ("teacher", ["--method", "adversarial", "--eps", "0.1"]),
     "standard": ("untrained-resnet20", ["--method", "finetune", "--epochs", "6", "--learning-rate", "0.05"]),
+    "rkd-fd": ("teacher", ["--teacher", TEACHER_A, "--jacobian", "fd"]),
+    "rkd-jacobian": ("teacher", ["--teacher", TEACHER_A, "--alpha", "0"]),
 }
 
 # Experiment 2 (cross-task transfer, the paper's ImageNet → CIFAR): a PGD-AT ResNet-20 teacher on
