@@ -103,7 +103,7 @@ def aa_cell(m):
     """AutoAttack's cell; while its slices come in, the share so far and on how many examples."""
     if m["aa_partial"]:
         value, examples = m["aa_partial"]
-        return f"{percent(m['l2'])} | … ({percent(value)} on the first {examples})"
+        return f"{percent(m['l2'])} | … ({percent(value)} on {examples} of {AA_EXAMPLES})"
     return f"{percent(m['l2'])} | {percent(m['aa'])}"
 
 
