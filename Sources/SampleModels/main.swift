@@ -74,7 +74,7 @@ do {
         ? ResNet20(inputChannels: 1, imageSize: 28, classes: 10, width: 16, seed: seed) : SmallCNN(seed: seed)
     let batchSize = 128
     let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
-    let schedule = CosineSchedule(base: 0.05, totalSteps: epochs * stepsPerEpoch)
+    let schedule = CosineSchedule(base: 0.05, totalSteps: max(1, epochs * stepsPerEpoch))  // --epochs 0: untrained
     var optimizer = SGD(learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4)
     let start = Date()
     var step = 0
