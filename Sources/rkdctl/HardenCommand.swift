@@ -106,6 +106,12 @@ struct HardenCommand: AsyncParsableCommand {
     )
     var epsilon: Float?
 
+    @Option(help: ArgumentHelp("PGD iterations per training step (method adversarial; default 7).", valueName: "n"))
+    var steps: Int?
+
+    @Option(help: ArgumentHelp("PGD step size (method adversarial; default 2.5·ε/steps).", valueName: "size"))
+    var stepSize: Float?
+
     @Option(help: ArgumentHelp("The audit before and after: quick, standard or none.", valueName: "level"))
     var audit = "quick"
 
@@ -129,7 +135,11 @@ struct HardenCommand: AsyncParsableCommand {
         }
         if method == "adversarial" {
             guard let epsilon, epsilon > 0 else { throw ValidationError("--method adversarial needs --eps, e.g. 0.1") }
+        } else if steps != nil || stepSize != nil {
+            throw ValidationError("--steps and --step-size set the PGD of --method adversarial only")
         }
+        if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1, not \(steps)") }
+        if let stepSize, !(stepSize > 0) { throw ValidationError("--step-size must be > 0") }
         guard ["exact", "fd"].contains(jacobian) else { throw ValidationError("--jacobian must be exact or fd") }
         guard ["cosine", "l2"].contains(distance) else { throw ValidationError("--distance must be cosine or l2") }
         guard ["model", "teacher"].contains(initFrom) else {
@@ -199,6 +209,8 @@ struct HardenCommand: AsyncParsableCommand {
                 spec.adversarial = .with {
                     $0.norm = .linf
                     $0.epsilon = epsilon
+                    if let steps { $0.steps = UInt32(steps) }
+                    if let stepSize { $0.stepSize = stepSize }
                 }
             }
             spec.auditLevel =

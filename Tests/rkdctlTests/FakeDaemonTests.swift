@@ -400,6 +400,21 @@ struct FakeDaemonTests {
         }
     }
 
+    /// `rkdctl harden --method adversarial` sends the inner PGD's budget, steps and step size.
+    @Test func adversarialHardeningSendsItsPGD() async throws {
+        try await withDaemon { fake, rkdctl in
+            try Data("model".utf8).write(to: URL(fileURLWithPath: path("model.onnx")))
+            let result = try await rkdctl([
+                "harden", path("model.onnx"), "--method", "adversarial", "--eps", "0.1", "--steps", "3",
+                "--step-size", "0.05", "--audit", "none", "--detach", "--json",
+            ])
+            #expect(result.status == 0, "\(result.standardError)")
+            let spec = try #require(fake.recorded.withLock { $0.hardenRequest }).spec
+            #expect(spec.method == .adversarialTraining && spec.adversarial.norm == .linf)
+            #expect(spec.adversarial.epsilon == 0.1 && spec.adversarial.steps == 3 && spec.adversarial.stepSize == 0.05)
+        }
+    }
+
     /// Bad harden flags are usage errors (exit 2) and nothing reaches the daemon.
     @Test func hardenRefusesBadFlags() async throws {
         try await withDaemon { fake, rkdctl in
@@ -407,6 +422,9 @@ struct FakeDaemonTests {
             for flags in [
                 ["--method", "magic", "--teacher", "t", "-o", "x.onnx"], ["-o", "x.onnx"],
                 ["--method", "adversarial", "-o", "x.onnx"], ["--teacher", "t"],
+                ["--method", "adversarial", "--eps", "0.1", "--steps", "0", "-o", "x.onnx"],
+                ["--method", "adversarial", "--eps", "0.1", "--step-size", "0", "-o", "x.onnx"],
+                ["--teacher", "t", "--steps", "3", "-o", "x.onnx"],
                 ["--teacher", "t", "-o", "x.onnx", "--pair", "ab"],
                 ["--teacher", "t", "-o", "x.onnx", "--epochs", "0"],
                 ["--teacher", "t", "-o", "x.onnx", "--lr-steps", "5,3"],
