@@ -142,6 +142,8 @@ EXP1_ROWS = [
     ("Robust-KD, Jacobian only (α 0)", "rkd-jacobian"),
     ("Robust-KD, both, exact", "rkd-exact"),
     ("Robust-KD, both, finite differences", "rkd-fd"),
+    ("Robust-KD, both, exact, 1 epoch", "rkd-exact-e1"),
+    ("Robust-KD, both, finite differences, 1 epoch", "rkd-fd-e1"),
     ("PGD-AT of the student from the teacher (half B, 7 steps, 2 epochs)", "pgd-at"),
     ("PGD-AT from scratch, the teacher's recipe (half B, 3 steps, 6 epochs)", "pgd-at-scratch"),
 ]
@@ -207,7 +209,8 @@ def targets():
     lines = []
     # Against both PGD-AT references: the student adversarially fine-tuned from the teacher (as the
     # Robust-KD students start), and the student adversarially trained from scratch (the paper's cost).
-    for mode, mode_label in (("rkd-exact", "exact"), ("rkd-fd", "fd")):
+    for mode, mode_label in (("rkd-exact", "exact"), ("rkd-fd", "fd"), ("rkd-exact-e1", "exact, 1 epoch"),
+                             ("rkd-fd-e1", "fd, 1 epoch")):
         m = measures(f"exp1.{mode}")
         m_s, _ = training(f"exp1.{mode}")
         for reference, reference_label in (("pgd-at", "from the teacher"), ("pgd-at-scratch", "from scratch")):
