@@ -1,3 +1,4 @@
+import Foundation
 import TensorEngine
 import TensorEngineTestSupport
 import Testing
@@ -51,6 +52,58 @@ struct DenseKernelTests {
         #expect(
             Kernels.broadcast(b, sb, to: outShape)
                 == NaiveKernels.broadcastBinary(b, sb, [0], [], outShape: outShape) { x, _ in x }
+        )
+    }
+
+    /// The arithmetic operation types (eight-lane loops) against the naive twin, bit for bit, over
+    /// equal shapes with tails past the last full vector, scalar operands on either side and real
+    /// broadcasts; the operands include zeros, infinities and NaN.
+    @Test(arguments: [
+        ([13], [13]), ([2, 3, 4], [2, 3, 4]), ([70001], [70001]), ([37], [1]), ([1], [37]), ([], [70001]),
+        ([2, 3, 4], [3, 1]), ([4, 1, 6, 6], [1, 5, 1, 1]),
+    ])
+    func arithmeticOperationTypes(_ shapes: ([Int], [Int])) throws {
+        let (sa, sb) = shapes
+        var a = random(sa.reduce(1, *), seed: 6)
+        var b = random(sb.reduce(1, *), seed: 7)
+        let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, 1e-40]
+        for (i, v) in specials.enumerated() {
+            if i < a.count { a[a.count - 1 - i] = v }
+            if i < b.count { b[(i * 7) % b.count] = specials[(i + 2) % specials.count] }
+        }
+        let outShape = try #require(Kernels.broadcastShape(sa, sb))
+        func same(_ x: [Float], _ y: [Float]) -> Bool {
+            x.count == y.count && zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+        }
+        #expect(
+            same(
+                Kernels.broadcastBinary(a, sa, b, sb, ElementwiseAdd()).scalars,
+                NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape, +)
+            )
+        )
+        #expect(
+            same(
+                Kernels.broadcastBinary(a, sa, b, sb, ElementwiseSubtract()).scalars,
+                NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape, -)
+            )
+        )
+        #expect(
+            same(
+                Kernels.broadcastBinary(a, sa, b, sb, ElementwiseMultiply()).scalars,
+                NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape, *)
+            )
+        )
+        #expect(
+            same(
+                Kernels.broadcastBinary(a, sa, b, sb, ElementwiseDivide()).scalars,
+                NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape, /)
+            )
+        )
+        #expect(
+            same(
+                Kernels.broadcastBinary(a, sa, b, sb, ElementwiseFunction { powf($0, $1) }).scalars,
+                NaiveKernels.broadcastBinary(a, sa, b, sb, outShape: outShape) { powf($0, $1) }
+            )
         )
     }
 

@@ -20,6 +20,13 @@ extension Kernels {
     /// y[i] = f(a[i], b[i]) for equal-length buffers.
     @inlinable
     public static func zipMap(_ a: [Float], _ b: [Float], _ f: (Float, Float) -> Float) -> [Float] {
+        withoutActuallyEscaping(f) { f in zipMap(a, b, ElementwiseFunction(f)) }
+    }
+
+    /// y[i] = op(a[i], b[i]) for equal-length buffers, eight lanes at a time: specialised for each
+    /// operation type, the arithmetic ones run as vector loops.
+    @inlinable
+    public static func zipMap<Op: ElementwiseBinary>(_ a: [Float], _ b: [Float], _ op: Op) -> [Float] {
         precondition(a.count == b.count, "zipMap: \(a.count) vs \(b.count) elements")
         let n = a.count
         return [Float](unsafeUninitializedCapacity: n) { out, initialized in
@@ -27,7 +34,40 @@ extension Kernels {
                 b.withUnsafeBufferPointer { pb in
                     let po = out
                     parallelChunks(n, costPerItem: 4) { range in
-                        for i in range { po[i] = f(pa[i], pb[i]) }
+                        var i = range.lowerBound
+                        while i + 8 <= range.upperBound {
+                            storeVector8(op(loadVector8(pa, i), loadVector8(pb, i)), po, i)
+                            i += 8
+                        }
+                        while i < range.upperBound {
+                            po[i] = op(pa[i], pb[i])
+                            i += 1
+                        }
+                    }
+                }
+            }
+            initialized = n
+        }
+    }
+
+    /// y[i] = op(a[i], s) (or op(s, a[i]) with `scalarFirst`), eight lanes at a time.
+    @inlinable
+    static func mapScalar<Op: ElementwiseBinary>(_ a: [Float], _ s: Float, scalarFirst: Bool, _ op: Op) -> [Float] {
+        let n = a.count
+        let vs = SIMD8<Float>(repeating: s)
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            a.withUnsafeBufferPointer { pa in
+                let po = out
+                parallelChunks(n, costPerItem: 4) { range in
+                    var i = range.lowerBound
+                    while i + 8 <= range.upperBound {
+                        let v = loadVector8(pa, i)
+                        storeVector8(scalarFirst ? op(vs, v) : op(v, vs), po, i)
+                        i += 8
+                    }
+                    while i < range.upperBound {
+                        po[i] = scalarFirst ? op(s, pa[i]) : op(pa[i], s)
+                        i += 1
                     }
                 }
             }
@@ -95,19 +135,27 @@ extension Kernels {
         _ bShape: [Int],
         _ f: (Float, Float) -> Float
     ) -> (scalars: [Float], shape: [Int]) {
-        if aShape == bShape { return (zipMap(a, b, f), aShape) }
+        withoutActuallyEscaping(f) { f in broadcastBinary(a, aShape, b, bShape, ElementwiseFunction(f)) }
+    }
+
+    /// out = op(a, b) with NumPy broadcasting, specialised for each operation type: equal shapes
+    /// and a scalar operand run eight lanes at a time.
+    /// - Precondition: the shapes broadcast.
+    @inlinable
+    public static func broadcastBinary<Op: ElementwiseBinary>(
+        _ a: [Float],
+        _ aShape: [Int],
+        _ b: [Float],
+        _ bShape: [Int],
+        _ op: Op
+    ) -> (scalars: [Float], shape: [Int]) {
+        if aShape == bShape { return (zipMap(a, b, op), aShape) }
         guard let outShape = broadcastShape(aShape, bShape) else {
             preconditionFailure("broadcast: shapes \(aShape) and \(bShape) do not broadcast")
         }
         let n = outShape.reduce(1, *)
-        if b.count == 1 && outShape == aShape {
-            let s = b[0]
-            return (map(a) { f($0, s) }, outShape)
-        }
-        if a.count == 1 && outShape == bShape {
-            let s = a[0]
-            return (map(b) { f(s, $0) }, outShape)
-        }
+        if b.count == 1 && outShape == aShape { return (mapScalar(a, b[0], scalarFirst: false, op), outShape) }
+        if a.count == 1 && outShape == bShape { return (mapScalar(b, a[0], scalarFirst: true, op), outShape) }
         let merged = coalesce(
             outShape,
             [broadcastStrides(aShape, into: outShape), broadcastStrides(bShape, into: outShape)]
@@ -137,12 +185,12 @@ extension Kernels {
                             let base = row * inner
                             if ia == 1 && ib == 0 {
                                 let vb = pb[ob]
-                                for j in 0..<inner { po[base + j] = f(pa[oa + j], vb) }
+                                for j in 0..<inner { po[base + j] = op(pa[oa + j], vb) }
                             } else if ia == 0 && ib == 1 {
                                 let va = pa[oa]
-                                for j in 0..<inner { po[base + j] = f(va, pb[ob + j]) }
+                                for j in 0..<inner { po[base + j] = op(va, pb[ob + j]) }
                             } else {
-                                for j in 0..<inner { po[base + j] = f(pa[oa + j * ia], pb[ob + j * ib]) }
+                                for j in 0..<inner { po[base + j] = op(pa[oa + j * ia], pb[ob + j * ib]) }
                             }
                         }
                     }
@@ -191,5 +239,58 @@ extension Kernels {
             }
             initialized = n
         }
+    }
+}
+
+/// An elementwise binary operation the kernels specialise on: the arithmetic operations are types of
+/// their own, so their loops compile to vector code; any other function goes through
+/// ``ElementwiseFunction``.
+public protocol ElementwiseBinary {
+    func callAsFunction(_ a: Float, _ b: Float) -> Float
+    func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
+}
+
+/// a + b.
+public struct ElementwiseAdd: ElementwiseBinary {
+    @inlinable public init() {}
+    @inlinable @inline(__always) public func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
+}
+
+/// a − b.
+public struct ElementwiseSubtract: ElementwiseBinary {
+    @inlinable public init() {}
+    @inlinable @inline(__always) public func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a - b }
+}
+
+/// a · b.
+public struct ElementwiseMultiply: ElementwiseBinary {
+    @inlinable public init() {}
+    @inlinable @inline(__always) public func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a * b }
+}
+
+/// a / b (IEEE: lane by lane the same quotient as the scalar division).
+public struct ElementwiseDivide: ElementwiseBinary {
+    @inlinable public init() {}
+    @inlinable @inline(__always) public func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b }
+    @inlinable @inline(__always)
+    public func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a / b }
+}
+
+/// Any function of two floats, applied lane by lane.
+public struct ElementwiseFunction: ElementwiseBinary {
+    @usableFromInline let function: (Float, Float) -> Float
+    @inlinable public init(_ function: @escaping (Float, Float) -> Float) { self.function = function }
+    @inlinable public func callAsFunction(_ a: Float, _ b: Float) -> Float { function(a, b) }
+    @inlinable
+    public func callAsFunction(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        var out = SIMD8<Float>()
+        for lane in 0..<8 { out[lane] = function(a[lane], b[lane]) }
+        return out
     }
 }

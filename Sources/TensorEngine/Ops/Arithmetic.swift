@@ -39,7 +39,21 @@ extension Tensor {
                 Tensor?, Tensor?
             )
     ) -> Tensor {
-        let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape, f)
+        withoutActuallyEscaping(f) { f in binary(name, a, b, ElementwiseFunction(f), vjp: vjp) }
+    }
+
+    /// `binary` for an operation type the kernels specialise on (the arithmetic operators).
+    static func binary<Op: ElementwiseBinary>(
+        _ name: String,
+        _ a: Tensor,
+        _ b: Tensor,
+        _ op: Op,
+        vjp:
+            @escaping @Sendable (_ g: Tensor, _ a: Tensor, _ b: Tensor, _ y: Tensor, _ needed: [Bool]) -> (
+                Tensor?, Tensor?
+            )
+    ) -> Tensor {
+        let (values, shape) = Kernels.broadcastBinary(a.scalars, a.shape, b.scalars, b.shape, op)
         let out = Tensor(shape: shape, scalars: values)
         return .record(name, out, inputs: [a, b]) { g, y, needed in
             let (ga, gb) = vjp(g, a, b, y, needed)
@@ -48,21 +62,21 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        guard a.shape == b.shape else { return binary("add", a, b, +, vjp: { g, _, _, _, _ in (g, g) }) }
+        guard a.shape == b.shape else { return binary("add", a, b, ElementwiseAdd(), vjp: { g, _, _, _, _ in (g, g) }) }
         let out = Tensor(shape: a.shape, scalars: Kernels.add(a.scalars, b.scalars))
         return .record("add", out, inputs: [a, b]) { g, _ in [g, g] }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        binary("sub", a, b, -) { g, _, _, _, n in (g, n[1] ? -g : nil) }
+        binary("sub", a, b, ElementwiseSubtract()) { g, _, _, _, n in (g, n[1] ? -g : nil) }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        binary("mul", a, b, *) { g, a, b, _, n in (n[0] ? g * b : nil, n[1] ? g * a : nil) }
+        binary("mul", a, b, ElementwiseMultiply()) { g, a, b, _, n in (n[0] ? g * b : nil, n[1] ? g * a : nil) }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        binary("div", a, b, /) { g, a, b, _, n in
+        binary("div", a, b, ElementwiseDivide()) { g, a, b, _, n in
             (n[0] ? g / b : nil, n[1] ? -(g * a / (b * b)) : nil)
         }
     }
