@@ -107,6 +107,15 @@ struct DenseKernelTests {
         )
     }
 
+    /// Negation flips the sign bit of every element, the vector lanes and the tail alike.
+    @Test(arguments: [0, 5, 8, 13, 70001])
+    func negationFlipsTheSignBit(_ n: Int) {
+        var x = random(n, seed: 8)
+        for (i, v) in [Float(0), -0, .infinity, -.infinity, .nan, 1e-40].enumerated() where i < n { x[i] = v }
+        let negated = Kernels.negate(x)
+        #expect(negated.map(\.bitPattern) == x.map { $0.bitPattern ^ 0x8000_0000 })
+    }
+
     @Test func incompatibleShapesDoNotBroadcast() {
         #expect(Kernels.broadcastShape([2, 3], [4, 3]) == nil)
         #expect(Kernels.broadcastShape([3], [2, 1]) == [2, 3])

@@ -17,6 +17,31 @@ extension Kernels {
         }
     }
 
+    /// y[i] = −x[i], eight lanes at a time by flipping the sign bit (what the scalar negation does,
+    /// NaN included).
+    public static func negate(_ x: [Float]) -> [Float] {
+        let n = x.count
+        let sign = SIMD8<UInt32>(repeating: 0x8000_0000)
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            x.withUnsafeBufferPointer { px in
+                let po = out
+                parallelChunks(n, costPerItem: 1) { range in
+                    var i = range.lowerBound
+                    while i + 8 <= range.upperBound {
+                        let bits = unsafeBitCast(loadVector8(px, i), to: SIMD8<UInt32>.self) ^ sign
+                        storeVector8(unsafeBitCast(bits, to: SIMD8<Float>.self), po, i)
+                        i += 8
+                    }
+                    while i < range.upperBound {
+                        po[i] = -px[i]
+                        i += 1
+                    }
+                }
+            }
+            initialized = n
+        }
+    }
+
     /// y[i] = f(a[i], b[i]) for equal-length buffers.
     @inlinable
     public static func zipMap(_ a: [Float], _ b: [Float], _ f: (Float, Float) -> Float) -> [Float] {

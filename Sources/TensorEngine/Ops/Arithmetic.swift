@@ -82,7 +82,7 @@ extension Tensor {
     }
 
     public static prefix func - (x: Tensor) -> Tensor {
-        let out = Tensor(shape: x.shape, scalars: Kernels.map(x.scalars) { -$0 })
+        let out = Tensor(shape: x.shape, scalars: Kernels.negate(x.scalars))
         return .record("neg", out, inputs: [x]) { g, _ in [-g] }
     }
 
