@@ -20,18 +20,9 @@ extension DaemonConnection {
             } catch let error as RPCError where error.code == .notFound {
                 notFound = error
             }
-            var matches: [Rkd_V1_Job] = []
-            var token = ""
-            repeat {
-                let page = try await client.listJobs(
-                    .with {
-                        $0.pageSize = 200
-                        $0.pageToken = token
-                    }
-                )
-                matches += page.jobs.filter { $0.id.hasPrefix(id.lowercased()) }
-                token = page.nextPageToken
-            } while !token.isEmpty
+            let matches = try await client.jobs(pageSize: 200, all: true).jobs.filter {
+                $0.id.hasPrefix(id.lowercased())
+            }
             if matches.isEmpty { throw notFound }
             return matches
         }

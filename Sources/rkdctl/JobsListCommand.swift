@@ -43,21 +43,7 @@ struct JobsListCommand: AsyncParsableCommand {
         let kind = kind?.kind ?? .unspecified
         let all = all
         let (jobs, more) = try await daemon.run { client in
-            var jobs: [Rkd_V1_Job] = []
-            var token = ""
-            repeat {
-                let page = try await client.listJobs(
-                    .with {
-                        $0.states = states
-                        $0.kind = kind
-                        $0.pageSize = Self.pageSize
-                        $0.pageToken = token
-                    }
-                )
-                jobs += page.jobs
-                token = page.nextPageToken
-            } while all && !token.isEmpty
-            return (jobs, !token.isEmpty)
+            try await client.jobs(states: states, kind: kind, pageSize: Self.pageSize, all: all)
         }
         if json {
             try JSONOutput.print(Output(jobs: jobs.map(JobJSON.init), truncated: more))
