@@ -330,6 +330,13 @@ def main():
         "untrained ResNet-20 adversarially trained on half B with the teacher's own recipe (3 steps, 6",
         "epochs, learning rate 0.1): what a robust model of half B costs without a teacher.",
         "",
+        "Two engine builds ran these rows. Up to and including the finite-difference row, the engine",
+        "of ca8c217; from the PGD-AT-from-scratch row on (it, Jacobian only, the one-epoch rows), that",
+        "of eb9aebc, whose elementwise arithmetic runs as vector loops (AttackBench on the idle machine:",
+        "exact Robust-KD step +40 %, fd +12 %, PGD-7 AT step +4 %; docs/benchmarks/speedups.md). Compare",
+        "the one-epoch rows' times with PGD-AT from scratch, not with the two-epoch rows. The",
+        "finite-difference row's time includes a 148 s SIGSTOP of the daemon for a benchmark.",
+        "",
     ]
     rows = [("teacher (half A, PGD-AT)", "exp1.teacher", teacher_seconds,
              None if not teacher_seconds else 30000 * 6 / teacher_seconds)]
