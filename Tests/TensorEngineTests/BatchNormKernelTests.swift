@@ -65,3 +65,31 @@ struct BatchNormKernelTests {
         #expect(stats.variance == [1.25, 0])
     }
 }
+
+/// The double backward through training batch norm: the last order's fast kernel
+/// (`Kernels.batchNormInputGradientBackward`, taken when the backward pass does not record) against
+/// the composed reference formulas' VJP (taken when it records), for x, the scale and the offset.
+@Suite("Batch norm's second-order kernel")
+struct BatchNormSecondOrderTests {
+    @Test(arguments: [(2, 3, 6, false), (3, 5, 13, true), (4, 2, 64, true), (1, 4, 7, false)])
+    func fastSecondOrderStepEqualsTheReference(_ shape: (Int, Int, Int, Bool)) {
+        let (n, c, side, relu) = shape
+        var rng = RandomGenerator(seed: 31)
+        let x = Tensor.normal([n, c, side, 1], using: &rng) * 2 + 0.5
+        let scale = Tensor.normal([c], using: &rng) + 1
+        let offset = Tensor.normal([c], using: &rng)
+        let w = Tensor.normal([n, c, side, 1], using: &rng)
+        let h = Tensor.normal([n, c, side, 1], using: &rng)
+        func secondOrder(recording: Bool) -> [[Float]] {
+            let (tx, ts, to) = (x.tracked(), scale.tracked(), offset.tracked())
+            let y = batchNormTraining(tx, scale: ts, offset: to, relu: relu).output
+            let dx = gradient(of: (y * y * w).sum(), wrt: [tx], createGraph: true)[0]
+            return gradient(of: (dx * h).sum(), wrt: [tx, ts, to], createGraph: recording).map(\.scalars)
+        }
+        let fast = secondOrder(recording: false)
+        let reference = secondOrder(recording: true)
+        for (name, (a, b)) in zip(["x", "scale", "offset"], zip(fast, reference)) {
+            #expect(Tolerance.scaledMaxError(a, b) < 2e-4, "\(name): fast \(a.prefix(4)) vs reference \(b.prefix(4))")
+        }
+    }
+}

@@ -106,8 +106,29 @@ public func batchNormTraining(
                 ? Tensor.recordFused(
                     "batchNormInputGradient",
                     Tensor(shape: x.shape, scalars: dx),
-                    inputs: [g, x, scale]
-                ) { batchNormInputGradientReference($0[0], $0[1], $0[2], epsilon) } : nil,
+                    inputs: [g, x, scale],
+                    reference: { batchNormInputGradientReference($0[0], $0[1], $0[2], epsilon) },
+                    fastVJP: { h, needed in
+                        // The second-order step of a double backward (Robust-KD's exact Jacobian
+                        // term) in two passes; equal to the reference's VJP (tested).
+                        let (dg, dx, dScale) = Kernels.batchNormInputGradientBackward(
+                            h.scalars,
+                            g.scalars,
+                            x.scalars,
+                            batch: n,
+                            channels: c,
+                            spatial: spatial,
+                            mean: mean,
+                            invStd: invStd,
+                            scale: scale.scalars
+                        )
+                        return [
+                            needed[0] ? Tensor(shape: x.shape, scalars: dg) : nil,
+                            needed[1] ? Tensor(shape: x.shape, scalars: dx) : nil,
+                            needed[2] ? Tensor(shape: [c], scalars: dScale) : nil,
+                        ]
+                    }
+                ) : nil,
             needed[1]
                 ? Tensor.recordFused(
                     "batchNormScaleGradient",
