@@ -144,6 +144,7 @@ EXP1_ROWS = [
     ("Robust-KD, both, finite differences", "rkd-fd"),
     ("Robust-KD, both, exact, 1 epoch", "rkd-exact-e1"),
     ("Robust-KD, both, finite differences, 1 epoch", "rkd-fd-e1"),
+    ("Robust-KD, both, exact (rerun on the engine of 3b42f0c)", "rkd-exact-rerun"),
     ("PGD-AT of the student from the teacher (half B, 7 steps, 2 epochs)", "pgd-at"),
     ("PGD-AT from scratch, the teacher's recipe (half B, 3 steps, 6 epochs)", "pgd-at-scratch"),
 ]
@@ -210,7 +211,7 @@ def targets():
     # Against both PGD-AT references: the student adversarially fine-tuned from the teacher (as the
     # Robust-KD students start), and the student adversarially trained from scratch (the paper's cost).
     for mode, mode_label in (("rkd-exact", "exact"), ("rkd-fd", "fd"), ("rkd-exact-e1", "exact, 1 epoch"),
-                             ("rkd-fd-e1", "fd, 1 epoch")):
+                             ("rkd-fd-e1", "fd, 1 epoch"), ("rkd-exact-rerun", "exact, rerun")):
         m = measures(f"exp1.{mode}")
         m_s, _ = training(f"exp1.{mode}")
         for reference, reference_label in (("pgd-at", "from the teacher"), ("pgd-at-scratch", "from scratch")):
@@ -330,12 +331,14 @@ def main():
         "untrained ResNet-20 adversarially trained on half B with the teacher's own recipe (3 steps, 6",
         "epochs, learning rate 0.1): what a robust model of half B costs without a teacher.",
         "",
-        "Two engine builds ran these rows. Up to and including the finite-difference row, the engine",
-        "of ca8c217; from the PGD-AT-from-scratch row on (it, Jacobian only, the one-epoch rows), that",
-        "of eb9aebc, whose elementwise arithmetic runs as vector loops (AttackBench on the idle machine:",
-        "exact Robust-KD step +40 %, fd +12 %, PGD-7 AT step +4 %; docs/benchmarks/speedups.md). Compare",
-        "the one-epoch rows' times with PGD-AT from scratch, not with the two-epoch rows. The",
-        "finite-difference row's time includes a 148 s SIGSTOP of the daemon for a benchmark.",
+        "Three engine builds ran these rows. Up to and including the finite-difference row, the engine",
+        "of ca8c217; PGD-AT from scratch, that of eb9aebc, whose elementwise arithmetic runs as vector",
+        "loops (AttackBench on the idle machine: exact Robust-KD step +40 %, fd +12 %, PGD-7 AT step",
+        "+4 %); from the Jacobian-only row on (it, the one-epoch rows, the rerun), that of 3b42f0c, whose",
+        "batch norm's second order is a kernel (exact step +64 % more; PGD-AT unchanged; both in",
+        "docs/benchmarks/speedups.md). Compare those rows' times with PGD-AT from scratch, not with the",
+        "first two-epoch rows. The finite-difference row's time includes a 148 s SIGSTOP of the daemon",
+        "for a benchmark, the Jacobian-only row's one of 491 s.",
         "",
     ]
     rows = [("teacher (half A, PGD-AT)", "exp1.teacher", teacher_seconds,
