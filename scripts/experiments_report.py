@@ -351,11 +351,12 @@ def main():
         "What the wall-time target asks, from the step costs alone: in one `make bench` run on the idle",
         "machine (README, Benchmarks; 2026-12-03) a Robust-KD step (exact, 3 layers, 1 projection, batch",
         "128) ran at 28.4 images/s and a PGD-7 adversarial-training step at 57.0: per epoch, exact",
-        "Robust-KD costs 2.0× a PGD-7 AT epoch and the fd mode (38.0 images/s) 1.5× (PyTorch in the same",
-        "run: 50.7 vs 57.8, 1.14×). At equal epochs, as in the table above, “≤ 35 % of PGD-AT's wall",
-        "time” cannot hold on either engine; it holds only if Robust-KD needs at most about a sixth (exact)",
-        "or a quarter (fd) of the epochs PGD-AT needs for the robustness it is compared at (the PGD-AT",
-        "student above runs 7 PGD steps, `rkdctl harden --method adversarial`'s default, as the bench does).",
+        "Robust-KD cost 2.0× a PGD-7 AT epoch and the fd mode (38.0 images/s) 1.5× (PyTorch in the same",
+        "run: 50.7 vs 57.8, 1.14×). After the elementwise and batch-norm second-order kernels (run of",
+        "2026-12-04): exact 101.1, fd 71.5, PGD-7 AT 89.2 images/s, so an exact Robust-KD epoch costs",
+        "0.88× a PGD-7 AT epoch. At equal epochs “≤ 35 % of PGD-AT's wall time” cannot hold; against",
+        "PGD-AT from scratch (6 epochs of 3 steps) it holds only if Robust-KD reaches its robustness in",
+        "far fewer epochs, which the one-epoch rows and the rerun (on the current engine) measure.",
     ]
     out += [
         "",
