@@ -36,8 +36,10 @@ func benchmarkModels(batch: Int, into report: inout BenchmarkReport) {
         print("ResNet-20 \(name): \(String(format: "%.0f", ips)) images/s")
     }
 
+    // Inference records no tape (the parameters are tracked leaves: without this every op of the
+    // pass would keep a node and its output, which onnxruntime, the peer, never does).
     add("forward (inference)", flopsFactor: 1) {
-        blackHole(model.logits(x))
+        blackHole(withoutGradients { model.logits(x) })
     }
     add("forward + input gradient (attack step)", flopsFactor: 2) {
         let tx = x.tracked()
