@@ -150,6 +150,53 @@ struct ConvolutionKernelTests {
         }
     }
 
+    /// Stride-2 geometries the direct kernels run on polyphase planes (and some they leave to im2col:
+    /// a 1-wide kernel, dilation, too little bottom padding): kernels 2×2 to 5×3, every padding from 0
+    /// to 3 on each side, odd and even sizes, groups, batches that leave a chunk part-filled. The
+    /// forward, input-gradient (one stride-1 adjoint per plane) and filter-gradient results of both
+    /// vector widths equal the naive loop nest.
+    static let stride2Cases: [ConvCase] = [
+        ConvCase(2, 16, 32, 14, 14, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(5, 3, 8, 28, 28, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(3, 4, 5, 7, 9, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(2, 3, 4, 9, 8, kernel: (3, 3), stride: (2, 2)),
+        ConvCase(2, 2, 6, 8, 11, kernel: (2, 2), stride: (2, 2), pads: (0, 1, 1, 0)),
+        ConvCase(2, 3, 4, 10, 9, kernel: (4, 4), stride: (2, 2), pads: (3, 2, 1, 2)),
+        ConvCase(1, 2, 7, 11, 12, kernel: (5, 3), stride: (2, 2), pads: (2, 0, 3, 1)),
+        ConvCase(2, 8, 8, 9, 9, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), groups: 2),
+        ConvCase(3, 4, 8, 6, 7, kernel: (3, 2), stride: (2, 2), pads: (2, 1, 0, 0)),
+        ConvCase(2, 3, 4, 9, 9, kernel: (3, 3), stride: (2, 2), dilation: (2, 2), pads: (2, 2, 2, 2)),
+        ConvCase(2, 3, 4, 9, 9, kernel: (1, 3), stride: (2, 2), pads: (0, 1, 0, 1)),
+        ConvCase(40, 2, 4, 5, 5, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(2, 3, 4, 11, 11, kernel: (2, 2), stride: (2, 2)),
+        ConvCase(3, 16, 32, 14, 14, kernel: (1, 1), stride: (2, 2)),
+        ConvCase(2, 5, 6, 9, 8, kernel: (1, 1), stride: (2, 2), pads: (1, 0, 1, 1)),
+    ]
+
+    @Test(arguments: stride2Cases)
+    func stride2DirectKernelsEqualNaive(_ c: ConvCase) {
+        let g = c.g
+        #expect(g.validate() == nil)
+        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + 3)
+        let x = kernelRandom(g.inputCount, &rng)
+        let w = kernelRandom(g.weightCount, &rng)
+        let bias = kernelRandom(g.outChannels, &rng)
+        let dy = kernelRandom(g.outputCount, &rng)
+        let y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
+        let dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
+        let dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
+        for simd in SIMDLevel.allCases {
+            for algorithm in [Conv2DAlgorithm.direct, .automatic] {
+                let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: algorithm, simd: simd)
+                #expect(kernelRelativeError(y, y0) <= 1e-5, "conv2d \(algorithm) \(simd)")
+                let dx = Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm, simd: simd)
+                #expect(kernelRelativeError(dx, dx0) <= 1e-5, "conv2dBackwardInput \(algorithm) \(simd)")
+                let dw = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: algorithm, simd: simd)
+                #expect(kernelRelativeError(dw, dw0) <= 1e-5, "conv2dBackwardFilter \(algorithm) \(simd)")
+            }
+        }
+    }
+
     /// ⟨conv2d(x,w), dy⟩ = ⟨x, conv2dBackwardInput(dy,w)⟩ = ⟨w, conv2dBackwardFilter(x,dy)⟩.
     @Test(arguments: convCases)
     func backwardKernelsAreAdjoints(_ c: ConvCase) {

@@ -5,7 +5,10 @@
 // - direct (below): stride 1 — a chunk of zero-padded images is read as one flat grid, so each tap
 //   is a shifted contiguous vector, and a 4-channel × 24-position SIMD register block accumulates
 //   over (c, r, s) with FMAs. The input gradient is the same kernel on dy with the flipped,
-//   transposed filter; the filter gradient is a 4-channel × 3-tap block reducing over positions;
+//   transposed filter; the filter gradient is a 4-channel × 3-tap block reducing over positions.
+//   Stride 2 runs the same kernels on the input's polyphase planes (PolyphaseSource): as one
+//   stride-1 convolution over the planes forward and for the filter, as one stride-1 adjoint per
+//   plane for the input gradient;
 // - im2col (Im2Col.swift): everything else — columns for a chunk of images, one GEMM per group.
 //
 // Measured at batch 128 on the 2-core AVX2 machine (see DESIGN.md), the direct kernel runs the
@@ -88,6 +91,8 @@ extension Kernels {
                     guard let pdy = pdy.baseAddress, let pw = pw.baseAddress, let pdx = out.baseAddress else { return }
                     switch algorithm {
                     case .pointwise: conv2dPointwiseBackwardInput(pdy, pw, pdx, g)
+                    case .direct where !g.isUnitStride:
+                        conv2dPolyphaseBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
                     case .direct: conv2dDirectBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
                     case .im2col, .automatic: conv2dIm2colBackwardInput(pdy, pw, pdx, g)
                     }
@@ -139,11 +144,14 @@ extension Kernels {
         case .automatic:
             if g.isPointwise { return .pointwise }
             // The direct kernel computes 4 output channels at a time; it beats im2col + GEMM at every
-            // ResNet-20 stride-1 shape (7×7 to 28×28 planes), despite its junk positions.
-            if g.isUnitStride && g.outPerGroup >= 4 { return .direct }
+            // ResNet-20 stride-1 shape (7×7 to 28×28 planes), despite its junk positions; stride 2
+            // runs as stride 1 on polyphase planes (PolyphaseSource), except a strided 1×1 (a
+            // downsampling shortcut), no faster there than a subsampling copy and one GEMM.
+            let stridedPointwise = !g.isUnitStride && g.kernelHeight * g.kernelWidth == 1
+            if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
-        case .direct: return g.isUnitStride ? .direct : .im2col
+        case .direct: return g.directForwardApplies ? .direct : .im2col
         case .im2col: return .im2col
         }
     }
@@ -152,28 +160,42 @@ extension Kernels {
         switch a {
         case .automatic:
             if g.isPointwise { return .pointwise }
-            if g.isUnitStride && g.outPerGroup >= 4 { return .direct }
+            // As in the forward: a strided 1×1 stays a subsampling copy and one GEMM.
+            let stridedPointwise = !g.isUnitStride && g.kernelHeight * g.kernelWidth == 1
+            if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
-        case .direct: return g.isUnitStride ? .direct : .im2col
+        case .direct: return g.directForwardApplies ? .direct : .im2col
         case .im2col: return .im2col
         }
     }
 
     static func resolvedBackwardInput(_ a: Conv2DAlgorithm, _ g: Conv2DGeometry) -> Conv2DAlgorithm {
-        let directApplies =
+        let unitStrideDirect =
             g.isUnitStride && g.padTop <= g.dilationH * (g.kernelHeight - 1)
             && g.padBottom <= g.dilationH * (g.kernelHeight - 1) && g.padLeft <= g.dilationW * (g.kernelWidth - 1)
             && g.padRight <= g.dilationW * (g.kernelWidth - 1)
+        let polyphase = polyphaseBackwardInputApplies(g)
+        let directApplies = unitStrideDirect || polyphase
         switch a {
         case .automatic:
             if g.isPointwise { return .pointwise }
-            if directApplies && g.inPerGroup >= 4 { return .direct }
+            if unitStrideDirect && g.inPerGroup >= 4 { return .direct }
+            // Stride 2 as one stride-1 adjoint per polyphase plane beat col2im from 14×14 outputs on
+            // and lost at 7×7 (four small sub-convolutions and the scatter; EngineBench, 2026-12-04).
+            if polyphase && g.inPerGroup >= 4 && g.outHeight * g.outWidth >= 100 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
         case .direct: return directApplies ? .direct : .im2col
         case .im2col: return .im2col
         }
+    }
+}
+
+extension Conv2DGeometry {
+    /// The direct forward and filter-gradient kernels run it: stride 1, or stride 2 on polyphase planes.
+    var directForwardApplies: Bool {
+        isUnitStride || PolyphaseSource.plan(self, targetPositions: 1, simd: .avx2) != nil
     }
 }
 

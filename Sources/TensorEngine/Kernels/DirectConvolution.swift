@@ -31,6 +31,9 @@ struct DirectConvPlan {
     var chunk: Int = 1
     /// The register blocks' vector width: AVX-512 (48 positions per block) or AVX2 (24).
     var simd: SIMDLevel
+    /// Set for a stride-2 convolution run as a stride-1 one on the input's four polyphase planes
+    /// (see `DirectConvPlan.phases`); the fields above then describe the planes' grid.
+    var source: PolyphaseSource?
 
     /// Output positions per register block: 3 vectors.
     var blockPositions: Int { simd == .avx512 ? directBlockPositions512 : 24 }
@@ -105,13 +108,14 @@ struct DirectConvPlan {
     var flatRounded: Int { positionBlocks * blockPositions }
     /// Output channel blocks of 4 per group.
     var channelBlocks: Int { (outPerGroup + 3) / 4 }
-    /// inPerGroup·R·S.
-    var taps: Int { inPerGroup * kernelH * kernelW }
+    /// The taps each output sums over: inPerGroup·R·S, or the source's C/G·R·S on polyphase planes.
+    var taps: Int { source.map { $0.channels * $0.kernelH * $0.kernelW } ?? inPerGroup * kernelH * kernelW }
     var packedCount: Int { groups * channelBlocks * taps * 4 }
     /// Floats per channel of the stacked input, with room for the junk reads of the last block.
     var channelStride: Int { flatRounded + dilationH * (kernelH - 1) * rowLength + dilationW * (kernelW - 1) }
     /// offsets[c·R·S + r·S + s]: where tap (c,r,s) reads, relative to the output position.
     var tapOffsets: [Int] {
+        if let source { return source.tapOffsets(self) }
         var offsets = [Int](repeating: 0, count: taps)
         for c in 0..<inPerGroup {
             for r in 0..<kernelH {
@@ -133,6 +137,10 @@ struct DirectConvPlan {
         group gi: Int,
         _ xpad: UnsafeMutablePointer<Float>
     ) {
+        if let source {
+            source.loadPhases(x, images: n0, count: count, group: gi, xpad, self)
+            return
+        }
         let plane = height * width
         for c in 0..<inPerGroup {
             for n in 0..<count {
@@ -161,6 +169,154 @@ struct DirectConvPlan {
     }
 }
 
+extension DirectConvPlan {
+    /// The plan of the forward and filter-gradient kernels: stride 1, or stride 2 on polyphase planes
+    /// (half the positions per chunk: four planes per input channel).
+    static func forwardOrFilter(_ g: Conv2DGeometry, targetPositions: Int, simd: SIMDLevel) -> DirectConvPlan {
+        if g.isUnitStride { return DirectConvPlan(g, targetPositions: targetPositions, simd: simd) }
+        guard let plan = PolyphaseSource.plan(g, targetPositions: targetPositions / 2, simd: simd) else {
+            preconditionFailure("direct convolution: stride (\(g.strideH), \(g.strideW)) has no polyphase plan")
+        }
+        return plan
+    }
+}
+
+/// A stride-2 convolution (dilation 1) as a stride-1 one: output (oh, ow) reads
+/// x[2·oh − padTop + r][2·ow − padLeft + s], which is row oh + ⌊(r − padTop)/2⌋ of polyphase plane
+/// (r − padTop) mod 2 (and likewise for columns), x's rows of that parity. So the polyphase planes of
+/// each input channel, ⌈H/2⌉ × ⌈W/2⌉, stacked as channels of the direct kernels' grid, with each
+/// (c, r, s) tap reading its plane at its offset, give the stride-2 result with the kernels, work and
+/// packing of a stride-1 convolution: no tap is zero, the sums run over (c, r, s) in the filter's order.
+/// Only the planes some tap reads are loaded (one for a 1×1 kernel, four from 2×2 on).
+struct PolyphaseSource {
+    /// C/G, the source's input channels per group.
+    var channels: Int
+    var height: Int
+    var width: Int
+    var kernelH: Int
+    var kernelW: Int
+    var padTop: Int
+    var padLeft: Int
+    /// The row and column parities some tap reads, ascending; plane (a, b) is grid channel
+    /// (slot(a, b)·channels + c).
+    var rowParities: [Int]
+    var columnParities: [Int]
+
+    /// The stride-1 plan over the planes, or nil when `g` is not a stride-2 convolution this covers
+    /// (dilation, or a bottom/right padding so small that the planes' grid would need cropping).
+    static func plan(_ g: Conv2DGeometry, targetPositions: Int, simd: SIMDLevel) -> DirectConvPlan? {
+        guard g.strideH == 2, g.strideW == 2, g.dilationH == 1, g.dilationW == 1 else { return nil }
+        let (lowR, highR) = (floorHalf(-g.padTop), floorHalf(g.kernelHeight - 1 - g.padTop))
+        let (lowS, highS) = (floorHalf(-g.padLeft), floorHalf(g.kernelWidth - 1 - g.padLeft))
+        let planeH = (g.height + 1) / 2
+        let planeW = (g.width + 1) / 2
+        // The plan's output is planeH + padTop + padBottom − (R − 1) rows: exactly Ho with these.
+        let padBottom = g.outHeight + highR - planeH
+        let padRight = g.outWidth + highS - planeW
+        guard lowR <= 0, lowS <= 0, padBottom >= 0, padRight >= 0 else { return nil }
+        let rowParities = Set((0..<g.kernelHeight).map { floorMod2($0 - g.padTop) }).sorted()
+        let columnParities = Set((0..<g.kernelWidth).map { floorMod2($0 - g.padLeft) }).sorted()
+        var plan = DirectConvPlan(
+            batch: g.batch,
+            groups: g.groups,
+            inPerGroup: rowParities.count * columnParities.count * g.inPerGroup,
+            outPerGroup: g.outPerGroup,
+            height: planeH,
+            width: planeW,
+            kernelH: highR - lowR + 1,
+            kernelW: highS - lowS + 1,
+            dilationH: 1,
+            dilationW: 1,
+            padTop: -lowR,
+            padLeft: -lowS,
+            padBottom: padBottom,
+            padRight: padRight,
+            targetPositions: targetPositions,
+            simd: simd
+        )
+        plan.source = PolyphaseSource(
+            channels: g.inPerGroup,
+            height: g.height,
+            width: g.width,
+            kernelH: g.kernelHeight,
+            kernelW: g.kernelWidth,
+            padTop: g.padTop,
+            padLeft: g.padLeft,
+            rowParities: rowParities,
+            columnParities: columnParities
+        )
+        precondition(
+            plan.outH == g.outHeight && plan.outW == g.outWidth,
+            "polyphase plan gives \(plan.outH)×\(plan.outW), expected \(g.outHeight)×\(g.outWidth)"
+        )
+        return plan
+    }
+
+    /// v mod 2 in {0, 1} for negative v too.
+    static func floorMod2(_ v: Int) -> Int { v - 2 * floorHalf(v) }
+
+    /// The grid slot of plane (a, b): its index among the planes loaded (each parity list is one
+    /// parity or both).
+    func slot(_ a: Int, _ b: Int) -> Int {
+        (rowParities.count == 2 ? a : 0) * columnParities.count + (columnParities.count == 2 ? b : 0)
+    }
+
+    /// ⌊v/2⌋ for negative v too.
+    static func floorHalf(_ v: Int) -> Int { v >= 0 ? v / 2 : -((1 - v) / 2) }
+
+    /// offsets[c·R·S + r·S + s] on the planes' grid: plane ((r − padTop) mod 2, (s − padLeft) mod 2)
+    /// of channel c, shifted by ⌊(r − padTop)/2⌋ rows and ⌊(s − padLeft)/2⌋ columns.
+    func tapOffsets(_ plan: DirectConvPlan) -> [Int] {
+        var offsets = [Int](repeating: 0, count: channels * kernelH * kernelW)
+        for c in 0..<channels {
+            for r in 0..<kernelH {
+                let dr = Self.floorHalf(r - padTop)
+                let a = r - padTop - 2 * dr
+                for s in 0..<kernelW {
+                    let ds = Self.floorHalf(s - padLeft)
+                    let b = s - padLeft - 2 * ds
+                    let plane = slot(a, b) * channels + c
+                    offsets[(c * kernelH + r) * kernelW + s] =
+                        plane * plan.channelStride + (dr + plan.padTop) * plan.rowLength + ds + plan.padLeft
+                }
+            }
+        }
+        return offsets
+    }
+
+    /// Copies images [n0, n0 + count) of group `gi` of x (N,C,H,W) into the planes of `xpad`: plane
+    /// (a, b) of channel c holds x[c][2i + a][2j + b] at grid row i, column j; the rest stays zero.
+    func loadPhases(
+        _ x: UnsafePointer<Float>,
+        images n0: Int,
+        count: Int,
+        group gi: Int,
+        _ xpad: UnsafeMutablePointer<Float>,
+        _ plan: DirectConvPlan
+    ) {
+        let plane = height * width
+        let rowLength = plan.rowLength
+        for c in 0..<channels {
+            for n in 0..<count {
+                let src = x + ((n0 + n) * plan.groups * channels + gi * channels + c) * plane
+                let top = (n * plan.rowsPerImage + plan.padTop) * rowLength + plan.padLeft
+                for a in rowParities {
+                    let rows = (height - a + 1) / 2
+                    for b in columnParities {
+                        let columns = (width - b + 1) / 2
+                        let dst = xpad + (slot(a, b) * channels + c) * plan.channelStride + top
+                        for i in 0..<rows {
+                            let row = src + (2 * i + a) * width + b
+                            let out = dst + i * rowLength
+                            for j in 0..<columns { out[j] = row[2 * j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 extension Kernels {
     /// Positions per chunk for the forward kernel: a few thousand keep the stacked input in L2.
     static let directForwardPositions = 2048
@@ -176,7 +332,7 @@ extension Kernels {
         epilogue: ConvEpilogue = .none,
         simd: SIMDLevel = .active
     ) {
-        let plan = DirectConvPlan(g, targetPositions: directForwardPositions, simd: simd)
+        let plan = DirectConvPlan.forwardOrFilter(g, targetPositions: directForwardPositions, simd: simd)
         let kg = g.outPerGroup
         let cg = g.inPerGroup
         let rs = g.kernelHeight * g.kernelWidth
@@ -249,6 +405,121 @@ extension Kernels {
         packed.withUnsafeBufferPointer { pp in
             guard let pw = pp.baseAddress else { return }
             directConvolution(dy, pw, nil, dx, plan)
+        }
+    }
+
+    /// The sub-convolution of one polyphase plane of a stride-2 convolution's input: plane (a, b)
+    /// (x's rows of parity a, columns of parity b) reaches y through the taps of those parities only,
+    /// as a stride-1 convolution with that sub-filter. Nil when the plane has no taps or the stride-1
+    /// adjoint would need a padding the direct kernel does not take.
+    static func polyphasePlane(
+        _ g: Conv2DGeometry,
+        _ a: Int,
+        _ b: Int
+    ) -> (g: Conv2DGeometry, rows: [Int], columns: [Int])? {
+        let rows = (0..<g.kernelHeight).filter { PolyphaseSource.floorMod2($0 - g.padTop) == a }
+        let columns = (0..<g.kernelWidth).filter { PolyphaseSource.floorMod2($0 - g.padLeft) == b }
+        let planeH = (g.height - a + 1) / 2
+        let planeW = (g.width - b + 1) / 2
+        guard let r0 = rows.first, let s0 = columns.first, planeH > 0, planeW > 0 else { return nil }
+        // Tap r reads plane row oh + (r − padTop − a)/2: consecutive for the taps of one parity.
+        let lowR = (r0 - g.padTop - a) / 2
+        let lowS = (s0 - g.padLeft - b) / 2
+        let highR = lowR + rows.count - 1
+        let highS = lowS + columns.count - 1
+        let sub = Conv2DGeometry(
+            batch: g.batch,
+            inChannels: g.inChannels,
+            height: planeH,
+            width: planeW,
+            outChannels: g.outChannels,
+            kernelHeight: rows.count,
+            kernelWidth: columns.count,
+            strideH: 1,
+            strideW: 1,
+            dilationH: 1,
+            dilationW: 1,
+            padTop: -lowR,
+            padLeft: -lowS,
+            padBottom: g.outHeight + highR - planeH,
+            padRight: g.outWidth + highS - planeW,
+            groups: g.groups
+        )
+        let fits =
+            sub.padTop >= 0 && sub.padLeft >= 0 && sub.padBottom >= 0 && sub.padRight >= 0
+            && sub.padTop <= rows.count - 1 && sub.padBottom <= rows.count - 1
+            && sub.padLeft <= columns.count - 1 && sub.padRight <= columns.count - 1
+            && sub.outHeight == g.outHeight && sub.outWidth == g.outWidth
+        return fits ? (sub, rows, columns) : nil
+    }
+
+    /// Whether `conv2dPolyphaseBackwardInput` runs `g`: stride 2, dilation 1, and every plane either
+    /// without taps or with a sub-convolution the direct adjoint takes.
+    static func polyphaseBackwardInputApplies(_ g: Conv2DGeometry) -> Bool {
+        guard g.strideH == 2, g.strideW == 2, g.dilationH == 1, g.dilationW == 1 else { return false }
+        for a in 0..<2 {
+            for b in 0..<2 {
+                let hasTaps =
+                    (0..<g.kernelHeight).contains { PolyphaseSource.floorMod2($0 - g.padTop) == a }
+                    && (0..<g.kernelWidth).contains { PolyphaseSource.floorMod2($0 - g.padLeft) == b }
+                    && (g.height - a + 1) / 2 > 0 && (g.width - b + 1) / 2 > 0
+                if hasTaps && polyphasePlane(g, a, b) == nil { return false }
+            }
+        }
+        return true
+    }
+
+    /// The adjoint of a stride-2 convolution, one polyphase plane of dx at a time: each plane is the
+    /// stride-1 adjoint (the direct kernel) of its sub-convolution, scattered into dx's rows and
+    /// columns of its parity; planes no tap reads get zero.
+    static func conv2dPolyphaseBackwardInput(
+        _ dy: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel
+    ) {
+        dx.update(repeating: 0, count: g.inputCount)
+        let cg = g.inPerGroup
+        let rs = g.kernelHeight * g.kernelWidth
+        for a in 0..<2 {
+            for b in 0..<2 {
+                guard let (sub, rows, columns) = polyphasePlane(g, a, b) else { continue }
+                var wsub = [Float](repeating: 0, count: sub.weightCount)
+                for k in 0..<g.outChannels {
+                    for c in 0..<cg {
+                        for (m, r) in rows.enumerated() {
+                            for (n, s) in columns.enumerated() {
+                                wsub[((k * cg + c) * rows.count + m) * columns.count + n] =
+                                    w[(k * cg + c) * rs + r * g.kernelWidth + s]
+                            }
+                        }
+                    }
+                }
+                let plane = [Float](unsafeUninitializedCapacity: sub.inputCount) { out, initialized in
+                    wsub.withUnsafeBufferPointer { pw in
+                        guard let pw = pw.baseAddress, let po = out.baseAddress else { return }
+                        conv2dDirectBackwardInput(dy, pw, po, sub, simd: simd)
+                    }
+                    initialized = sub.inputCount
+                }
+                plane.withUnsafeBufferPointer { pp in
+                    guard let src = pp.baseAddress else { return }
+                    let planeSize = sub.height * sub.width
+                    let full = g.height * g.width
+                    parallelChunks(g.batch * g.inChannels, costPerItem: planeSize) { range in
+                        for nc in range {
+                            let from = src + nc * planeSize
+                            let to = dx + nc * full + a * g.width + b
+                            for i in 0..<sub.height {
+                                let row = to + 2 * i * g.width
+                                let values = from + i * sub.width
+                                for j in 0..<sub.width { row[2 * j] = values[j] }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

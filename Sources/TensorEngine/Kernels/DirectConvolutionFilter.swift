@@ -15,7 +15,7 @@ extension Kernels {
         _ g: Conv2DGeometry,
         simd: SIMDLevel = .active
     ) {
-        let plan = DirectConvPlan(g, targetPositions: directFilterPositions, simd: simd)
+        let plan = DirectConvPlan.forwardOrFilter(g, targetPositions: directFilterPositions, simd: simd)
         let wide = simd == .avx512
         let blockTaps = wide ? filterBlockTaps512 : 3
         let sumsPerItem = 4 * blockTaps
