@@ -60,6 +60,16 @@ extension AttackModel {
         return ModelEvaluation(logits: z.scalars, losses: [], gradient: [])
     }
 
+    /// Logits and per-example losses of a flat batch, with nothing recorded: for the last iterate of
+    /// an attack, whose gradient nothing uses (a forward pass instead of a forward and a backward).
+    /// The same values as `evaluate(_:count:loss:)`'s, which runs the same forward kernels.
+    func evaluateLosses(_ x: [Float], count: Int, loss: (Tensor) -> Tensor) throws -> ModelEvaluation {
+        try withoutGradients {
+            let z = try checkedLogits(Tensor(shape: [count] + inputShape, scalars: x), count: count)
+            return ModelEvaluation(logits: z.scalars, losses: loss(z).scalars, gradient: [])
+        }
+    }
+
     /// Logits, per-example losses and the input gradient of their sum, for a flat batch.
     /// `loss` maps the logits (N, classes) to one loss per example (N).
     func evaluate(_ x: [Float], count: Int, loss: (Tensor) -> Tensor) throws -> ModelEvaluation {

@@ -1,3 +1,5 @@
+import TensorEngine
+
 /// Momentum Iterative FGSM, L∞.
 ///
 /// Dong, Liao, Pang, Su, Zhu, Hu and Li, "Boosting Adversarial Attacks with Momentum",
@@ -41,7 +43,12 @@ public struct MIFGSM: Attack {
         var x = x0
         var momentum = [Float](repeating: 0, count: x.count)
         for step in 0...steps {
-            let e = try model.evaluate(x, count: positions.count) { AttackLoss.crossEntropy.values($0, labels: labels) }
+            let loss = { (z: Tensor) in AttackLoss.crossEntropy.values(z, labels: labels) }
+            // The last iterate's gradient is not used: a forward pass only.
+            let e =
+                step == steps
+                ? try model.evaluateLosses(x, count: positions.count, loss: loss)
+                : try model.evaluate(x, count: positions.count, loss: loss)
             for p in positions { tracker.queries[p] += 1 }
             tracker.offer(x, logits: e.logits, losses: e.losses, positions: positions)
             if step == steps { break }

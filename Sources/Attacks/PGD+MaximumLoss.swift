@@ -73,7 +73,7 @@ extension PGD {
                 for i in x.indices { x[i] += stepSize * direction[i] }
                 for k in 0..<n { threat.project(&x, around: x0, range: k * d..<(k + 1) * d, bounds: bounds) }
             }
-            keep(x, try model.evaluate(x, count: n, loss: loss))
+            keep(x, try model.evaluateLosses(x, count: n, loss: loss))
         }
         return AttackResult(
             adversarial: best,

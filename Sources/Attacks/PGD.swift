@@ -96,7 +96,7 @@ public struct PGD: Attack {
                 }
             }
             if !positions.isEmpty {
-                let e = try model.evaluate(x, count: positions.count) {
+                let e = try model.evaluateLosses(x, count: positions.count) {
                     AttackLoss.crossEntropy.values($0, labels: labels)
                 }
                 for p in positions { tracker.queries[p] += 1 }
