@@ -97,6 +97,29 @@ let convCases: [ConvCase] = [
     ConvCase(7, 3, 8, 5, 6, kernel: (3, 3), dilation: (1, 2), pads: (3, 0, 1, 2)),
 ]
 
+/// Random inputs of one convolution geometry (seeded by the geometry and `salt`) and the naive loop
+/// nest's answers: the oracle of the kernel tests.
+struct ConvOracle {
+    let x: [Float]
+    let w: [Float]
+    let bias: [Float]
+    let dy: [Float]
+    let y0: [Float]
+    let dx0: [Float]
+    let dw0: [Float]
+
+    init(_ g: Conv2DGeometry, salt: UInt64) {
+        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + salt)
+        x = kernelRandom(g.inputCount, &rng)
+        w = kernelRandom(g.weightCount, &rng)
+        bias = kernelRandom(g.outChannels, &rng)
+        dy = kernelRandom(g.outputCount, &rng)
+        y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
+        dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
+        dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
+    }
+}
+
 let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise]
 
 @Suite("Convolution kernels")
@@ -106,15 +129,9 @@ struct ConvolutionKernelTests {
     func fastEqualsNaive(_ c: ConvCase) {
         let g = c.g
         #expect(g.validate() == nil)
-        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF))
-        let x = kernelRandom(g.inputCount, &rng)
-        let w = kernelRandom(g.weightCount, &rng)
-        let bias = kernelRandom(g.outChannels, &rng)
-        let dy = kernelRandom(g.outputCount, &rng)
-        let y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
+        let o = ConvOracle(g, salt: 0)
+        let (x, w, bias, dy, y0, dx0, dw0) = (o.x, o.w, o.bias, o.dy, o.y0, o.dx0, o.dw0)
         let yNoBias0 = NaiveKernels.conv2d(x, w, bias: nil, g)
-        let dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
-        let dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
         for algorithm in convAlgorithms {
             let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: algorithm)
             #expect(kernelRelativeError(y, y0) <= 1e-5, "conv2d \(algorithm)")
@@ -132,14 +149,8 @@ struct ConvolutionKernelTests {
     @Test(arguments: convCases.filter { $0.g.strideH == 1 && $0.g.strideW == 1 })
     func directKernelsOfEveryVectorWidthEqualNaive(_ c: ConvCase) {
         let g = c.g
-        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + 1)
-        let x = kernelRandom(g.inputCount, &rng)
-        let w = kernelRandom(g.weightCount, &rng)
-        let bias = kernelRandom(g.outChannels, &rng)
-        let dy = kernelRandom(g.outputCount, &rng)
-        let y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
-        let dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
-        let dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
+        let o = ConvOracle(g, salt: 1)
+        let (x, w, bias, dy, y0, dx0, dw0) = (o.x, o.w, o.bias, o.dy, o.y0, o.dx0, o.dw0)
         for simd in SIMDLevel.allCases {
             let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: .direct, simd: simd)
             #expect(kernelRelativeError(y, y0) <= 1e-5, "conv2d direct \(simd)")
@@ -177,14 +188,8 @@ struct ConvolutionKernelTests {
     func stride2DirectKernelsEqualNaive(_ c: ConvCase) {
         let g = c.g
         #expect(g.validate() == nil)
-        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + 3)
-        let x = kernelRandom(g.inputCount, &rng)
-        let w = kernelRandom(g.weightCount, &rng)
-        let bias = kernelRandom(g.outChannels, &rng)
-        let dy = kernelRandom(g.outputCount, &rng)
-        let y0 = NaiveKernels.conv2d(x, w, bias: bias, g)
-        let dw0 = NaiveKernels.conv2dBackwardFilter(x, dy, g)
-        let dx0 = NaiveKernels.conv2dBackwardInput(dy, w, g)
+        let o = ConvOracle(g, salt: 3)
+        let (x, w, bias, dy, y0, dx0, dw0) = (o.x, o.w, o.bias, o.dy, o.y0, o.dx0, o.dw0)
         for simd in SIMDLevel.allCases {
             for algorithm in [Conv2DAlgorithm.direct, .automatic] {
                 let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: algorithm, simd: simd)
