@@ -378,9 +378,9 @@ def experiment2():
     teacher = trained_teacher("exp2.teacher", TEACHER_B, TEACHER_B_TRAIN)
     if not teacher:
         return
-    hardened = {row: harden(f"exp2.{row}", teacher, [*EXP2_COMMON, *flags]) for row, flags in EXP2_STUDENTS.items()}
     audit("exp2.teacher", teacher, ["--classes", TASK_A])
-    for row, path in hardened.items():
+    for row, flags in EXP2_STUDENTS.items():  # each row audited as soon as it is trained
+        path = harden(f"exp2.{row}", teacher, [*EXP2_COMMON, *flags])
         if path:
             audit(f"exp2.{row}", path, ["--classes", TASK_B])
 
@@ -417,9 +417,9 @@ def experiment4():
     if not (teacher.exists() and done("exp1.teacher")):
         log("exp4: waits for experiment 1's teacher")
         return
-    hardened = {row: harden(f"exp4.{row}", teacher, [*STUDENT_COMMON, "--teacher", TEACHER_A, *flags])
-                for row, flags in EXP4_ABLATIONS.items()}
-    for row, path in hardened.items():
+    # Each row audited as soon as it is trained, so that a session that ends midway leaves whole rows.
+    for row, flags in EXP4_ABLATIONS.items():
+        path = harden(f"exp4.{row}", teacher, [*STUDENT_COMMON, "--teacher", TEACHER_A, *flags])
         if path:
             audit(f"exp4.{row}", path, kinds=("linf",))
 
