@@ -175,6 +175,7 @@ EXP3_ROWS = [
 
 EXP4_ROWS = [  # (group, setting, result name); the base rows come from experiment 1
     ("base", "all three stages, α 50, β 5e-3, cosine, 1 projection, exact", "exp1.rkd-exact"),
+    ("base", "the same, rerun on the engine of 3b42f0c (the time to compare with)", "exp1.rkd-exact-rerun"),
     ("layers", "stage 1 only (28×28, 16 channels)", "exp4.layer-stage1"),
     ("layers", "stage 2 only (14×14, 32 channels)", "exp4.layer-stage2"),
     ("layers", "stage 3 only (7×7, 64 channels)", "exp4.layer-stage3"),
@@ -493,7 +494,11 @@ def main():
         "the finite-difference row are experiment 1's. Layers are chosen with `--pair` (the stage outputs",
         "of the export, stageK.block2.relu2). Audits: FGSM and PGD-20 L∞ on the first 1000 test images",
         "(no AutoAttack here: see experiment 1 for it). One seed: differences of a point or two are",
-        "within the noise of a 1000-image audit (its 95 % interval is about ±3 points).",
+        "within the noise of a 1000-image audit (its 95 % interval is about ±3 points). Times: the first",
+        "base row and the finite-difference row ran on the engine of ca8c217; the rerun base row on that",
+        "of 3b42f0c; the ablation rows from 2026-12-04 14:21 on that of 4054341 and later commits, whose",
+        "engine differs from 3b42f0c's by the polyphase stride-2 convolutions (a few per cent) and the",
+        "last-iterate change (no effect on training). Compare the ablation rows' times with the rerun.",
         "",
     ]
     out += ablation_table()
