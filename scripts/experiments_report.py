@@ -227,6 +227,22 @@ def seeds_table():
     return lines
 
 
+# Windows in which something else ran on the machine beside the experiment daemon (times UTC):
+# a job whose training overlaps one has its time marked with † and is an upper bound.
+DISTURBANCES = [
+    ("2026-12-04T14:34:30", "2026-12-04T15:04:40", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
+]
+
+
+def disturbed(name):
+    """The DISTURBANCES a hardening job's run overlapped (from its started_at / finished_at)."""
+    summary = load(name)
+    if not summary or not summary.get("started_at") or not summary.get("finished_at"):
+        return []
+    start, end = summary["started_at"][:19], summary["finished_at"][:19]
+    return [label for a, b, label in DISTURBANCES if start < b and a < end]
+
+
 def ablation_table():
     """The ablation rows, with their change against the rerun base row (the same engine era): points
     of PGD-20 L∞ 0.1 and of clean accuracy, and the training time as a multiple of the base's."""
@@ -250,8 +266,8 @@ def ablation_table():
             ratio = f"{seconds / base_seconds:.2f}" if seconds and base_seconds else PENDING
         lines.append(
             f"| {group} | {setting} | {percent(m['clean'])} | {percent(m['fgsm'])} | {percent(m['pgd05'])} | "
-            f"{percent(m['pgd10'])} | {m['flags'] or 'none'} | {cell(seconds, '.0f')} | {cell(rate, '.1f')} "
-            f"| {delta} | {ratio} |"
+            f"{percent(m['pgd10'])} | {m['flags'] or 'none'} | {cell(seconds, '.0f')}{' †' if disturbed(name) else ''} "
+            f"| {cell(rate, '.1f')} | {delta} | {ratio} |"
         )
     return lines
 
@@ -516,6 +532,10 @@ def main():
         "",
     ]
     out += ablation_table()
+    marked = sorted({label for _, _, name in EXP4_ROWS for label in disturbed(name)})
+    if marked:
+        out += ["", "† The job's training overlapped " + "; ".join(marked)
+                + ": its time is an upper bound, not a cost to compare."]
     out += [
         "",
         "## Commands",
