@@ -183,6 +183,45 @@ struct HardenJobTests {
         #expect(second.stop(within: 20) == 0)
     }
 
+    /// A run whose loss stops being finite (here: fine-tuning at a learning rate of 1e30) fails at that
+    /// step, in its first epoch, with a code of its own and a message that says what to lower, instead
+    /// of training on through NaN weights and failing only at the export.
+    @Test func divergingTrainingFailsAtTheStepWithAClearError() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = try QuadrantData(in: directory.url, train: 128, test: 32, seed: 7)
+        let daemon = try DaemonProcess(settings: data.settings, directory: directory.url)
+        let student = try NNExport.exportedModel(SmallCNN(inputChannels: 1, height: 28, width: 28, seed: 3))
+        try await daemon.withClient { client in
+            let digest = try await uploadModelBytes(client, student, filename: "student.onnx")
+            let job = try await client.submitHarden(
+                .with {
+                    $0.modelDigest = digest
+                    $0.spec = .with {
+                        $0.method = .finetune
+                        $0.data = .with { $0.name = "quadrants" }
+                        $0.schedule = .with {
+                            $0.epochs = 3
+                            $0.batchSize = 32
+                            $0.learningRate = 1e30
+                            $0.seed = 2
+                        }
+                        $0.auditLevel = .none
+                    }
+                }
+            )
+            let failed = try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
+            #expect(failed.state == .failed, "\(failed.state)")
+            #expect(failed.error.code == "training-diverged", "\(failed.error)")
+            #expect(failed.error.message.contains("(epoch 1,"), "\(failed.error.message)")
+            #expect(
+                failed.error.message.contains("Lower the learning rate (--learning-rate)"),
+                "\(failed.error.message)"
+            )
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// Refused at submit: an unknown teacher (NOT_FOUND), a teacher of another input shape, a data set
     /// of another shape than the model (INVALID_ARGUMENT).
     @Test func teachersAndDataThatDoNotFitAreRefusedAtSubmit() async throws {

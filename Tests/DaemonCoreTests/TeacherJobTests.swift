@@ -223,6 +223,27 @@ struct TeacherJobTests {
         #expect(daemon.stop() == 0)
     }
 
+    /// Teacher training whose loss stops being finite (a learning rate of 1e30) fails at that step with
+    /// `training-diverged` and says to lower the learning rate; nothing is stored.
+    @Test func divergingTeacherTrainingFailsWithAClearError() async throws {
+        let directory = try TemporaryDaemonDirectory()
+        defer { directory.remove() }
+        let data = try QuadrantData(in: directory.url, train: 64, test: 32, seed: 8)
+        let daemon = try DaemonProcess(settings: data.settings, directory: directory.url)
+        try await daemon.withClient { client in
+            var request = teacherRequest(name: "diverging", epochs: 2)
+            request.spec.schedule.learningRate = 1e30
+            let job = try await client.submitTeacherTraining(request)
+            let failed = try await waitForJob(client, job.id, seconds: 120) { $0.state.isFinal }
+            #expect(failed.state == .failed, "\(failed.state)")
+            #expect(failed.error.code == "training-diverged", "\(failed.error)")
+            #expect(failed.error.message.contains("Lower the learning rate"), "\(failed.error.message)")
+            let listed = try await client.listTeachers(.init())
+            #expect(!listed.teachers.contains { $0.name == "diverging" })
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     /// `trades_beta` makes the job train with TRADES and step milestones with a step schedule; the
     /// manifest's recipe says so.
     @Test func tradesTeacherRecordsItsRecipe() async throws {

@@ -261,6 +261,8 @@ public struct HardenExecutor: JobExecutor {
             try context.checkStop()
         }
         var terms = TermSums()
+        // The loss terms of a step whose loss was not finite, for the divergence error.
+        var lastTerms: String?
         let termLock = NSLock()
         switch spec.method {
         case .robustKD:
@@ -287,7 +289,13 @@ public struct HardenExecutor: JobExecutor {
                     random: &random,
                     checkStop: checkStop
                 )
-                termLock.withLock { terms.add(ce: loss.crossEntropy, feature: loss.feature, jacobian: loss.jacobian) }
+                termLock.withLock {
+                    terms.add(ce: loss.crossEntropy, feature: loss.feature, jacobian: loss.jacobian)
+                    if !loss.total.isFinite {
+                        lastTerms =
+                            "cross-entropy \(loss.crossEntropy), feature \(loss.feature), Jacobian \(loss.jacobian)"
+                    }
+                }
                 return loss.total
             }
         case .shafahi:
@@ -395,6 +403,15 @@ public struct HardenExecutor: JobExecutor {
             },
             shouldStop: checkStop,
             onStep: { report in
+                guard report.loss.isFinite else {
+                    throw JobExecutionFailure.trainingDiverged(
+                        report,
+                        terms: termLock.withLock { lastTerms },
+                        hint: spec.method == .robustKD || spec.method == .shafahi
+                            ? "the learning rate (--learning-rate) or the loss weights (--alpha, --beta)"
+                            : "the learning rate (--learning-rate)"
+                    )
+                }
                 let within = report.step - report.epoch * trainer.stepsPerEpoch
                 try await context.reportProgress(
                     phase: phase,

@@ -118,6 +118,9 @@ public struct TeacherTrainingExecutor: JobExecutor {
             },
             shouldStop: { try context.checkStop() },
             onStep: { report in
+                guard report.loss.isFinite else {
+                    throw JobExecutionFailure.trainingDiverged(report, hint: "the learning rate (--learning-rate)")
+                }
                 let imagesDone = min(
                     report.epoch * examplesPerEpoch + (report.step - report.epoch * trainer.stepsPerEpoch)
                         * schedule.batchSize,
