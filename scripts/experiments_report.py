@@ -184,6 +184,8 @@ EXP4_ROWS = [  # (group, setting, result name); the base rows come from experime
     ("β", "1e-3", "exp4.beta-1e-3"),
     ("β", "2.5e-2", "exp4.beta-2.5e-2"),
     ("distance", "L2 (α 50)", "exp4.distance-l2"),
+    ("distance", "L2 (α 1: L2 sums squared differences over the channels, unbounded, where 1 − cosine is at most 2)",
+     "exp4.distance-l2-alpha1"),
     ("n_proj", "2", "exp4.projections-2"),
     ("n_proj", "4", "exp4.projections-4"),
     ("Jacobian", "finite differences (h 0.01)", "exp1.rkd-fd"),
@@ -254,6 +256,13 @@ def ablation_table():
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for group, setting, name in EXP4_ROWS:
+        info = failed(name)
+        if info:
+            message = str(info.get("error", ""))
+            what = "training diverged (NaN weights)" if "nan" in message.lower() or "diverged" in message else "failed"
+            lines.append(f"| {group} | {setting} | {what}: job {str(info.get('job_id', '?'))[:8]}, see Commands "
+                         "| – | – | – | – | – | – | – | – |")
+            continue
         m = measures(name)
         seconds, rate = training(name)
         delta = "–"
