@@ -303,6 +303,9 @@ def harden(name, model, flags):
                                                      "started_at": shown.get("started_at"),
                                                      "finished_at": shown.get("finished_at")})
         log(f"{name}: done")
+    if (RESULTS / f"{name}.failed").exists():
+        log(f"{name}: failed (results/{name}.failed): no audits")
+        return None
     if not output.exists():
         log(f"{name}: hardened, but {output} is not there (an earlier machine's run): its audits are skipped")
     return output if output.exists() else None
