@@ -314,7 +314,8 @@ def findings4():
                 for group, setting, name in EXP4_ROWS if group == "distance" and failed(name)]
     if diverged:
         lines.append("- The L2 distance diverged (" + "; ".join(diverged) + ") although the student starts from the "
-                     "teacher's weights, where the distance is 0: not explained yet, and a defect in the L2 path "
+                     "teacher's weights (no adapter: the maps differ at the start only by batch norm's batch "
+                     "statistics against the teacher's running ones): not explained yet, and a defect in the L2 path "
                      "(its gradient or the adapters' scale) is not ruled out. Until it is, use the cosine distance.")
     return lines
 
