@@ -315,8 +315,11 @@ def findings4():
     if diverged:
         lines.append("- The L2 distance diverged (" + "; ".join(diverged) + ") although the student starts from the "
                      "teacher's weights (no adapter: the maps differ at the start only by batch norm's batch "
-                     "statistics against the teacher's running ones): not explained yet, and a defect in the L2 path "
-                     "(its gradient or the adapters' scale) is not ruled out. Until it is, use the cosine distance.")
+                     "statistics against the teacher's running ones). The likely cause, not yet tested: the L2 distance is "
+                     "‖z_t − z_s‖² (METHOD.md) over the whole flattened map, C·H·W values per example (12 544 at "
+                     "stage 1), so once the maps drift it is orders of magnitude larger than 1 − cos (at most 2) and "
+                     "α 1 is still far too large; α around 1e-3 would match the cosine term's scale. A defect in the "
+                     "L2 path is not ruled out until such a row trains. Until then, use the cosine distance.")
     return lines
 
 
