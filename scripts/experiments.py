@@ -152,6 +152,9 @@ EXP4_ABLATIONS = {
     # α 50 with the L2 distance diverged (NaN weights): L2 sums squared differences over the channels,
     # unbounded, where 1 − cosine is at most 2; the same distance at α 1.
     "distance-l2-alpha1": ["--distance", "l2", "--alpha", "1"],
+    # α 1 diverged too; L2 over a whole flattened map (up to 12 544 values per example) is orders larger
+    # than 1 − cosine, so α 1e-3 puts the two terms on a comparable scale.
+    "distance-l2-alpha1e-3": ["--distance", "l2", "--alpha", "1e-3"],
     "projections-2": ["--projections", "2"],
     "projections-4": ["--projections", "4"],
 }

@@ -186,6 +186,7 @@ EXP4_ROWS = [  # (group, setting, result name); the base rows come from experime
     ("distance", "L2 (α 50)", "exp4.distance-l2"),
     ("distance", "L2 (α 1: L2 sums squared differences over the channels, unbounded, where 1 − cosine is at most 2)",
      "exp4.distance-l2-alpha1"),
+    ("distance", "L2 (α 1e-3, about the cosine term's scale)", "exp4.distance-l2-alpha1e-3"),
     ("n_proj", "2", "exp4.projections-2"),
     ("n_proj", "4", "exp4.projections-4"),
     ("Jacobian", "finite differences (h 0.01)", "exp1.rkd-fd"),
