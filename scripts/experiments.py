@@ -149,7 +149,7 @@ EXP4_ABLATIONS = {
     "beta-1e-3": ["--beta", "1e-3"],
     "beta-2.5e-2": ["--beta", "2.5e-2"],
     "distance-l2": ["--distance", "l2"],
-    # α 50 with the L2 distance diverged (NaN weights): L2 sums squared differences over the channels,
+    # α 50 with the L2 distance diverged (NaN weights): L2 sums squared differences over the whole map,
     # unbounded, where 1 − cosine is at most 2; the same distance at α 1.
     "distance-l2-alpha1": ["--distance", "l2", "--alpha", "1"],
     # α 1 diverged too; L2 over a whole flattened map (up to 12 544 values per example) is orders larger

@@ -184,7 +184,7 @@ EXP4_ROWS = [  # (group, setting, result name); the base rows come from experime
     ("β", "1e-3", "exp4.beta-1e-3"),
     ("β", "2.5e-2", "exp4.beta-2.5e-2"),
     ("distance", "L2 (α 50)", "exp4.distance-l2"),
-    ("distance", "L2 (α 1: L2 sums squared differences over the channels, unbounded, where 1 − cosine is at most 2)",
+    ("distance", "L2 (α 1: L2 sums squared differences over the whole map, unbounded, where 1 − cosine is at most 2)",
      "exp4.distance-l2-alpha1"),
     ("distance", "L2 (α 1e-3, about the cosine term's scale)", "exp4.distance-l2-alpha1e-3"),
     ("n_proj", "2", "exp4.projections-2"),
