@@ -59,7 +59,12 @@ struct HardenCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Train on one half of the split: first or second.", valueName: "half"))
     var half: String?
 
-    @Option(help: ArgumentHelp("Weight of the feature term (Shafahi: λ).", valueName: "α"))
+    @Option(
+        help: ArgumentHelp(
+            "Weight of the feature term (Shafahi: λ); default 50, or 1e-3 with --distance l2.",
+            valueName: "α"
+        )
+    )
     var alpha: Float?
 
     @Option(help: ArgumentHelp("Weight of the Jacobian term; 0 turns it off.", valueName: "β"))
@@ -74,7 +79,13 @@ struct HardenCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The finite-difference step h.", valueName: "h"))
     var fdStep: Float?
 
-    @Option(help: ArgumentHelp("cosine or l2.", valueName: "distance"))
+    @Option(
+        help: ArgumentHelp(
+            "cosine or l2. l2 sums squared differences over each whole map (thousands of values), so its "
+                + "--alpha default is 1e-3, not 50.",
+            valueName: "distance"
+        )
+    )
     var distance = "cosine"
 
     @Option(

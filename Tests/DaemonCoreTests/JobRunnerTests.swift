@@ -427,6 +427,16 @@ struct JobRunnerTests {
         request.teacher = "fmnist-resnet20-at"
         let harden = try ProtoMapping.hardenSpec(request, seed: Self.fixedSeed)
         #expect(harden.method == .robustKD && harden.alpha == 50 && harden.beta == 5e-3 && harden.projections == 1)
+        // The L2 feature distance sums over whole maps: its α defaults to 1e-3 (α 50 and 1 diverge).
+        var l2Request = request
+        l2Request.featureDistance = .l2
+        #expect(try ProtoMapping.hardenSpec(l2Request, seed: Self.fixedSeed).alpha == 1e-3)
+        l2Request.alpha = 2
+        #expect(try ProtoMapping.hardenSpec(l2Request, seed: Self.fixedSeed).alpha == 2)
+        var shafahiRequest = l2Request
+        shafahiRequest.clearAlpha()
+        shafahiRequest.method = .shafahi
+        #expect(try ProtoMapping.hardenSpec(shafahiRequest, seed: Self.fixedSeed).alpha == 50)
         #expect(harden.data == DatasetSelection(name: "fashion-mnist", split: .train))
         // The quick audit: FGSM, PGD-20 and AutoAttack at the data set's middle budget (no stored teacher
         // here) on 200 test images.

@@ -407,9 +407,12 @@ public struct HardenExecutor: JobExecutor {
                     throw JobExecutionFailure.trainingDiverged(
                         report,
                         terms: termLock.withLock { lastTerms },
-                        hint: spec.method == .robustKD || spec.method == .shafahi
-                            ? "the learning rate (--learning-rate) or the loss weights (--alpha, --beta)"
-                            : "the learning rate (--learning-rate)"
+                        hint: spec.method == .robustKD && spec.featureDistance == .l2
+                            ? "the learning rate (--learning-rate) or the loss weights (--alpha, --beta; the L2 "
+                                + "distance sums over whole maps and needs α around 1e-3)"
+                            : spec.method == .robustKD || spec.method == .shafahi
+                                ? "the learning rate (--learning-rate) or the loss weights (--alpha, --beta)"
+                                : "the learning rate (--learning-rate)"
                     )
                 }
                 let within = report.step - report.epoch * trainer.stepsPerEpoch

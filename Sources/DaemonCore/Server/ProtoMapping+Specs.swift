@@ -14,6 +14,13 @@ extension ProtoMapping {
         static let auditBatchSize = 100
         /// Examples of the short audit a hardening job runs before and after, when the request has none.
         static let hardenAuditExamples = 200
+        /// The weight α of the feature term: the paper's 50 for the cosine distance (at most 2 per
+        /// layer), 1e-3 for the L2 distance, a sum of squares over a whole map (thousands of values per
+        /// example), where α 50 and α 1 diverge (docs/EXPERIMENTS.md, experiment 4). Shafahi's L2 of
+        /// pooled features keeps 50.
+        static func alpha(method: HardenSpec.Method, distance: HardenSpec.FeatureDistance) -> Float {
+            method == .robustKD && distance == .l2 ? 1e-3 : 50
+        }
         /// The finite-difference step of the Jacobian term.
         static let finiteDifferenceStep: Float = 1e-2
         /// Test examples for a teacher's manifest.
@@ -180,7 +187,7 @@ extension ProtoMapping {
         return HardenSpec(
             teacher: message.teacher.isEmpty ? nil : message.teacher,
             method: method,
-            alpha: message.hasAlpha ? message.alpha : 50,
+            alpha: message.hasAlpha ? message.alpha : SpecDefaults.alpha(method: method, distance: featureDistance),
             beta: message.hasBeta ? message.beta : 5e-3,
             projections: message.hasProjections ? Int(message.projections) : 1,
             featureDistance: featureDistance,
