@@ -247,9 +247,31 @@ def done(name):
     return result_path(name).exists() or (RESULTS / f"{name}.failed").exists()
 
 
+def host():
+    """The CPU this run is on, as /proc/cpuinfo names it, and the widest vector extension the engine
+    uses on it: wall times from different hosts are not comparable (the engine has AVX-512 and AVX2
+    kernels)."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            field, _, value = line.partition(":")
+            if field.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif field.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    vectors = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "no avx2"
+    return f"{model}, {vectors}, {os.cpu_count()} cores"
+
+
+HOST = host()
+
+
 def save(name, data, extra=None):
     path = result_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(data, host=HOST)
     if extra:
         data = dict(data, **extra)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
