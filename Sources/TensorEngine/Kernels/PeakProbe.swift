@@ -13,7 +13,7 @@ extension Kernels {
         trials: Int = 5
     ) -> Double {
         let level = simd.supported
-        let flopsPerRound = level == .avx512 ? 768.0 : 384.0
+        let flopsPerRound = Double(fmaPeakFlopsPerRound(level))
         let rounds = level == .avx512 ? 2_000_000 : 4_000_000
         let clock = ContinuousClock()
         var best = 0.0
@@ -32,15 +32,24 @@ extension Kernels {
         return best
     }
 
-    /// The sum over every lane of the peak loop at `simd`'s width (384 lanes with AVX-512, 96 with
-    /// AVX2), each lane after `rounds` steps of a ← c + a·m from a = seed (tested against that
-    /// recurrence's closed form).
+    /// Lanes of the peak loop at `simd`'s width: 24 SIMD16 accumulators with AVX-512, 12 SIMD8 with AVX2.
+    public static func fmaPeakLanes(_ simd: SIMDLevel) -> Int {
+        simd.supported == .avx512 ? 24 * 16 : 12 * 8
+    }
+
+    /// Floating-point operations per round of the peak loop: one FMA (2 operations) per lane.
+    public static func fmaPeakFlopsPerRound(_ simd: SIMDLevel) -> Int {
+        2 * fmaPeakLanes(simd)
+    }
+
+    /// The sum over every lane of the peak loop at `simd`'s width (`fmaPeakLanes`), each lane after
+    /// `rounds` steps of a ← c + a·m from a = seed (tested against that recurrence's closed form).
     public static func fmaPeakValue(_ rounds: Int, seed: Float, simd: SIMDLevel) -> Float {
         simd.supported == .avx512 ? fmaPeakRounds512(rounds, seed: seed) : fmaPeakRounds(rounds, seed: seed)
     }
 
     /// The AVX2 twin of TensorEngineAVX512's fmaPeakRounds512: 12 independent SIMD8 FMAs per round
-    /// (384 floating-point operations).
+    /// (192 floating-point operations).
     @inline(never)
     static func fmaPeakRounds(_ iterations: Int, seed: Float) -> Float {
         typealias V = SIMD8<Float>
