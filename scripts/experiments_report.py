@@ -238,6 +238,9 @@ DISTURBANCES = [
     ("2026-12-04T16:52:50", "2026-12-04T16:54:10", "two pauses of the daemon (SIGSTOP, 37 s in all) for EngineBench"),
     ("2026-12-04T16:57:00", "2026-12-04T17:15:40",
      "a debug build of the tests and a PyTorch install (`scripts/bootstrap --torch`) beside it"),
+    ("2026-12-04T17:18:00", "2026-12-04T17:40:00",
+     "builds and test runs, and `make bench` then `make bench-engine` with the daemon paused "
+     "(17:23–17:27, 17:29–17:31)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
