@@ -241,6 +241,7 @@ DISTURBANCES = [
     ("2026-12-04T17:18:00", "2026-12-04T17:40:00",
      "builds and test runs, and `make bench` then `make bench-engine` with the daemon paused "
      "(17:23–17:27, 17:29–17:31)"),
+    ("2026-12-04T17:37:10", "2026-12-04T18:05:30", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
