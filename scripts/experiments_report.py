@@ -244,6 +244,8 @@ DISTURBANCES = [
     ("2026-12-04T17:37:10", "2026-12-04T18:05:30", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
     ("2026-12-04T18:08:50", "2026-12-04T18:12:20",
      "a release build, then an EngineBench A/B with the daemon paused (18:10:36–18:12:16)"),
+    ("2026-12-04T18:13:20", "2026-12-04T18:15:40",
+     "a release build, then EngineBench with the daemon paused (18:14:31–18:15:37)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
