@@ -248,6 +248,8 @@ DISTURBANCES = [
      "a release build, then EngineBench with the daemon paused (18:14:31–18:15:37)"),
     ("2026-12-04T18:16:00", "2026-12-04T18:18:40",
      "a benchmark prototype's compiles and runs, some with the daemon paused (about 30 s in all)"),
+    ("2026-12-04T18:19:00", "2026-12-04T18:20:30",
+     "a release build, then a profile of AttackBench with the daemon paused (4 s)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
