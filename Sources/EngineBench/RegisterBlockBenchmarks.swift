@@ -2,19 +2,21 @@ import Foundation
 import TensorEngine
 import TensorEngineAVX512
 
-/// The AVX-512 register blocks of the stride-1 direct convolution alone, on every engine thread
-/// (each with its own buffers), their input, weights and results resident in L1/L2: how close the
-/// inner loop itself comes to the FMA peak, apart from the copies, junk positions and memory traffic
-/// of a whole convolution. Skipped on CPUs without AVX-512.
+/// The register blocks of the stride-1 direct convolution alone (AVX-512's or AVX2's, whichever the
+/// engine runs), on every engine thread (each with its own buffers), their input, weights and results
+/// resident in L1/L2: how close the inner loop itself comes to the FMA peak, apart from the copies,
+/// junk positions and memory traffic of a whole convolution.
 func benchmarkRegisterBlocks(into report: inout BenchmarkReport) {
-    guard SIMDLevel.active.supported == .avx512 else { return }
+    let avx512 = SIMDLevel.active.supported == .avx512
+    let blockPositions = avx512 ? directBlockPositions512 : Kernels.directBlockPositions
     let section =
-        "Direct-convolution register blocks in cache (AVX-512, 3×3 taps, 16 output channels, per-thread buffers)"
+        "Direct-convolution register blocks in cache (\(avx512 ? "AVX-512" : "AVX2"), 3×3 taps, 16 output channels, "
+        + "per-thread buffers)"
     let rowLength = 30
     let outChannels = 16
     for (channels, blocks) in [(16, 1), (16, 16), (64, 1), (64, 16)] {
-        let positions = directBlockPositions512 * blocks
-        let channelStride = positions + 2 * rowLength + 2 + directBlockPositions512
+        let positions = blockPositions * blocks
+        let channelStride = positions + 2 * rowLength + 2 + blockPositions
         var x = [Float](repeating: 0, count: channels * channelStride)
         for i in x.indices { x[i] = Float(i % 7) * 0.01 }
         var offsets: [Int] = []
@@ -51,17 +53,31 @@ func benchmarkRegisterBlocks(into report: inout BenchmarkReport) {
                             xCopy.initialize(from: px, count: channels * channelStride)
                             let py = base + thread * outChannels * positions
                             for _ in 0..<repetitions {
-                                directBlocks512(
-                                    xCopy,
-                                    po,
-                                    taps: taps,
-                                    pw,
-                                    channelBlocks: outChannels / 4,
-                                    py,
-                                    rowStride: positions,
-                                    firstPosition: 0,
-                                    lastPosition: positions
-                                )
+                                if avx512 {
+                                    directBlocks512(
+                                        xCopy,
+                                        po,
+                                        taps: taps,
+                                        pw,
+                                        channelBlocks: outChannels / 4,
+                                        py,
+                                        rowStride: positions,
+                                        firstPosition: 0,
+                                        lastPosition: positions
+                                    )
+                                } else {
+                                    Kernels.directBlocks(
+                                        xCopy,
+                                        po,
+                                        taps: taps,
+                                        pw,
+                                        channelBlocks: outChannels / 4,
+                                        py,
+                                        rowStride: positions,
+                                        firstPosition: 0,
+                                        lastPosition: positions
+                                    )
+                                }
                             }
                         }
                         outs[0] = Array(UnsafeBufferPointer(start: results, count: outChannels * positions))
@@ -80,7 +96,7 @@ func benchmarkRegisterBlocks(into report: inout BenchmarkReport) {
             BenchmarkRow(
                 section: section,
                 name: "C=\(channels), \(blocks) position block\(blocks == 1 ? "" : "s") (input \(inputKB) KB)",
-                shape: "\(taps) taps × 48 positions × 16 channels",
+                shape: "\(taps) taps × \(blockPositions) positions × 16 channels",
                 medianMilliseconds: t.median * 1e3,
                 gflops: gflops,
                 imagesPerSecond: nil,

@@ -36,7 +36,7 @@ struct DirectConvPlan {
     var source: PolyphaseSource?
 
     /// Output positions per register block: 3 vectors.
-    var blockPositions: Int { simd == .avx512 ? directBlockPositions512 : 24 }
+    var blockPositions: Int { simd == .avx512 ? directBlockPositions512 : Kernels.directBlockPositions }
 
     init(
         batch: Int,
@@ -445,10 +445,13 @@ extension Kernels {
                         directBlocks(
                             xpad,
                             offsets,
-                            plan,
+                            taps: plan.taps,
                             packed + gi * plan.channelBlocks * plan.taps * 4,
+                            channelBlocks: plan.channelBlocks,
                             ybuf,
-                            firstBlock..<lastBlock
+                            rowStride: plan.flatRounded,
+                            firstPosition: firstBlock * plan.blockPositions,
+                            lastPosition: lastBlock * plan.blockPositions
                         )
                     }
                     // Copy the kept positions of [firstBlock, lastBlock) out through the epilogue.
@@ -474,28 +477,41 @@ extension Kernels {
         }
     }
 
-    /// The AVX2 register blocks of position blocks `blocks` for every block of 4 output channels
-    /// (the twin of TensorEngineAVX512's directBlocks512).
-    static func directBlocks(
-        _ xpad: UnsafePointer<Float>,
+    /// Output positions per AVX2 register block: 3 SIMD8 vectors.
+    public static let directBlockPositions = 24
+
+    /// The AVX2 register blocks of positions [firstPosition, lastPosition) (a multiple of 24 apart)
+    /// for every block of 4 output channels: the twin of TensorEngineAVX512's directBlocks512, with
+    /// its arguments (public for EngineBench's in-cache figures).
+    ///
+    /// - x: the stacked input grid of one group (read at p + offsets[t], up to 23 floats beyond).
+    /// - offsets: `taps` read offsets relative to the output position.
+    /// - packed: (channelBlocks, taps, 4) weights of the group.
+    /// - out: row 0 of the results, one row of `rowStride` floats per output channel.
+    public static func directBlocks(
+        _ x: UnsafePointer<Float>,
         _ offsets: UnsafePointer<Int>,
-        _ plan: DirectConvPlan,
+        taps: Int,
         _ packed: UnsafePointer<Float>,
-        _ ybuf: UnsafeMutablePointer<Float>,
-        _ blocks: Range<Int>
+        channelBlocks: Int,
+        _ out: UnsafeMutablePointer<Float>,
+        rowStride: Int,
+        firstPosition: Int,
+        lastPosition: Int
     ) {
-        for pb in blocks {
-            let p = pb * plan.blockPositions
-            for kb in 0..<plan.channelBlocks {
+        var p = firstPosition
+        while p < lastPosition {
+            for kb in 0..<channelBlocks {
                 directMicroKernel(
-                    xpad + p,
+                    x + p,
                     offsets,
-                    plan.taps,
-                    packed + kb * plan.taps * 4,
-                    ybuf + kb * 4 * plan.flatRounded + p,
-                    rowStride: plan.flatRounded
+                    taps,
+                    packed + kb * taps * 4,
+                    out + kb * 4 * rowStride + p,
+                    rowStride: rowStride
                 )
             }
+            p += directBlockPositions
         }
     }
 
