@@ -250,6 +250,9 @@ DISTURBANCES = [
      "a benchmark prototype's compiles and runs, some with the daemon paused (about 30 s in all)"),
     ("2026-12-04T18:19:00", "2026-12-04T18:20:30",
      "a release build, then a profile of AttackBench with the daemon paused (4 s)"),
+    ("2026-12-04T18:20:50", "2026-12-04T18:24:40",
+     "a release build, EngineBench five times with the daemon paused (18:22:03–18:23:43), a debug build and tests"),
+    ("2026-12-04T18:24:50", "2026-12-04T18:53:50", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
