@@ -241,3 +241,64 @@ func benchmarkPooling(batch: Int, into report: inout BenchmarkReport) {
         }
     }
 }
+
+/// Winograd F(2×2, 3×3) against the direct kernel on ResNet-20's stride-1 3×3 shapes, forward and
+/// input gradient, timed in alternating rounds in one process. GFLOP/s count the direct
+/// convolution's multiply–adds for both (so they compare times, not the arithmetic each does).
+func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
+    var rng = RandomGenerator(seed: 6)
+    let section = "Winograd F(2×2, 3×3) against direct, batch \(batch)"
+    let shapes = resnet20ConvShapes(batch: batch).filter { $0.geometry.strideH == 1 && $0.geometry.kernelHeight == 3 }
+    for (name, g, _) in shapes {
+        let x = randomArray(g.inputCount, &rng)
+        let w = randomArray(g.weightCount, &rng)
+        let dy = randomArray(g.outputCount, &rng)
+        var small = g
+        small.batch = 2
+        let xs = Array(x[0..<small.inputCount])
+        let dys = Array(dy[0..<small.outputCount])
+        for (kind, isForward) in [("forward", true), ("backward input", false)] {
+            let algorithms: [(String, Conv2DAlgorithm)] = [("direct", .direct), ("winograd", .winograd)]
+            let bodies: [() -> Void] = algorithms.map { _, algorithm in
+                if isForward { return { blackHole(Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)) } }
+                return { blackHole(Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)) }
+            }
+            let errors = algorithms.map { _, algorithm in
+                isForward
+                    ? Tolerance.scaledMaxError(
+                        Kernels.conv2d(xs, w, bias: nil, small, algorithm: algorithm),
+                        NaiveKernels.conv2d(xs, w, bias: nil, small)
+                    )
+                    : Tolerance.scaledMaxError(
+                        Kernels.conv2dBackwardInput(dys, w, small, algorithm: algorithm),
+                        NaiveKernels.conv2dBackwardInput(dys, w, small)
+                    )
+            }
+            var times: [[Double]] = [[], []]
+            for _ in 0..<7 {
+                for k in bodies.indices {
+                    times[k].append(Timing.measure(minRuns: 3, minSeconds: 0.1, bodies[k]).median)
+                }
+            }
+            let medians = times.map { $0.sorted()[$0.count / 2] }
+            for (k, (label, _)) in algorithms.enumerated() {
+                report.rows.append(
+                    BenchmarkRow(
+                        section: section,
+                        name: "\(kind) \(label): \(name)",
+                        shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
+                        medianMilliseconds: medians[k] * 1e3,
+                        gflops: convFlops(g) / medians[k] / 1e9,
+                        imagesPerSecond: nil,
+                        runs: times[k].count,
+                        validation: errors[k] < 1e-4 ? "ok" : "FAILED \(errors[k])"
+                    )
+                )
+            }
+            print(
+                "winograd \(kind) \(name): direct \(String(format: "%.2f", medians[0] * 1e3)) ms, winograd "
+                    + "\(String(format: "%.2f", medians[1] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[1]))×)"
+            )
+        }
+    }
+}

@@ -72,6 +72,7 @@ print(
 if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
 if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
 if !skipKernels { benchmarkEpilogues(batch: batch, into: &report) }
+if !skipKernels { benchmarkWinograd(batch: batch, into: &report) }
 if !skipKernels { benchmarkRegisterBlocks(into: &report) }
 if !skipKernels { benchmarkPooling(batch: batch, into: &report) }
 if !skipModels {

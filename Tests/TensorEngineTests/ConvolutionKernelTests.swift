@@ -120,7 +120,7 @@ struct ConvOracle {
     }
 }
 
-let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise]
+let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise, .winograd]
 
 @Suite("Convolution kernels")
 struct ConvolutionKernelTests {
@@ -158,6 +158,39 @@ struct ConvolutionKernelTests {
             #expect(kernelRelativeError(dx, dx0) <= 1e-5, "conv2dBackwardInput direct \(simd)")
             let dw = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: .direct, simd: simd)
             #expect(kernelRelativeError(dw, dw0) <= 1e-5, "conv2dBackwardFilter direct \(simd)")
+        }
+    }
+
+    /// 3×3 stride-1 geometries for Winograd F(2×2, 3×3): every padding from 0 to 2 on each side (the
+    /// input gradient's adjoint pads 2 − pad), odd and even output sizes (a half tile at the bottom or
+    /// right), rows of more than 8 tiles (two vectors), one input channel, output channels that are
+    /// not a multiple of 4, and batches that leave the last block of tile rows part-filled.
+    static let winogradCases: [ConvCase] = [
+        ConvCase(1, 1, 1, 4, 4, kernel: (3, 3)),
+        ConvCase(2, 3, 5, 5, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(3, 4, 6, 9, 8, kernel: (3, 3), pads: (2, 0, 1, 2)),
+        ConvCase(2, 7, 9, 6, 19, kernel: (3, 3), pads: (0, 2, 2, 1)),
+        ConvCase(5, 16, 16, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(3, 32, 32, 14, 14, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(2, 64, 60, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(1, 2, 3, 40, 35, kernel: (3, 3), pads: (2, 2, 2, 2)),
+        ConvCase(11, 1, 16, 3, 3, kernel: (3, 3), pads: (1, 0, 0, 1)),
+    ]
+
+    /// Winograd F(2×2, 3×3) forward and input gradient (the filter gradient is the direct kernel's) of
+    /// both vector widths equal the naive loop nest.
+    @Test(arguments: winogradCases)
+    func winogradKernelsEqualNaive(_ c: ConvCase) {
+        let g = c.g
+        #expect(g.validate() == nil)
+        let o = ConvOracle(g, salt: 5)
+        for simd in SIMDLevel.allCases {
+            let y = Kernels.conv2d(o.x, o.w, bias: o.bias, g, algorithm: .winograd, simd: simd)
+            #expect(kernelRelativeError(y, o.y0) <= 1e-5, "conv2d winograd \(simd)")
+            let dx = Kernels.conv2dBackwardInput(o.dy, o.w, g, algorithm: .winograd, simd: simd)
+            #expect(kernelRelativeError(dx, o.dx0) <= 1e-5, "conv2dBackwardInput winograd \(simd)")
+            let dw = Kernels.conv2dBackwardFilter(o.x, o.dy, g, algorithm: .winograd, simd: simd)
+            #expect(kernelRelativeError(dw, o.dw0) <= 1e-5, "conv2dBackwardFilter winograd \(simd)")
         }
     }
 

@@ -1,0 +1,480 @@
+import TensorEngineAVX512
+
+// Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (Lavin and Gray, 2016).
+//
+// Each 2×2 output tile is Aᵀ[Σ_c U_kc ⊙ V_ct]A with U_kc = G·w[k,c]·Gᵀ (4×4, from the 3×3 filter)
+// and V_ct = Bᵀ·d_ct·B (4×4, from the tile's 4×4 input patch d_ct): 16 multiply-adds per tile and
+// channel pair where the direct kernel needs 36. For each of the 16 positions ξ of the 4×4
+// transforms, the sum over c is a matrix product M_ξ (K × tiles) = U_ξ (K × C) · V_ξ (C × tiles),
+// which runs on the direct kernel's register blocks (taps = input channels, positions = tiles).
+//
+// A block of work is a run of tile rows (of one image or several), laid out flat: tile j of the
+// block's r-th tile row is tile r·S + j, S = tilesW + 1 (one junk tile per row absorbs the two
+// columns a row's last tile reads beyond its own), the count rounded up to whole register blocks.
+// The input transform runs on SIMD8 vectors of 8 neighbouring tiles: each of a tile row's four input
+// rows is staged once per channel, split into its even and odd columns, so that the columns
+// 2t, 2t + 1, 2t + 2, 2t + 3 of tiles t..t+7 are four plain vector loads. The output transform
+// interleaves each tile's two columns again and stores whole output rows through the convolution's
+// epilogue. Junk tiles are computed and never stored.
+//
+// The transforms add and subtract (and halve, exactly) before and after the products, so results
+// differ from the direct kernel's by rounding only: a few units in the last place of the sums.
+
+/// B, G and A of F(2×2, 3×3):
+/// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
+/// Aᵀ = [1 1 1 0; 0 1 −1 −1].
+struct WinogradPlan {
+    var batch: Int
+    var inChannels: Int
+    var outChannels: Int
+    var height: Int
+    var width: Int
+    var padTop: Int
+    var padLeft: Int
+    var padBottom: Int
+    var padRight: Int
+    var simd: SIMDLevel
+    /// Tile rows per block of work.
+    var rowsPerBlock: Int = 1
+
+    init(_ g: Conv2DGeometry, simd: SIMDLevel) {
+        batch = g.batch
+        inChannels = g.inChannels
+        outChannels = g.outChannels
+        height = g.height
+        width = g.width
+        padTop = g.padTop
+        padLeft = g.padLeft
+        padBottom = g.padBottom
+        padRight = g.padRight
+        self.simd = simd
+        // V and M (16 floats per tile and channel) within 256 KB (half an L2 of 512 KB: 384 KB ran the
+        // 14×14 shape 20 % slower, EngineBench 2026-12-04), at least two blocks per thread, and
+        // of those sizes the one whose rounding up to whole register blocks wastes the fewest tiles.
+        let positions = simd == .avx512 ? directBlockPositions512 : Kernels.directBlockPositions
+        let fitting = 65_536 / (16 * (inChannels + channelBlocks * 4)) / rowStride
+        let most = max(1, min(fitting, tileRows / (2 * EngineThreads.count)))
+        var best = (rows: 1, waste: Double.infinity)
+        for rows in 1...most {
+            let used = rows * rowStride
+            let waste = Double((used + positions - 1) / positions * positions) / Double(used)
+            if waste <= best.waste + 1e-9 { best = (rows, waste) }
+        }
+        rowsPerBlock = best.rows
+    }
+
+    var outH: Int { height + padTop + padBottom - 2 }
+    var outW: Int { width + padLeft + padRight - 2 }
+    var tilesH: Int { (outH + 1) / 2 }
+    var tilesW: Int { (outW + 1) / 2 }
+    /// S: tiles per tile row in a block, one more than tilesW.
+    var rowStride: Int { tilesW + 1 }
+    /// Tile rows of the whole batch, image after image.
+    var tileRows: Int { batch * tilesH }
+    /// Tiles per block: rowsPerBlock·S rounded up to whole register blocks (and SIMD8 vectors).
+    var blockTiles: Int {
+        let positions = simd == .avx512 ? directBlockPositions512 : Kernels.directBlockPositions
+        return (rowsPerBlock * rowStride + positions - 1) / positions * positions
+    }
+    var blocks: Int { (tileRows + rowsPerBlock - 1) / rowsPerBlock }
+    var channelBlocks: Int { (outChannels + 3) / 4 }
+    /// Floats per staged half row (even or odd columns): one per tile, one more for the last tile's
+    /// reads, and a vector of slack.
+    var stagedHalf: Int { blockTiles + 16 }
+    /// Floats of the transformed filters: (16, channelBlocks, C, 4).
+    var filterCount: Int { 16 * channelBlocks * inChannels * 4 }
+}
+extension Conv2DGeometry {
+    /// The Winograd kernel runs it: 3×3, stride 1, no dilation, one group.
+    var winogradApplies: Bool {
+        kernelHeight == 3 && kernelWidth == 3 && isUnitStride && dilationH == 1 && dilationW == 1 && groups == 1
+    }
+
+    /// The Winograd kernel runs its input gradient: as above, and its adjoint's padding 2 − pad ≥ 0.
+    var winogradBackwardInputApplies: Bool {
+        winogradApplies && padTop <= 2 && padLeft <= 2 && padBottom <= 2 && padRight <= 2
+    }
+}
+
+extension Kernels {
+    /// y = epilogue(conv(x, w) + bias) by Winograd F(2×2, 3×3); `g.winogradApplies` must hold.
+    static func conv2dWinograd(
+        _ x: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry,
+        epilogue: ConvEpilogue = .none,
+        simd: SIMDLevel = .active
+    ) {
+        precondition(g.winogradApplies, "conv2dWinograd: needs 3×3, stride 1, no dilation, one group")
+        let plan = WinogradPlan(g, simd: simd)
+        let filters = winogradFilters(w, plan)
+        filters.withUnsafeBufferPointer { pu in
+            guard let pu = pu.baseAddress else { return }
+            winogradConvolution(x, pu, bias, y, plan, epilogue: epilogue)
+        }
+    }
+
+    /// dx = conv2dᵀ(dy, w) by Winograd: the adjoint of a stride-1 3×3 convolution is one of dy with
+    /// the kernel flipped and its channel axes swapped, padded by 2 − pad.
+    static func conv2dWinogradBackwardInput(
+        _ dy: UnsafePointer<Float>,
+        _ w: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>,
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel = .active
+    ) {
+        precondition(g.winogradBackwardInputApplies, "conv2dWinogradBackwardInput: needs 3×3, stride 1, pad ≤ 2")
+        let adjoint = Conv2DGeometry(
+            batch: g.batch,
+            inChannels: g.outChannels,
+            height: g.outHeight,
+            width: g.outWidth,
+            outChannels: g.inChannels,
+            kernelHeight: 3,
+            kernelWidth: 3,
+            strideH: 1,
+            strideW: 1,
+            dilationH: 1,
+            dilationW: 1,
+            padTop: 2 - g.padTop,
+            padLeft: 2 - g.padLeft,
+            padBottom: 2 - g.padBottom,
+            padRight: 2 - g.padRight,
+            groups: 1
+        )
+        precondition(
+            adjoint.outHeight == g.height && adjoint.outWidth == g.width,
+            "conv2dWinogradBackwardInput: adjoint gives \(adjoint.outHeight)×\(adjoint.outWidth), "
+                + "expected \(g.height)×\(g.width)"
+        )
+        // flipped[c][k][t] = w[k][c][8 − t].
+        let k = g.outChannels
+        let c = g.inChannels
+        var flipped = [Float](repeating: 0, count: g.weightCount)
+        for ki in 0..<k {
+            for ci in 0..<c {
+                for t in 0..<9 { flipped[(ci * k + ki) * 9 + t] = w[(ki * c + ci) * 9 + 8 - t] }
+            }
+        }
+        let plan = WinogradPlan(adjoint, simd: simd)
+        let filters = flipped.withUnsafeBufferPointer { pw in pw.baseAddress.map { winogradFilters($0, plan) } ?? [] }
+        filters.withUnsafeBufferPointer { pu in
+            guard let pu = pu.baseAddress else { return }
+            winogradConvolution(dy, pu, nil, dx, plan)
+        }
+    }
+
+    /// U = G·w[k,c]·Gᵀ for every filter, packed as (ξ, channel block, c, 4) with zeros past K.
+    static func winogradFilters(_ w: UnsafePointer<Float>, _ plan: WinogradPlan) -> [Float] {
+        let cs = plan.inChannels
+        let blockStride = plan.channelBlocks * cs * 4
+        var packed = [Float](repeating: 0, count: plan.filterCount)
+        packed.withUnsafeMutableBufferPointer { pp in
+            for k in 0..<plan.outChannels {
+                for c in 0..<cs {
+                    let f = w + (k * cs + c) * 9
+                    // gg = G·f (rows of 3), then u = gg·Gᵀ: row r of u from row r of gg.
+                    func rowOfG(_ s: Int) -> (Float, Float, Float, Float) {
+                        let (a0, a1, a2) = (f[s], f[3 + s], f[6 + s])
+                        return (a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2)
+                    }
+                    let (col0, col1, col2) = (rowOfG(0), rowOfG(1), rowOfG(2))
+                    let base = ((k / 4) * cs + c) * 4 + k % 4
+                    func store(_ r: Int, _ b0: Float, _ b1: Float, _ b2: Float) {
+                        pp[(4 * r) * blockStride + base] = b0
+                        pp[(4 * r + 1) * blockStride + base] = (b0 + b1 + b2) * 0.5
+                        pp[(4 * r + 2) * blockStride + base] = (b0 - b1 + b2) * 0.5
+                        pp[(4 * r + 3) * blockStride + base] = b2
+                    }
+                    store(0, col0.0, col1.0, col2.0)
+                    store(1, col0.1, col1.1, col2.1)
+                    store(2, col0.2, col1.2, col2.2)
+                    store(3, col0.3, col1.3, col2.3)
+                }
+            }
+        }
+        return packed
+    }
+
+    /// y = epilogue(Σ Winograd products + bias), block of tile rows by block of tile rows.
+    static func winogradConvolution(
+        _ x: UnsafePointer<Float>,
+        _ filters: UnsafePointer<Float>,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        _ plan: WinogradPlan,
+        epilogue: ConvEpilogue = .none
+    ) {
+        let cs = plan.inChannels
+        let ks = plan.outChannels
+        let tiles = plan.blockTiles
+        let offsets = (0..<cs).map { $0 * tiles }
+        let cost = 16 * (cs + ks) * tiles * 4
+        offsets.withUnsafeBufferPointer { offsets in
+            guard let offsets = offsets.baseAddress else { return }
+            parallelChunks(plan.blocks, costPerItem: cost) { blocks in
+                let vCount = 16 * cs * tiles
+                let mCount = 16 * plan.channelBlocks * 4 * tiles
+                let v = UnsafeMutablePointer<Float>.allocate(capacity: vCount)
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: mCount)
+                // Staged rows: 4 × (even, odd) halves; output rows: 2 × 2 floats per tile.
+                let staged = UnsafeMutablePointer<Float>.allocate(capacity: 8 * plan.stagedHalf)
+                let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * tiles)
+                v.initialize(repeating: 0, count: vCount)
+                m.initialize(repeating: 0, count: mCount)
+                staged.initialize(repeating: 0, count: 8 * plan.stagedHalf)
+                defer {
+                    v.deallocate()
+                    m.deallocate()
+                    staged.deallocate()
+                    rows.deallocate()
+                }
+                for block in blocks {
+                    winogradInputTransform(x, block: block, plan, staged, v)
+                    for xi in 0..<16 {
+                        let vx = v + xi * cs * tiles
+                        let ux = filters + xi * plan.channelBlocks * cs * 4
+                        let mx = m + xi * plan.channelBlocks * 4 * tiles
+                        if plan.simd == .avx512 {
+                            directBlocks512(
+                                vx,
+                                offsets,
+                                taps: cs,
+                                ux,
+                                channelBlocks: plan.channelBlocks,
+                                mx,
+                                rowStride: tiles,
+                                firstPosition: 0,
+                                lastPosition: tiles
+                            )
+                        } else {
+                            directBlocks(
+                                vx,
+                                offsets,
+                                taps: cs,
+                                ux,
+                                channelBlocks: plan.channelBlocks,
+                                mx,
+                                rowStride: tiles,
+                                firstPosition: 0,
+                                lastPosition: tiles
+                            )
+                        }
+                    }
+                    winogradOutputTransform(m, block: block, plan, bias, y, rows, epilogue: epilogue)
+                }
+            }
+        }
+    }
+
+    /// V[ξ][c][t] = (Bᵀ·d·B)[ξ] for the tiles t of one block.
+    static func winogradInputTransform(
+        _ x: UnsafePointer<Float>,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ staged: UnsafeMutablePointer<Float>,
+        _ v: UnsafeMutablePointer<Float>
+    ) {
+        typealias V8 = SIMD8<Float>
+        let cs = plan.inChannels
+        let tiles = plan.blockTiles
+        let plane = plan.height * plan.width
+        let half = plan.stagedHalf
+        let segment = plan.rowStride
+        // Columns of x a tile row's segment holds: those left of its 2·S staged columns.
+        let copied = max(0, min(plan.width, 2 * segment - plan.padLeft))
+        let xiStride = cs * tiles  // floats from V[ξ] to V[ξ + 1]
+        let firstRow = block * plan.rowsPerBlock
+        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        for c in 0..<cs {
+            // Stage: staged[2·rr] and staged[2·rr + 1] are the even and odd columns of input row rr of
+            // every tile row; column 2·r·S + padLeft + w of row rr holds x[n, c, 2i − padTop + rr, w].
+            for r in 0..<rowCount {
+                let q = firstRow + r
+                let n = q / plan.tilesH
+                let i = q - n * plan.tilesH
+                let image = x + (n * cs + c) * plane
+                let column = 2 * r * segment + plan.padLeft
+                for rr in 0..<4 {
+                    let h = 2 * i - plan.padTop + rr
+                    let even = staged + 2 * rr * half
+                    let odd = even + half
+                    // x's even columns land on the even half when `column` is even, else on the odd one.
+                    let (first, second) = column % 2 == 0 ? (even, odd) : (odd, even)
+                    let firstAt = column / 2
+                    let secondAt = (column + 1) / 2
+                    if h >= 0 && h < plan.height {
+                        let src = image + h * plan.width
+                        var w = 0
+                        while w + 16 <= copied {
+                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
+                                of: values.evenHalf,
+                                as: V8.self
+                            )
+                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
+                                of: values.oddHalf,
+                                as: V8.self
+                            )
+                            w += 16
+                        }
+                        if w + 8 <= copied {
+                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: V8.self)
+                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
+                                of: values.evenHalf,
+                                as: SIMD4<Float>.self
+                            )
+                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
+                                of: values.oddHalf,
+                                as: SIMD4<Float>.self
+                            )
+                            w += 8
+                        }
+                        while w < copied {
+                            first[firstAt + w / 2] = src[w]
+                            if w + 1 < copied { second[secondAt + w / 2] = src[w + 1] }
+                            w += 2
+                        }
+                    } else {
+                        for w in stride(from: 0, to: copied, by: 2) {
+                            first[firstAt + w / 2] = 0
+                            if w + 1 < copied { second[secondAt + w / 2] = 0 }
+                        }
+                    }
+                }
+            }
+            // Transform: d[rr][s] of tiles t..t+7 is column 2t + s of row rr: even[t], odd[t],
+            // even[t + 1], odd[t + 1].
+            let out = v + c * tiles
+            let evens = (staged, staged + 2 * half, staged + 4 * half, staged + 6 * half)
+            let odds = (staged + half, staged + 3 * half, staged + 5 * half, staged + 7 * half)
+            var t = 0
+            while t < tiles {
+                // Row rr of d·B: (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then Bᵀ on the rows, ordered so
+                // that two rows of d·B are live at a time; V[4a + b] lies `xiStride` floats after V[4a + b − 1].
+                let t2 = winogradRowOfDB(evens.2 + t, odds.2 + t)
+                let t0 = winogradRowOfDB(evens.0 + t, odds.0 + t)
+                var at = out + t
+                winogradStore(&at, xiStride, t0.0 - t2.0, t0.1 - t2.1, t0.2 - t2.2, t0.3 - t2.3)
+                let t1 = winogradRowOfDB(evens.1 + t, odds.1 + t)
+                winogradStore(&at, xiStride, t1.0 + t2.0, t1.1 + t2.1, t1.2 + t2.2, t1.3 + t2.3)
+                winogradStore(&at, xiStride, t2.0 - t1.0, t2.1 - t1.1, t2.2 - t1.2, t2.3 - t1.3)
+                let t3 = winogradRowOfDB(evens.3 + t, odds.3 + t)
+                winogradStore(&at, xiStride, t1.0 - t3.0, t1.1 - t3.1, t1.2 - t3.2, t1.3 - t3.3)
+                t += 8
+            }
+        }
+    }
+
+    /// A row of d·B for 8 tiles: d0 = even[0..<8], d1 = odd[0..<8], d2 = even[1..<9], d3 = odd[1..<9];
+    /// (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+    @inline(__always)
+    static func winogradRowOfDB(
+        _ even: UnsafeMutablePointer<Float>,
+        _ odd: UnsafeMutablePointer<Float>
+    ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let e = UnsafeRawPointer(even)
+        let o = UnsafeRawPointer(odd)
+        let d0 = e.loadUnaligned(as: SIMD8<Float>.self)
+        let d1 = o.loadUnaligned(as: SIMD8<Float>.self)
+        let d2 = e.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
+        let d3 = o.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+    }
+
+    /// Stores four vectors `stride` floats apart from `at`, leaving `at` after the last.
+    @inline(__always)
+    static func winogradStore(
+        _ at: inout UnsafeMutablePointer<Float>,
+        _ stride: Int,
+        _ a: SIMD8<Float>,
+        _ b: SIMD8<Float>,
+        _ c: SIMD8<Float>,
+        _ d: SIMD8<Float>
+    ) {
+        UnsafeMutableRawPointer(at).storeBytes(of: a, as: SIMD8<Float>.self)
+        at += stride
+        UnsafeMutableRawPointer(at).storeBytes(of: b, as: SIMD8<Float>.self)
+        at += stride
+        UnsafeMutableRawPointer(at).storeBytes(of: c, as: SIMD8<Float>.self)
+        at += stride
+        UnsafeMutableRawPointer(at).storeBytes(of: d, as: SIMD8<Float>.self)
+        at += stride
+    }
+
+    /// y rows of one block's tiles: Aᵀ·M·A for each tile and output channel, stored through the epilogue.
+    static func winogradOutputTransform(
+        _ m: UnsafePointer<Float>,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        _ rows: UnsafeMutablePointer<Float>,
+        epilogue: ConvEpilogue
+    ) {
+        typealias V8 = SIMD8<Float>
+        let tiles = plan.blockTiles
+        let step = plan.channelBlocks * 4 * tiles  // floats from M[ξ] to M[ξ + 1]
+        let outPlane = plan.outH * plan.outW
+        let segment = plan.rowStride
+        let firstRow = block * plan.rowsPerBlock
+        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        // The tiles the block's tile rows use, in whole vectors.
+        let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
+        for k in 0..<plan.outChannels {
+            let src = m + k * tiles
+            var t = 0
+            while t < used {
+                // Aᵀ on the rows of M, column by column: (m0 + m1 + m2, m1 − m2 − m3).
+                func rowsOfA(_ col: Int) -> (V8, V8) {
+                    let at = UnsafeRawPointer(src + col * step + t)
+                    let m0 = at.loadUnaligned(as: V8.self)
+                    let m1 = at.loadUnaligned(fromByteOffset: 16 * step, as: V8.self)
+                    let m2 = at.loadUnaligned(fromByteOffset: 32 * step, as: V8.self)
+                    let m3 = at.loadUnaligned(fromByteOffset: 48 * step, as: V8.self)
+                    return (m0 + m1 + m2, m1 - m2 - m3)
+                }
+                let (s00, s10) = rowsOfA(0)
+                let (s01, s11) = rowsOfA(1)
+                let (s02, s12) = rowsOfA(2)
+                let (s03, s13) = rowsOfA(3)
+                // ·A on the columns: outputs (0, 0), (0, 1) of row 0 and (1, 0), (1, 1) of row 1.
+                let y00 = s00 + s01 + s02
+                let y01 = s01 - s02 - s03
+                let y10 = s10 + s11 + s12
+                let y11 = s11 - s12 - s13
+                UnsafeMutableRawPointer(rows + 2 * t).storeBytes(of: interleave(y00, y01), as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(rows + 2 * tiles + 2 * t).storeBytes(
+                    of: interleave(y10, y11),
+                    as: SIMD16<Float>.self
+                )
+                t += 8
+            }
+            for r in 0..<rowCount {
+                let q = firstRow + r
+                let n = q / plan.tilesH
+                let i = q - n * plan.tilesH
+                for a in 0..<2 {
+                    let oh = 2 * i + a
+                    if oh >= plan.outH { break }
+                    let offset = (n * plan.outChannels + k) * outPlane + oh * plan.outW
+                    epilogue.store(
+                        rows + a * 2 * tiles + 2 * r * segment,
+                        bias: bias?[k] ?? 0,
+                        y + offset,
+                        offset: offset,
+                        count: plan.outW
+                    )
+                }
+            }
+        }
+    }
+
+    /// (a0, b0, a1, b1, …, a7, b7).
+    @inline(__always)
+    static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+}
