@@ -9,6 +9,7 @@ import TensorEngineAVX512
 func benchmarkRegisterBlocks(into report: inout BenchmarkReport) {
     let avx512 = SIMDLevel.active.supported == .avx512
     let blockPositions = avx512 ? directBlockPositions512 : Kernels.directBlockPositions
+    let runBlocks = Kernels.registerBlocks(SIMDLevel.active.supported)
     let section =
         "Direct-convolution register blocks in cache (\(avx512 ? "AVX-512" : "AVX2"), 3×3 taps, 16 output channels, "
         + "per-thread buffers)"
@@ -53,31 +54,7 @@ func benchmarkRegisterBlocks(into report: inout BenchmarkReport) {
                             xCopy.initialize(from: px, count: channels * channelStride)
                             let py = base + thread * outChannels * positions
                             for _ in 0..<repetitions {
-                                if avx512 {
-                                    directBlocks512(
-                                        xCopy,
-                                        po,
-                                        taps: taps,
-                                        pw,
-                                        channelBlocks: outChannels / 4,
-                                        py,
-                                        rowStride: positions,
-                                        firstPosition: 0,
-                                        lastPosition: positions
-                                    )
-                                } else {
-                                    Kernels.directBlocks(
-                                        xCopy,
-                                        po,
-                                        taps: taps,
-                                        pw,
-                                        channelBlocks: outChannels / 4,
-                                        py,
-                                        rowStride: positions,
-                                        firstPosition: 0,
-                                        lastPosition: positions
-                                    )
-                                }
+                                runBlocks(xCopy, po, taps, pw, outChannels / 4, py, positions, 0, positions)
                             }
                         }
                         outs[0] = Array(UnsafeBufferPointer(start: results, count: outChannels * positions))

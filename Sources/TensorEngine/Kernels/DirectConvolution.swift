@@ -404,6 +404,7 @@ extension Kernels {
         let outChannels = plan.groups * plan.outPerGroup
         let cost = plan.taps * plan.channelBlocks * blocksPerSplit * 96
         let offsets = plan.tapOffsets
+        let blocks = registerBlocks(plan.simd)
         offsets.withUnsafeBufferPointer { offsets in
             guard let offsets = offsets.baseAddress else { return }
             parallelChunks(loads * splits, costPerItem: cost) { items in
@@ -429,31 +430,17 @@ extension Kernels {
                     let firstBlock = part * blocksPerSplit
                     let lastBlock = min(plan.positionBlocks, firstBlock + blocksPerSplit)
                     if firstBlock >= lastBlock { continue }
-                    if plan.simd == .avx512 {
-                        directBlocks512(
-                            xpad,
-                            offsets,
-                            taps: plan.taps,
-                            packed + gi * plan.channelBlocks * plan.taps * 4,
-                            channelBlocks: plan.channelBlocks,
-                            ybuf,
-                            rowStride: plan.flatRounded,
-                            firstPosition: firstBlock * plan.blockPositions,
-                            lastPosition: lastBlock * plan.blockPositions
-                        )
-                    } else {
-                        directBlocks(
-                            xpad,
-                            offsets,
-                            taps: plan.taps,
-                            packed + gi * plan.channelBlocks * plan.taps * 4,
-                            channelBlocks: plan.channelBlocks,
-                            ybuf,
-                            rowStride: plan.flatRounded,
-                            firstPosition: firstBlock * plan.blockPositions,
-                            lastPosition: lastBlock * plan.blockPositions
-                        )
-                    }
+                    blocks(
+                        xpad,
+                        offsets,
+                        plan.taps,
+                        packed + gi * plan.channelBlocks * plan.taps * 4,
+                        plan.channelBlocks,
+                        ybuf,
+                        plan.flatRounded,
+                        firstBlock * plan.blockPositions,
+                        lastBlock * plan.blockPositions
+                    )
                     // Copy the kept positions of [firstBlock, lastBlock) out through the epilogue.
                     plan.forEachOutputRun(
                         firstBlock * plan.blockPositions,
@@ -479,6 +466,20 @@ extension Kernels {
 
     /// Output positions per AVX2 register block: 3 SIMD8 vectors.
     public static let directBlockPositions = 24
+
+    /// The arguments of `directBlocks` and TensorEngineAVX512's `directBlocks512`: x, offsets, taps,
+    /// packed, channelBlocks, out, rowStride, firstPosition, lastPosition.
+    public typealias RegisterBlocks =
+        @Sendable (
+            UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int,
+            Int, Int
+        ) -> Void
+
+    /// The register blocks of `simd`: AVX-512's (48 positions a block) or AVX2's (24).
+    public static func registerBlocks(_ simd: SIMDLevel) -> RegisterBlocks {
+        if simd == .avx512 { return directBlocks512(_:_:taps:_:channelBlocks:_:rowStride:firstPosition:lastPosition:) }
+        return directBlocks(_:_:taps:_:channelBlocks:_:rowStride:firstPosition:lastPosition:)
+    }
 
     /// The AVX2 register blocks of positions [firstPosition, lastPosition) (a multiple of 24 apart)
     /// for every block of 4 output channels: the twin of TensorEngineAVX512's directBlocks512, with

@@ -212,9 +212,10 @@ extension Kernels {
         let tiles = plan.blockTiles
         let offsets = (0..<cs).map { $0 * tiles }
         let cost = 16 * (cs + ks) * tiles * 4
+        let blocks = registerBlocks(plan.simd)
         offsets.withUnsafeBufferPointer { offsets in
             guard let offsets = offsets.baseAddress else { return }
-            parallelChunks(plan.blocks, costPerItem: cost) { blocks in
+            parallelChunks(plan.blocks, costPerItem: cost) { items in
                 let vCount = 16 * cs * tiles
                 let mCount = 16 * plan.channelBlocks * 4 * tiles
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: vCount)
@@ -231,37 +232,13 @@ extension Kernels {
                     staged.deallocate()
                     rows.deallocate()
                 }
-                for block in blocks {
+                for block in items {
                     winogradInputTransform(x, block: block, plan, staged, v)
                     for xi in 0..<16 {
                         let vx = v + xi * cs * tiles
                         let ux = filters + xi * plan.channelBlocks * cs * 4
                         let mx = m + xi * plan.channelBlocks * 4 * tiles
-                        if plan.simd == .avx512 {
-                            directBlocks512(
-                                vx,
-                                offsets,
-                                taps: cs,
-                                ux,
-                                channelBlocks: plan.channelBlocks,
-                                mx,
-                                rowStride: tiles,
-                                firstPosition: 0,
-                                lastPosition: tiles
-                            )
-                        } else {
-                            directBlocks(
-                                vx,
-                                offsets,
-                                taps: cs,
-                                ux,
-                                channelBlocks: plan.channelBlocks,
-                                mx,
-                                rowStride: tiles,
-                                firstPosition: 0,
-                                lastPosition: tiles
-                            )
-                        }
+                        blocks(vx, offsets, cs, ux, plan.channelBlocks, mx, tiles, 0, tiles)
                     }
                     winogradOutputTransform(m, block: block, plan, bias, y, rows, epilogue: epilogue)
                 }
@@ -384,6 +361,17 @@ extension Kernels {
         return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
     }
 
+    /// Aᵀ on one column of M for 8 tiles: (m0 + m1 + m2, m1 − m2 − m3), m_a read 4·a·step floats on.
+    @inline(__always)
+    static func winogradRowsOfA(_ at: UnsafePointer<Float>, _ step: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+        let p = UnsafeRawPointer(at)
+        let m0 = p.loadUnaligned(as: SIMD8<Float>.self)
+        let m1 = p.loadUnaligned(fromByteOffset: 16 * step, as: SIMD8<Float>.self)
+        let m2 = p.loadUnaligned(fromByteOffset: 32 * step, as: SIMD8<Float>.self)
+        let m3 = p.loadUnaligned(fromByteOffset: 48 * step, as: SIMD8<Float>.self)
+        return (m0 + m1 + m2, m1 - m2 - m3)
+    }
+
     /// Stores four vectors `stride` floats apart from `at`, leaving `at` after the last.
     @inline(__always)
     static func winogradStore(
@@ -427,19 +415,12 @@ extension Kernels {
             let src = m + k * tiles
             var t = 0
             while t < used {
-                // Aᵀ on the rows of M, column by column: (m0 + m1 + m2, m1 − m2 − m3).
-                func rowsOfA(_ col: Int) -> (V8, V8) {
-                    let at = UnsafeRawPointer(src + col * step + t)
-                    let m0 = at.loadUnaligned(as: V8.self)
-                    let m1 = at.loadUnaligned(fromByteOffset: 16 * step, as: V8.self)
-                    let m2 = at.loadUnaligned(fromByteOffset: 32 * step, as: V8.self)
-                    let m3 = at.loadUnaligned(fromByteOffset: 48 * step, as: V8.self)
-                    return (m0 + m1 + m2, m1 - m2 - m3)
-                }
-                let (s00, s10) = rowsOfA(0)
-                let (s01, s11) = rowsOfA(1)
-                let (s02, s12) = rowsOfA(2)
-                let (s03, s13) = rowsOfA(3)
+                // Aᵀ on the rows of M, column by column.
+                let at = src + t
+                let (s00, s10) = winogradRowsOfA(at, step)
+                let (s01, s11) = winogradRowsOfA(at + step, step)
+                let (s02, s12) = winogradRowsOfA(at + 2 * step, step)
+                let (s03, s13) = winogradRowsOfA(at + 3 * step, step)
                 // ·A on the columns: outputs (0, 0), (0, 1) of row 0 and (1, 0), (1, 1) of row 1.
                 let y00 = s00 + s01 + s02
                 let y01 = s01 - s02 - s03
