@@ -253,6 +253,9 @@ DISTURBANCES = [
     ("2026-12-04T18:20:50", "2026-12-04T18:24:40",
      "a release build, EngineBench five times with the daemon paused (18:22:03–18:23:43), a debug build and tests"),
     ("2026-12-04T18:24:50", "2026-12-04T18:53:50", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
+    ("2026-12-04T19:45:30", "2026-12-04T20:30:20",
+     "debug and release builds, test runs and a profiler beside it, and EngineBench runs with the daemon "
+     "paused (13 pauses, 19:56–20:29, about 5 minutes in all; .runs/experiments/pauses.log)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
