@@ -13,6 +13,9 @@ let convOptionsGrid: [(String, Conv2DOptions, [Int], [Int])] = [
     ("groups 2", Conv2DOptions(stride: 1, padding: 1, groups: 2), [2, 4, 4, 4], [4, 2, 3, 3]),
     ("depthwise stride 2", Conv2DOptions(stride: 2, padding: 1, groups: 3), [1, 3, 5, 5], [3, 1, 3, 3]),
     ("1x1", Conv2DOptions(), [2, 3, 3, 3], [2, 3, 1, 1]),
+    // 32 channels on both sides: the automatic choice runs Winograd F(2×2, 3×3) forward and for the
+    // input gradient (an odd size leaves half tiles).
+    ("3x3 pad 1, 32 channels (Winograd)", Conv2DOptions(stride: 1, padding: 1), [1, 32, 3, 5], [32, 32, 3, 3]),
 ]
 
 let convGradientCases: [GradientCase] = convOptionsGrid.flatMap { name, options, xs, ws -> [GradientCase] in
