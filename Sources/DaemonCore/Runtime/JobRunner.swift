@@ -2,6 +2,7 @@ import Foundation
 import Jobs
 import Logging
 import ServiceLifecycle
+import TensorEngine
 
 /// Runs queued jobs: a `Service` of the daemon's group that takes the oldest queued job of a kind it
 /// has a ``JobExecutor`` for, runs it and records how it ended. `concurrentJobs` workers (1 by default:
@@ -84,7 +85,17 @@ struct JobRunner: Service {
         running.register(execution)
         defer {
             running.unregister(jobID: job.id)
-            if running.jobIDs.isEmpty { status.set("idle: waiting for jobs") }
+            if running.jobIDs.isEmpty {
+                status.set("idle: waiting for jobs")
+                // The engine keeps freed buffers for its next op; between jobs they go back.
+                let memory = EngineMemory.returnFreeMemory()
+                logger.debug(
+                    "returned free memory to the system",
+                    metadata: [
+                        "memory.resident.before": "\(memory.before)", "memory.resident.after": "\(memory.after)",
+                    ]
+                )
+            }
         }
         // A shutdown that began while the job was being taken from the queue must reach it too.
         if Task.isShuttingDownGracefully { execution.requestStop(.shutdown) }
