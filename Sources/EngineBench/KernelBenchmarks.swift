@@ -171,13 +171,7 @@ func benchmarkEpilogues(batch: Int, into report: inout BenchmarkReport) {
         let separate = { Kernels.relu(Kernels.add(Kernels.conv2d(x, w, bias: bias, g), residual)) }
         let fused = { Kernels.conv2d(x, w, bias: bias, g, residual: residual, relu: true) }
         let validation = separate() == fused() ? "ok (equal bit for bit)" : "FAILED: fused differs"
-        var times: [[Double]] = [[], []]
-        for _ in 0..<7 {
-            for (k, body) in [separate, fused].enumerated() {
-                times[k].append(Timing.measure(minRuns: 3, minSeconds: 0.1, { blackHole(body()) }).median)
-            }
-        }
-        let medians = times.map { $0.sorted()[$0.count / 2] }
+        let (times, medians) = Timing.alternating([{ blackHole(separate()) }, { blackHole(fused()) }])
         for (k, kind) in ["conv, then add and relu passes", "fused epilogue"].enumerated() {
             report.rows.append(
                 BenchmarkRow(
@@ -274,13 +268,7 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
                         NaiveKernels.conv2dBackwardInput(dys, w, small)
                     )
             }
-            var times: [[Double]] = [[], []]
-            for _ in 0..<7 {
-                for k in bodies.indices {
-                    times[k].append(Timing.measure(minRuns: 3, minSeconds: 0.1, bodies[k]).median)
-                }
-            }
-            let medians = times.map { $0.sorted()[$0.count / 2] }
+            let (times, medians) = Timing.alternating(bodies)
             for (k, (label, _)) in algorithms.enumerated() {
                 report.rows.append(
                     BenchmarkRow(

@@ -26,6 +26,21 @@ enum Timing {
     }
 }
 
+extension Timing {
+    /// Times `bodies` in alternating rounds (each round a short `measure` of every body in turn), so
+    /// that this host's minute-to-minute swings fall on all alike: every round's median per body, and
+    /// the median of those.
+    static func alternating(_ bodies: [() -> Void], rounds: Int = 7) -> (times: [[Double]], medians: [Double]) {
+        var times = [[Double]](repeating: [], count: bodies.count)
+        for _ in 0..<rounds {
+            for k in bodies.indices {
+                times[k].append(measure(minRuns: 3, minSeconds: 0.1, bodies[k]).median)
+            }
+        }
+        return (times, times.map { $0.sorted()[$0.count / 2] })
+    }
+}
+
 extension Duration {
     var seconds: Double {
         let (s, attoseconds) = components

@@ -121,6 +121,41 @@ public struct Conv2DGeometry: Sendable, Equatable, Hashable {
             && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }
     var isUnitStride: Bool { strideH == 1 && strideW == 1 }
+
+    /// The adjoint of a stride-1 convolution as a convolution: dy (N,K,Ho,Wo) with the kernel flipped
+    /// and its channel axes swapped, padded by dilation·(R−1) − pad, gives dx (N,C,H,W). Checks that
+    /// the paddings are not negative (pad ≤ dilation·(R−1)) and that the output is x's size.
+    func unitStrideAdjoint(_ name: String) -> Conv2DGeometry {
+        let eh = dilationH * (kernelHeight - 1)
+        let ew = dilationW * (kernelWidth - 1)
+        let adjoint = Conv2DGeometry(
+            batch: batch,
+            inChannels: outChannels,
+            height: outHeight,
+            width: outWidth,
+            outChannels: inChannels,
+            kernelHeight: kernelHeight,
+            kernelWidth: kernelWidth,
+            strideH: 1,
+            strideW: 1,
+            dilationH: dilationH,
+            dilationW: dilationW,
+            padTop: eh - padTop,
+            padLeft: ew - padLeft,
+            padBottom: eh - padBottom,
+            padRight: ew - padRight,
+            groups: groups
+        )
+        precondition(
+            isUnitStride && min(adjoint.padTop, adjoint.padLeft, adjoint.padBottom, adjoint.padRight) >= 0,
+            "\(name): needs stride 1 and pad ≤ dilation·(R−1)"
+        )
+        precondition(
+            adjoint.outHeight == height && adjoint.outWidth == width,
+            "\(name): the adjoint gives \(adjoint.outHeight)×\(adjoint.outWidth), expected \(height)×\(width)"
+        )
+        return adjoint
+    }
 }
 
 /// Which lowering a convolution kernel uses. `automatic` picks per geometry; the others exist so

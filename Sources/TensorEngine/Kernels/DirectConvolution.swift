@@ -226,29 +226,10 @@ extension Kernels {
         _ g: Conv2DGeometry,
         simd: SIMDLevel = .active
     ) {
-        let eh = g.dilationH * (g.kernelHeight - 1)
-        let ew = g.dilationW * (g.kernelWidth - 1)
         let plan = DirectConvPlan(
-            batch: g.batch,
-            groups: g.groups,
-            inPerGroup: g.outPerGroup,
-            outPerGroup: g.inPerGroup,
-            height: g.outHeight,
-            width: g.outWidth,
-            kernelH: g.kernelHeight,
-            kernelW: g.kernelWidth,
-            dilationH: g.dilationH,
-            dilationW: g.dilationW,
-            padTop: eh - g.padTop,
-            padLeft: ew - g.padLeft,
-            padBottom: eh - g.padBottom,
-            padRight: ew - g.padRight,
+            g.unitStrideAdjoint("conv2dBackwardInput"),
             targetPositions: directForwardPositions,
             simd: simd
-        )
-        precondition(
-            plan.outH == g.height && plan.outW == g.width,
-            "conv2dBackwardInput: transposed plan gives \(plan.outH)×\(plan.outW), expected \(g.height)×\(g.width)"
         )
         let kg = g.outPerGroup
         let cg = g.inPerGroup

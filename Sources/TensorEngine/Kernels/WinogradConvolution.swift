@@ -126,29 +126,7 @@ extension Kernels {
         simd: SIMDLevel = .active
     ) {
         precondition(g.winogradBackwardInputApplies, "conv2dWinogradBackwardInput: needs 3×3, stride 1, pad ≤ 2")
-        let adjoint = Conv2DGeometry(
-            batch: g.batch,
-            inChannels: g.outChannels,
-            height: g.outHeight,
-            width: g.outWidth,
-            outChannels: g.inChannels,
-            kernelHeight: 3,
-            kernelWidth: 3,
-            strideH: 1,
-            strideW: 1,
-            dilationH: 1,
-            dilationW: 1,
-            padTop: 2 - g.padTop,
-            padLeft: 2 - g.padLeft,
-            padBottom: 2 - g.padBottom,
-            padRight: 2 - g.padRight,
-            groups: 1
-        )
-        precondition(
-            adjoint.outHeight == g.height && adjoint.outWidth == g.width,
-            "conv2dWinogradBackwardInput: adjoint gives \(adjoint.outHeight)×\(adjoint.outWidth), "
-                + "expected \(g.height)×\(g.width)"
-        )
+        let adjoint = g.unitStrideAdjoint("conv2dWinogradBackwardInput")
         // flipped[c][k][t] = w[k][c][8 − t].
         let k = g.outChannels
         let c = g.inChannels
