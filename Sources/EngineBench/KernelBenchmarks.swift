@@ -80,14 +80,8 @@ func benchmarkConvolutions(batch: Int, into report: inout BenchmarkReport) {
     var rng = RandomGenerator(seed: 2)
     var totals = (forward: 0.0, input: 0.0, filter: 0.0, flops: 0.0)
     for (name, g, perImage) in resnet20ConvShapes(batch: batch) {
-        let x = randomArray(g.inputCount, &rng)
-        let w = randomArray(g.weightCount, &rng)
-        let dy = randomArray(g.outputCount, &rng)
-        // Validate on a small batch of the same geometry against the naive loop twins.
-        var small = g
-        small.batch = 2
-        let xs = Array(x[0..<small.inputCount])
-        let dys = Array(dy[0..<small.outputCount])
+        // Validated on a small batch of the same geometry against the naive loop twins.
+        let (x, w, dy, small, xs, dys) = convInputs(g, &rng)
         let checks = [
             Tolerance.scaledMaxError(
                 Kernels.conv2d(xs, w, bias: nil, small),
@@ -174,16 +168,7 @@ func benchmarkEpilogues(batch: Int, into report: inout BenchmarkReport) {
         let (times, medians) = Timing.alternating([{ blackHole(separate()) }, { blackHole(fused()) }])
         for (k, kind) in ["conv, then add and relu passes", "fused epilogue"].enumerated() {
             report.rows.append(
-                BenchmarkRow(
-                    section: section,
-                    name: "\(kind): \(name)",
-                    shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
-                    medianMilliseconds: medians[k] * 1e3,
-                    gflops: convFlops(g) / medians[k] / 1e9,
-                    imagesPerSecond: nil,
-                    runs: times[k].count,
-                    validation: validation
-                )
+                convRow(section, "\(kind): \(name)", g, median: medians[k], runs: times[k].count, validation)
             )
         }
         print(
@@ -244,13 +229,7 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
     let section = "Winograd F(2×2, 3×3) against direct, batch \(batch)"
     let shapes = resnet20ConvShapes(batch: batch).filter { $0.geometry.strideH == 1 && $0.geometry.kernelHeight == 3 }
     for (name, g, _) in shapes {
-        let x = randomArray(g.inputCount, &rng)
-        let w = randomArray(g.weightCount, &rng)
-        let dy = randomArray(g.outputCount, &rng)
-        var small = g
-        small.batch = 2
-        let xs = Array(x[0..<small.inputCount])
-        let dys = Array(dy[0..<small.outputCount])
+        let (x, w, dy, small, xs, dys) = convInputs(g, &rng)
         for (kind, isForward) in [("forward", true), ("backward input", false)] {
             let algorithms: [(String, Conv2DAlgorithm)] = [("direct", .direct), ("winograd", .winograd)]
             let bodies: [() -> Void] = algorithms.map { _, algorithm in
@@ -270,16 +249,15 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
             }
             let (times, medians) = Timing.alternating(bodies)
             for (k, (label, _)) in algorithms.enumerated() {
+                let validation = errors[k] < 1e-4 ? "ok" : "FAILED \(errors[k])"
                 report.rows.append(
-                    BenchmarkRow(
-                        section: section,
-                        name: "\(kind) \(label): \(name)",
-                        shape: "N=\(batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
-                        medianMilliseconds: medians[k] * 1e3,
-                        gflops: convFlops(g) / medians[k] / 1e9,
-                        imagesPerSecond: nil,
+                    convRow(
+                        section,
+                        "\(kind) \(label): \(name)",
+                        g,
+                        median: medians[k],
                         runs: times[k].count,
-                        validation: errors[k] < 1e-4 ? "ok" : "FAILED \(errors[k])"
+                        validation
                     )
                 )
             }
@@ -289,4 +267,40 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
             )
         }
     }
+}
+
+/// A row of a convolution timed in alternating rounds: its median and GFLOP/s at the direct
+/// convolution's multiply–adds.
+private func convRow(
+    _ section: String,
+    _ name: String,
+    _ g: Conv2DGeometry,
+    median: Double,
+    runs: Int,
+    _ validation: String
+) -> BenchmarkRow {
+    BenchmarkRow(
+        section: section,
+        name: name,
+        shape: "N=\(g.batch) C=\(g.inChannels) K=\(g.outChannels) \(g.height)→\(g.outHeight)",
+        medianMilliseconds: median * 1e3,
+        gflops: convFlops(g) / median / 1e9,
+        imagesPerSecond: nil,
+        runs: runs,
+        validation: validation
+    )
+}
+
+/// Random x, w and dy of a convolution, and the same geometry at batch 2 with the first images of x
+/// and dy (for the checks against the naive loop twins).
+private func convInputs(
+    _ g: Conv2DGeometry,
+    _ rng: inout RandomGenerator
+) -> (x: [Float], w: [Float], dy: [Float], small: Conv2DGeometry, xs: [Float], dys: [Float]) {
+    let x = randomArray(g.inputCount, &rng)
+    let w = randomArray(g.weightCount, &rng)
+    let dy = randomArray(g.outputCount, &rng)
+    var small = g
+    small.batch = 2
+    return (x, w, dy, small, Array(x[0..<small.inputCount]), Array(dy[0..<small.outputCount]))
 }
