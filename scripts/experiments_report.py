@@ -256,6 +256,11 @@ DISTURBANCES = [
     ("2026-12-04T19:45:30", "2026-12-04T20:30:20",
      "debug and release builds, test runs and a profiler beside it, and EngineBench runs with the daemon "
      "paused (13 pauses, 19:56–20:29, about 5 minutes in all; .runs/experiments/pauses.log)"),
+    ("2026-12-04T20:30:20", "2026-12-04T20:55:00",
+     "`make bench` and `make bench-attacks` with the daemon paused (20:30:20–20:38:15), then debug and release "
+     "builds and test runs beside it"),
+    ("2026-12-04T20:55:00", "2026-12-04T21:22:30",
+     "a clean-clone CI run (`.ci/run`: build and `make test`) and a short audit on a second daemon"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
