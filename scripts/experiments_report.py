@@ -380,6 +380,20 @@ def findings4():
     return lines
 
 
+def target_lines(label, m, m_s, at, at_s, time_note=""):
+    """Issue 12's two ratios of a Robust-KD row against a PGD-AT row: PGD-20 0.1 robust accuracy
+    (≥ 0.80) and training wall time (≤ 0.35), each where both cells exist."""
+    lines = []
+    if m["pgd10"] is not None and at["pgd10"]:
+        ratio = m["pgd10"] / at["pgd10"]
+        lines.append(f"- PGD-20 0.1 of {label}: {ratio:.2f} (target ≥ 0.80): " + ("met" if ratio >= 0.8 else "NOT met"))
+    if m_s and at_s:
+        ratio = m_s / at_s
+        lines.append(f"- training wall time of {label}: {ratio:.2f} (target ≤ 0.35): "
+                     + ("met" if ratio <= 0.35 else "NOT met") + time_note)
+    return lines
+
+
 def targets():
     """Issue 12's target, checked on experiment 1 when its cells exist."""
     rkd, std, shafahi = (measures(f"exp1.{r}") for r in ("rkd-exact", "standard", "shafahi"))
@@ -393,14 +407,7 @@ def targets():
         for reference, reference_label in (("pgd-at", "from the teacher"), ("pgd-at-scratch", "from scratch")):
             at = measures(f"exp1.{reference}")
             at_s, _ = training(f"exp1.{reference}")
-            if m["pgd10"] is not None and at["pgd10"]:
-                ratio = m["pgd10"] / at["pgd10"]
-                lines.append(f"- PGD-20 0.1 of Robust-KD ({mode_label}) / PGD-AT ({reference_label}): {ratio:.2f} "
-                             "(target ≥ 0.80): " + ("met" if ratio >= 0.8 else "NOT met"))
-            if m_s and at_s:
-                ratio = m_s / at_s
-                lines.append(f"- training wall time of Robust-KD ({mode_label}) / PGD-AT ({reference_label}): "
-                             f"{ratio:.2f} (target ≤ 0.35): " + ("met" if ratio <= 0.35 else "NOT met"))
+            lines += target_lines(f"Robust-KD ({mode_label}) / PGD-AT ({reference_label})", m, m_s, at, at_s)
     if rkd["clean"] is not None and std["clean"] is not None:
         gap = 100 * (std["clean"] - rkd["clean"])
         lines.append(f"- clean accuracy, standard training minus Robust-KD: {gap:.1f} points (target ≤ 3): "
@@ -440,16 +447,9 @@ def findings2():
     for mode, label in (("rkd-exact", "exact"), ("rkd-fd", "fd")):
         m = measures(f"exp2.{mode}")
         m_s, _ = training(f"exp2.{mode}")
-        if m["pgd10"] is not None and at["pgd10"]:
-            ratio = m["pgd10"] / at["pgd10"]
-            lines.append(f"- PGD-20 0.1 of Robust-KD ({label}) / PGD-AT of the student: {ratio:.2f} (target ≥ 0.80): "
-                         + ("met" if ratio >= 0.8 else "NOT met"))
-        if m_s and at_s:
-            ratio = m_s / at_s
-            lines.append(f"- training wall time of Robust-KD ({label}) / PGD-AT of the student: {ratio:.2f} "
-                         "(target ≤ 0.35): " + ("met" if ratio <= 0.35 else "NOT met")
-                         + (" (its training overlapped " + "; ".join(disturbed(f"exp2.{mode}")) + ")"
-                            if disturbed(f"exp2.{mode}") else ""))
+        overlapped = disturbed(f"exp2.{mode}")
+        note = " (its training overlapped " + "; ".join(overlapped) + ")" if overlapped else ""
+        lines += target_lines(f"Robust-KD ({label}) / PGD-AT of the student", m, m_s, at, at_s, time_note=note)
     rkd, finetune, shafahi = (measures(f"exp2.{r}") for r in ("rkd-exact", "finetune", "shafahi"))
     if None not in (rkd["pgd10"], finetune["pgd10"], shafahi["pgd10"]):
         lines.append(
