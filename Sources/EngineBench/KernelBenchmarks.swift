@@ -221,17 +221,19 @@ func benchmarkPooling(batch: Int, into report: inout BenchmarkReport) {
     }
 }
 
-/// Winograd F(2×2, 3×3) against the direct kernel on ResNet-20's stride-1 3×3 shapes, forward and
+/// Winograd F(2×2, 3×3) and F(4×4, 3×3) against the direct kernel on ResNet-20's stride-1 3×3 shapes, forward and
 /// input gradient, timed in alternating rounds in one process. GFLOP/s count the direct
 /// convolution's multiply–adds for both (so they compare times, not the arithmetic each does).
 func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
     var rng = RandomGenerator(seed: 6)
-    let section = "Winograd F(2×2, 3×3) against direct, batch \(batch)"
+    let section = "Winograd F(2×2, 3×3) and F(4×4, 3×3) against direct, batch \(batch)"
     let shapes = resnet20ConvShapes(batch: batch).filter { $0.geometry.strideH == 1 && $0.geometry.kernelHeight == 3 }
     for (name, g, _) in shapes {
         let (x, w, dy, small, xs, dys) = convInputs(g, &rng)
         for (kind, isForward) in [("forward", true), ("backward input", false)] {
-            let algorithms: [(String, Conv2DAlgorithm)] = [("direct", .direct), ("winograd", .winograd)]
+            let algorithms: [(String, Conv2DAlgorithm)] = [
+                ("direct", .direct), ("winograd", .winograd), ("winograd F(4×4)", .winograd4),
+            ]
             let bodies: [() -> Void] = algorithms.map { _, algorithm in
                 if isForward { return { blackHole(Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)) } }
                 return { blackHole(Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)) }
@@ -262,8 +264,9 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
                 )
             }
             print(
-                "winograd \(kind) \(name): direct \(String(format: "%.2f", medians[0] * 1e3)) ms, winograd "
-                    + "\(String(format: "%.2f", medians[1] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[1]))×)"
+                "winograd \(kind) \(name): direct \(String(format: "%.2f", medians[0] * 1e3)) ms, F(2×2) "
+                    + "\(String(format: "%.2f", medians[1] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[1]))×), "
+                    + "F(4×4) \(String(format: "%.2f", medians[2] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[2]))×)"
             )
         }
     }

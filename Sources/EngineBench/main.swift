@@ -13,6 +13,9 @@ var skipGEMM = false
 var skipKernels = false
 var skipModels = false
 var peersFile: String?
+/// `--only SECTION`: run that kernel section alone (A/B runs of one kernel).
+let sections = ["gemm", "convolutions", "epilogues", "winograd", "register-blocks", "pooling"]
+var onlySection: String?
 while let flag = arguments.popFirst() {
     switch flag {
     case "--batch":
@@ -41,11 +44,21 @@ while let flag = arguments.popFirst() {
             exit(2)
         }
         peersFile = value
+    case "--only":
+        guard let value = arguments.popFirst(), sections.contains(value) else {
+            FileHandle.standardError.write(
+                Data("EngineBench: --only needs one of \(sections.joined(separator: ", "))\n".utf8)
+            )
+            exit(2)
+        }
+        onlySection = value
+        skipModels = true
     case "--help", "-h":
         print(
             "usage: EngineBench [--batch N (128)] [--output DIR (docs/benchmarks)] [--skip-gemm] [--skip-kernels] "
-                + "[--skip-models] [--peers FILE]"
+                + "[--skip-models] [--only SECTION] [--peers FILE]"
         )
+        print("  --only SECTION  one kernel section alone: \(sections.joined(separator: ", "))")
         print("  --skip-kernels  only the whole-model figures (no sgemm, no convolution kernels)")
         print("  --skip-models  only the kernel figures (for A/B runs of a kernel change)")
         print("  --peers FILE  rows measured by scripts/peer_bench.py (onnxruntime) to include in the report")
@@ -69,12 +82,14 @@ print(
     "FMA peak (\(SIMDLevel.active.supported), \(EngineThreads.count) threads): "
         + "\(String(format: "%.0f", report.peakGFLOPS ?? 0)) GFLOP/s"
 )
-if !skipGEMM && !skipKernels { benchmarkGEMM(into: &report) }
-if !skipKernels { benchmarkConvolutions(batch: batch, into: &report) }
-if !skipKernels { benchmarkEpilogues(batch: batch, into: &report) }
-if !skipKernels { benchmarkWinograd(batch: batch, into: &report) }
-if !skipKernels { benchmarkRegisterBlocks(into: &report) }
-if !skipKernels { benchmarkPooling(batch: batch, into: &report) }
+/// Whether the kernel section `name` runs.
+@MainActor func runs(_ name: String) -> Bool { !skipKernels && (onlySection == nil || onlySection == name) }
+if runs("gemm") && !skipGEMM { benchmarkGEMM(into: &report) }
+if runs("convolutions") { benchmarkConvolutions(batch: batch, into: &report) }
+if runs("epilogues") { benchmarkEpilogues(batch: batch, into: &report) }
+if runs("winograd") { benchmarkWinograd(batch: batch, into: &report) }
+if runs("register-blocks") { benchmarkRegisterBlocks(into: &report) }
+if runs("pooling") { benchmarkPooling(batch: batch, into: &report) }
 if !skipModels {
     benchmarkModels(batch: batch, into: &report)
     benchmarkImportedModel(batch: batch, into: &report)

@@ -120,7 +120,7 @@ struct ConvOracle {
     }
 }
 
-let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise, .winograd]
+let convAlgorithms: [Conv2DAlgorithm] = [.automatic, .im2col, .direct, .pointwise, .winograd, .winograd4]
 
 @Suite("Convolution kernels")
 struct ConvolutionKernelTests {
@@ -177,20 +177,20 @@ struct ConvolutionKernelTests {
         ConvCase(11, 1, 16, 3, 3, kernel: (3, 3), pads: (1, 0, 0, 1)),
     ]
 
-    /// Winograd F(2×2, 3×3) forward and input gradient (the filter gradient is the direct kernel's) of
-    /// both vector widths equal the naive loop nest.
-    @Test(arguments: winogradCases)
-    func winogradKernelsEqualNaive(_ c: ConvCase) {
+    /// Winograd F(2×2, 3×3) and F(4×4, 3×3) forward and input gradient (the filter gradient is the
+    /// direct kernel's) of both vector widths equal the naive loop nest.
+    @Test(arguments: winogradCases, [Conv2DAlgorithm.winograd, .winograd4])
+    func winogradKernelsEqualNaive(_ c: ConvCase, _ algorithm: Conv2DAlgorithm) {
         let g = c.g
         #expect(g.validate() == nil)
         let o = ConvOracle(g, salt: 5)
         for simd in SIMDLevel.allCases {
-            let y = Kernels.conv2d(o.x, o.w, bias: o.bias, g, algorithm: .winograd, simd: simd)
-            #expect(kernelRelativeError(y, o.y0) <= 1e-5, "conv2d winograd \(simd)")
-            let dx = Kernels.conv2dBackwardInput(o.dy, o.w, g, algorithm: .winograd, simd: simd)
-            #expect(kernelRelativeError(dx, o.dx0) <= 1e-5, "conv2dBackwardInput winograd \(simd)")
-            let dw = Kernels.conv2dBackwardFilter(o.x, o.dy, g, algorithm: .winograd, simd: simd)
-            #expect(kernelRelativeError(dw, o.dw0) <= 1e-5, "conv2dBackwardFilter winograd \(simd)")
+            let y = Kernels.conv2d(o.x, o.w, bias: o.bias, g, algorithm: algorithm, simd: simd)
+            #expect(kernelRelativeError(y, o.y0) <= 1e-5, "conv2d \(algorithm) \(simd)")
+            let dx = Kernels.conv2dBackwardInput(o.dy, o.w, g, algorithm: algorithm, simd: simd)
+            #expect(kernelRelativeError(dx, o.dx0) <= 1e-5, "conv2dBackwardInput \(algorithm) \(simd)")
+            let dw = Kernels.conv2dBackwardFilter(o.x, o.dy, g, algorithm: algorithm, simd: simd)
+            #expect(kernelRelativeError(dw, o.dw0) <= 1e-5, "conv2dBackwardFilter \(algorithm) \(simd)")
         }
     }
 

@@ -11,6 +11,8 @@ struct GradientCase: Sendable, CustomTestStringConvertible {
     /// Inputs as a shuffled evenly spaced grid, so no two elements are within a finite-difference
     /// step of each other (max pooling is not differentiable at ties).
     var distinct = false
+    /// The first-order check's finite-difference step.
+    var step: Float = 1e-2
     let f: @Sendable ([Tensor]) -> Tensor
 
     var testDescription: String { name }

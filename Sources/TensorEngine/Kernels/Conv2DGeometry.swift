@@ -161,13 +161,14 @@ public struct Conv2DGeometry: Sendable, Equatable, Hashable {
 /// Which lowering a convolution kernel uses. `automatic` picks per geometry; the others exist so
 /// that tests and the benchmark can pin one. A pinned algorithm that does not apply to the
 /// geometry falls back to im2col: pointwise needs 1×1, stride 1, no padding; direct needs stride 1,
-/// and for the input gradient also pad ≤ dilation·(R−1); winograd needs 3×3, stride 1, no dilation,
-/// one group (and pad ≤ 2 for the input gradient), and has no filter gradient of its own (direct
-/// runs it).
+/// and for the input gradient also pad ≤ dilation·(R−1); winograd (F(2×2, 3×3)) and winograd4
+/// (F(4×4, 3×3)) need 3×3, stride 1, no dilation, one group (and pad ≤ 2 for the input gradient),
+/// and have no filter gradient of their own (direct runs it).
 public enum Conv2DAlgorithm: Sendable, Hashable, CaseIterable {
     case automatic
     case im2col
     case direct
     case pointwise
     case winograd
+    case winograd4
 }

@@ -12,8 +12,9 @@ import Foundation
 //   stride-1 convolution over the planes forward and for the filter, as one stride-1 adjoint per
 //   plane for the input gradient;
 // - winograd (WinogradConvolution.swift): F(2×2, 3×3) for 3×3 stride-1 convolutions with 32 or
-//   more channels on both sides, forward and input gradient (16 products per tile and channel pair
-//   instead of 36, on the direct kernel's register blocks); the filter gradient stays direct;
+//   more channels on both sides, F(4×4, 3×3) (WinogradF4.swift) for 16 to 31, forward and input
+//   gradient (16 products per 2×2 tile and channel pair instead of 36, 36 per 4×4 tile instead of
+//   144, on the direct kernel's register blocks); the filter gradient stays direct;
 // - im2col (Im2Col.swift): everything else — columns for a chunk of images, one GEMM per group.
 //
 // Measured at batch 128 on the 2-core AVX2 machine (see DESIGN.md), the direct kernel runs the
@@ -61,11 +62,12 @@ extension Kernels {
                             switch algorithm {
                             case .pointwise: conv2dPointwise(px, pw, pb, py, g)
                             case .direct: conv2dDirect(px, pw, pb, py, g, epilogue: epilogue, simd: simd.supported)
-                            case .winograd:
-                                conv2dWinograd(px, pw, pb, py, g, epilogue: epilogue, simd: simd.supported)
+                            case .winograd, .winograd4:
+                                let tile = algorithm == .winograd4 ? 4 : 2
+                                conv2dWinograd(px, pw, pb, py, g, tile: tile, epilogue: epilogue, simd: simd.supported)
                             case .im2col, .automatic: conv2dIm2col(px, pw, pb, py, g)
                             }
-                            if algorithm != .direct && algorithm != .winograd {
+                            if algorithm != .direct && algorithm != .winograd && algorithm != .winograd4 {
                                 epilogue.apply(py, count: g.outputCount)
                             }
                         }
@@ -104,6 +106,7 @@ extension Kernels {
                         conv2dPolyphaseBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
                     case .direct: conv2dDirectBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
                     case .winograd: conv2dWinogradBackwardInput(pdy, pw, pdx, g, simd: simd.supported)
+                    case .winograd4: conv2dWinogradBackwardInput(pdy, pw, pdx, g, tile: 4, simd: simd.supported)
                     case .im2col, .automatic: conv2dIm2colBackwardInput(pdy, pw, pdx, g)
                     }
                 }
@@ -137,7 +140,7 @@ extension Kernels {
                     switch algorithm {
                     case .pointwise: conv2dPointwiseBackwardFilter(px, pdy, pdw, g)
                     case .direct: conv2dDirectBackwardFilter(px, pdy, pdw, g, simd: simd.supported)
-                    case .im2col, .automatic, .winograd: conv2dIm2colBackwardFilter(px, pdy, pdw, g)
+                    case .im2col, .automatic, .winograd, .winograd4: conv2dIm2colBackwardFilter(px, pdy, pdw, g)
                     }
                 }
             }
@@ -158,12 +161,12 @@ extension Kernels {
             // runs as stride 1 on polyphase planes (PolyphaseSource), except a strided 1×1 (a
             // downsampling shortcut), no faster there than a subsampling copy and one GEMM.
             let stridedPointwise = !g.isUnitStride && g.kernelHeight * g.kernelWidth == 1
-            if g.winogradPays { return .winograd }
+            if let winograd = g.winogradChoice { return winograd }
             if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
         case .direct: return g.directForwardApplies ? .direct : .im2col
-        case .winograd: return g.winogradApplies ? .winograd : .im2col
+        case .winograd, .winograd4: return g.winogradApplies ? a : .im2col
         case .im2col: return .im2col
         }
     }
@@ -177,7 +180,7 @@ extension Kernels {
             if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
-        case .direct, .winograd: return g.directForwardApplies ? .direct : .im2col
+        case .direct, .winograd, .winograd4: return g.directForwardApplies ? .direct : .im2col
         case .im2col: return .im2col
         }
     }
@@ -192,7 +195,7 @@ extension Kernels {
         switch a {
         case .automatic:
             if g.isPointwise { return .pointwise }
-            if g.winogradPays && g.winogradBackwardInputApplies { return .winograd }
+            if let winograd = g.winogradChoice, g.winogradBackwardInputApplies { return winograd }
             if unitStrideDirect && g.inPerGroup >= 4 { return .direct }
             // Stride 2 as one stride-1 adjoint per polyphase plane beat col2im from 14×14 outputs on
             // and lost at 7×7 (four small sub-convolutions and the scatter; EngineBench, 2026-12-04).
@@ -200,20 +203,32 @@ extension Kernels {
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
         case .direct: return directApplies ? .direct : .im2col
-        case .winograd: return g.winogradBackwardInputApplies ? .winograd : .im2col
+        case .winograd, .winograd4: return g.winogradBackwardInputApplies ? a : .im2col
         case .im2col: return .im2col
         }
     }
 }
 
 extension Conv2DGeometry {
-    /// Winograd beats the direct kernel on it: a 3×3 stride-1 convolution with 32 or more channels on
-    /// both sides. Measured at batch 128 on the 2-core AVX2 machine (EngineBench, 2026-12-04, forward
-    /// and input gradient alike): 32→32 at 14×14 1.27–1.29× the direct kernel's speed, 64→64 at 7×7
-    /// 1.02–1.04×; 16→16 at 28×28 0.95× (16 channels leave the transforms as costly as the products)
-    /// and the 1→16 stem 0.5–0.7×. `RKD_WINOGRAD=0` turns it off (for comparisons).
-    var winogradPays: Bool {
-        winogradEnabled && winogradApplies && inChannels >= 32 && outChannels >= 32
+    /// The Winograd variant that beats the direct kernel on a 3×3 stride-1 convolution, if one does:
+    /// F(2×2, 3×3) from 32 channels on both sides, F(4×4, 3×3) from 16. Measured at batch 128 on the
+    /// 2-core AVX2 machine (EngineBench --only winograd, 2026-12-04, forward and input gradient alike),
+    /// speed relative to the direct kernel:
+    ///
+    ///     shape          F(2×2)      F(4×4)
+    ///     16→16 @28      1.04–1.05×  1.08–1.14×
+    ///     32→32 @14      1.31–1.40×  1.13–1.14×
+    ///     64→64 @7       1.04–1.07×  1.05–1.07×
+    ///     1→16 stem      0.6–0.7×    0.4–0.6×
+    ///
+    /// Below 16 channels the transforms cost more than the products they save. `RKD_WINOGRAD=0` turns
+    /// Winograd off, `RKD_WINOGRAD4=0` F(4×4) alone (for comparisons).
+    var winogradChoice: Conv2DAlgorithm? {
+        guard winogradEnabled && winogradApplies else { return nil }
+        let channels = min(inChannels, outChannels)
+        if channels >= 32 { return .winograd }
+        if channels >= 16 && winograd4Enabled { return .winograd4 }
+        return nil
     }
 
     /// The direct forward and filter-gradient kernels run it: stride 1, or stride 2 on polyphase planes.
@@ -224,6 +239,8 @@ extension Conv2DGeometry {
 
 /// False when `RKD_WINOGRAD=0`: the automatic choice then never picks Winograd.
 private let winogradEnabled = ProcessInfo.processInfo.environment["RKD_WINOGRAD"] != "0"
+/// False when `RKD_WINOGRAD4=0`: the automatic choice then never picks F(4×4, 3×3).
+private let winograd4Enabled = ProcessInfo.processInfo.environment["RKD_WINOGRAD4"] != "0"
 
 /// Calls `body` with the base address of `array`, or with `nil` when `array` is `nil` or empty.
 private func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {

@@ -34,10 +34,14 @@ struct WinogradPlan {
     var padBottom: Int
     var padRight: Int
     var simd: SIMDLevel
+    /// Side of an output tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3) (WinogradF4.swift).
+    var tile: Int
     /// Tile rows per block of work.
     var rowsPerBlock: Int = 1
 
-    init(_ g: Conv2DGeometry, simd: SIMDLevel) {
+    init(_ g: Conv2DGeometry, tile: Int = 2, simd: SIMDLevel) {
+        precondition(tile == 2 || tile == 4, "WinogradPlan: F(2×2, 3×3) or F(4×4, 3×3), not a tile of \(tile)")
+        self.tile = tile
         batch = g.batch
         inChannels = g.inChannels
         outChannels = g.outChannels
@@ -48,11 +52,16 @@ struct WinogradPlan {
         padBottom = g.padBottom
         padRight = g.padRight
         self.simd = simd
-        // V and M (16 floats per tile and channel) within 256 KB (half an L2 of 512 KB: 384 KB ran the
-        // 14×14 shape 20 % slower, EngineBench 2026-12-04), at least two blocks per thread, and
-        // of those sizes the one whose rounding up to whole register blocks wastes the fewest tiles.
+        // V and M (16 or 36 floats per tile and channel) within a budget, at least two blocks per
+        // thread, and of those sizes the one whose rounding up to whole register blocks wastes the
+        // fewest tiles. F(2×2): 256 KB, half an L2 of 512 KB (384 KB ran the 14×14 shape 20 % slower,
+        // EngineBench 2026-12-04). F(4×4): 768 KB; its 36 products per block each read a whole U_ξ,
+        // so small blocks are dominated by the filters' traffic (at 256 KB 64→64 at 7×7 ran at 0.72×
+        // the direct kernel's speed, at 768 KB 1.07×; 32→32 at 14×14 1.05× and 1.14×; EngineBench
+        // --only winograd, 2026-12-04).
         let positions = simd == .avx512 ? directBlockPositions512 : Kernels.directBlockPositions
-        let fitting = 65_536 / (16 * (inChannels + channelBlocks * 4)) / rowStride
+        let budget = tile == 4 ? 196_608 : 65_536  // floats
+        let fitting = budget / (transformPoints * (inChannels + channelBlocks * 4)) / rowStride
         let most = max(1, min(fitting, tileRows / (2 * EngineThreads.count)))
         var best = (rows: 1, waste: Double.infinity)
         for rows in 1...most {
@@ -65,9 +74,14 @@ struct WinogradPlan {
 
     var outH: Int { height + padTop + padBottom - 2 }
     var outW: Int { width + padLeft + padRight - 2 }
-    var tilesH: Int { (outH + 1) / 2 }
-    var tilesW: Int { (outW + 1) / 2 }
-    /// S: tiles per tile row in a block, one more than tilesW.
+    var tilesH: Int { (outH + tile - 1) / tile }
+    var tilesW: Int { (outW + tile - 1) / tile }
+    /// Side of the transforms: 4 or 6.
+    var alpha: Int { tile + 2 }
+    /// Points of the transforms, and matrix products per block: 16 or 36.
+    var transformPoints: Int { alpha * alpha }
+    /// S: tiles per tile row in a block, one more than tilesW (the two columns a row's last tile reads
+    /// beyond its own fall in the extra one).
     var rowStride: Int { tilesW + 1 }
     /// Tile rows of the whole batch, image after image.
     var tileRows: Int { batch * tilesH }
@@ -78,11 +92,19 @@ struct WinogradPlan {
     }
     var blocks: Int { (tileRows + rowsPerBlock - 1) / rowsPerBlock }
     var channelBlocks: Int { (outChannels + 3) / 4 }
-    /// Floats per staged half row (even or odd columns): one per tile, one more for the last tile's
-    /// reads, and a vector of slack.
-    var stagedHalf: Int { blockTiles + 16 }
-    /// Floats of the transformed filters: (16, channelBlocks, C, 4).
-    var filterCount: Int { 16 * channelBlocks * inChannels * 4 }
+    /// Floats per staged phase of an input row (its columns ≡ p mod tile): one per tile, one more for
+    /// the last tile's reads, and a vector of slack.
+    var stagedPhase: Int { blockTiles + 16 }
+    /// Floats of the staged input rows: alpha rows of `tile` phases.
+    var stagedCount: Int { alpha * tile * stagedPhase }
+    /// Floats from V[ξ] (C × tiles) to V[ξ + 1], padded: ξ + 1 starts 64 bytes later in the cache's
+    /// sets than ξ, so that the transforms' 16 or 36 streams do not collide in a few sets.
+    var vPointStride: Int { Self.padded(inChannels * blockTiles) }
+    /// Floats from M[ξ] (4·channelBlocks × tiles) to M[ξ + 1], padded likewise.
+    var mPointStride: Int { Self.padded(channelBlocks * 4 * blockTiles) }
+    static func padded(_ floats: Int) -> Int { (floats + 1023) / 1024 * 1024 + 16 }
+    /// Floats of the transformed filters: (transformPoints, channelBlocks, C, 4).
+    var filterCount: Int { transformPoints * channelBlocks * inChannels * 4 }
 }
 extension Conv2DGeometry {
     /// The Winograd kernel runs it: 3×3, stride 1, no dilation, one group.
@@ -97,19 +119,21 @@ extension Conv2DGeometry {
 }
 
 extension Kernels {
-    /// y = epilogue(conv(x, w) + bias) by Winograd F(2×2, 3×3); `g.winogradApplies` must hold.
+    /// y = epilogue(conv(x, w) + bias) by Winograd F(tile×tile, 3×3), tile 2 or 4; `g.winogradApplies`
+    /// must hold.
     static func conv2dWinograd(
         _ x: UnsafePointer<Float>,
         _ w: UnsafePointer<Float>,
         _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>,
         _ g: Conv2DGeometry,
+        tile: Int = 2,
         epilogue: ConvEpilogue = .none,
         simd: SIMDLevel = .active
     ) {
         precondition(g.winogradApplies, "conv2dWinograd: needs 3×3, stride 1, no dilation, one group")
-        let plan = WinogradPlan(g, simd: simd)
-        let filters = winogradFilters(w, plan)
+        let plan = WinogradPlan(g, tile: tile, simd: simd)
+        let filters = tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
             winogradConvolution(x, pu, bias, y, plan, epilogue: epilogue)
@@ -123,6 +147,7 @@ extension Kernels {
         _ w: UnsafePointer<Float>,
         _ dx: UnsafeMutablePointer<Float>,
         _ g: Conv2DGeometry,
+        tile: Int = 2,
         simd: SIMDLevel = .active
     ) {
         precondition(g.winogradBackwardInputApplies, "conv2dWinogradBackwardInput: needs 3×3, stride 1, pad ≤ 2")
@@ -136,8 +161,10 @@ extension Kernels {
                 for t in 0..<9 { flipped[(ci * k + ki) * 9 + t] = w[(ki * c + ci) * 9 + 8 - t] }
             }
         }
-        let plan = WinogradPlan(adjoint, simd: simd)
-        let filters = flipped.withUnsafeBufferPointer { pw in pw.baseAddress.map { winogradFilters($0, plan) } ?? [] }
+        let plan = WinogradPlan(adjoint, tile: tile, simd: simd)
+        let filters = flipped.withUnsafeBufferPointer { pw in
+            pw.baseAddress.map { tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan) } ?? []
+        }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
             winogradConvolution(dy, pu, nil, dx, plan)
@@ -189,36 +216,47 @@ extension Kernels {
         let ks = plan.outChannels
         let tiles = plan.blockTiles
         let offsets = (0..<cs).map { $0 * tiles }
-        let cost = 16 * (cs + ks) * tiles * 4
+        let points = plan.transformPoints
+        let cost = points * (cs + ks) * tiles * 4
         let blocks = registerBlocks(plan.simd)
         offsets.withUnsafeBufferPointer { offsets in
             guard let offsets = offsets.baseAddress else { return }
             parallelChunks(plan.blocks, costPerItem: cost) { items in
-                let vCount = 16 * cs * tiles
-                let mCount = 16 * plan.channelBlocks * 4 * tiles
+                let vCount = points * plan.vPointStride
+                let mCount = points * plan.mPointStride
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: vCount)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: mCount)
-                // Staged rows: 4 × (even, odd) halves; output rows: 2 × 2 floats per tile.
-                let staged = UnsafeMutablePointer<Float>.allocate(capacity: 8 * plan.stagedHalf)
-                let rows = UnsafeMutablePointer<Float>.allocate(capacity: 4 * tiles)
+                // Staged input rows; output rows (tile × tile floats per tile); F(4×4)'s transform scratch.
+                let staged = UnsafeMutablePointer<Float>.allocate(capacity: plan.stagedCount)
+                let rows = UnsafeMutablePointer<Float>.allocate(capacity: plan.tile * plan.tile * tiles)
+                let scratch = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 36)
                 v.initialize(repeating: 0, count: vCount)
                 m.initialize(repeating: 0, count: mCount)
-                staged.initialize(repeating: 0, count: 8 * plan.stagedHalf)
+                staged.initialize(repeating: 0, count: plan.stagedCount)
                 defer {
                     v.deallocate()
                     m.deallocate()
                     staged.deallocate()
                     rows.deallocate()
+                    scratch.deallocate()
                 }
                 for block in items {
-                    winogradInputTransform(x, block: block, plan, staged, v)
-                    for xi in 0..<16 {
-                        let vx = v + xi * cs * tiles
+                    if plan.tile == 4 {
+                        winograd4InputTransform(x, block: block, plan, staged, scratch, v)
+                    } else {
+                        winogradInputTransform(x, block: block, plan, staged, v)
+                    }
+                    for xi in 0..<points {
+                        let vx = v + xi * plan.vPointStride
                         let ux = filters + xi * plan.channelBlocks * cs * 4
-                        let mx = m + xi * plan.channelBlocks * 4 * tiles
+                        let mx = m + xi * plan.mPointStride
                         blocks(vx, offsets, cs, ux, plan.channelBlocks, mx, tiles, 0, tiles)
                     }
-                    winogradOutputTransform(m, block: block, plan, bias, y, rows, epilogue: epilogue)
+                    if plan.tile == 4 {
+                        winograd4OutputTransform(m, block: block, plan, bias, y, rows, scratch, epilogue: epilogue)
+                    } else {
+                        winogradOutputTransform(m, block: block, plan, bias, y, rows, epilogue: epilogue)
+                    }
                 }
             }
         }
@@ -236,11 +274,11 @@ extension Kernels {
         let cs = plan.inChannels
         let tiles = plan.blockTiles
         let plane = plan.height * plan.width
-        let half = plan.stagedHalf
+        let half = plan.stagedPhase
         let segment = plan.rowStride
         // Columns of x a tile row's segment holds: those left of its 2·S staged columns.
         let copied = max(0, min(plan.width, 2 * segment - plan.padLeft))
-        let xiStride = cs * tiles  // floats from V[ξ] to V[ξ + 1]
+        let xiStride = plan.vPointStride
         let firstRow = block * plan.rowsPerBlock
         let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
         for c in 0..<cs {
@@ -382,7 +420,7 @@ extension Kernels {
     ) {
         typealias V8 = SIMD8<Float>
         let tiles = plan.blockTiles
-        let step = plan.channelBlocks * 4 * tiles  // floats from M[ξ] to M[ξ + 1]
+        let step = plan.mPointStride
         let outPlane = plan.outH * plan.outW
         let segment = plan.rowStride
         let firstRow = block * plan.rowsPerBlock

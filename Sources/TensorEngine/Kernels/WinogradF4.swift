@@ -1,0 +1,279 @@
+// Winograd F(4×4, 3×3) (Lavin and Gray, 2016): the transforms of WinogradConvolution.swift's larger
+// variant, which shares its plan, block layout and products.
+//
+// A 4×4 output tile comes from a 6×6 input patch: 36 products per tile and channel pair, 2.25 per
+// output where F(2×2, 3×3) needs 4 and the direct kernel 9, and 36 transformed values per 16 outputs
+// (F(2×2): 16 per 4), so V and M also carry less data per output. The matrices:
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+//   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1],
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+// G's sixths are not exact in binary and Bᵀ and Aᵀ scale by up to 8, so results differ from the direct
+// kernel's by more than F(2×2)'s rounding: about 2e-6 of the largest output at 64 channels (the kernel tests bound
+// it at 1e-5 against the naive loop nest).
+//
+// Each input row is staged in four phases (its columns ≡ 0, 1, 2, 3 mod 4), so that the six columns
+// 4t … 4t + 5 of tiles t … t + 7 are six plain vector loads. Both transforms run in two passes over a
+// 36-vector scratch (rows, then columns), which keeps the live vectors within the register file.
+
+extension Kernels {
+    /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed as (ξ, channel block, c, 4) with zeros past K.
+    /// Computed in Double and rounded once.
+    static func winograd4Filters(_ w: UnsafePointer<Float>, _ plan: WinogradPlan) -> [Float] {
+        typealias Six = (Double, Double, Double, Double, Double, Double)
+        // G times a column (a0, a1, a2) of three.
+        func timesG(_ a0: Double, _ a1: Double, _ a2: Double) -> Six {
+            (
+                a0 / 4, -(a0 + a1 + a2) / 6, -(a0 - a1 + a2) / 6, a0 / 24 + a1 / 12 + a2 / 6,
+                a0 / 24 - a1 / 12 + a2 / 6, a2
+            )
+        }
+        func element(_ s: Six, _ i: Int) -> Double {
+            switch i {
+            case 0: return s.0
+            case 1: return s.1
+            case 2: return s.2
+            case 3: return s.3
+            case 4: return s.4
+            default: return s.5
+            }
+        }
+        let cs = plan.inChannels
+        let blockStride = plan.channelBlocks * cs * 4
+        var packed = [Float](repeating: 0, count: plan.filterCount)
+        packed.withUnsafeMutableBufferPointer { pp in
+            for k in 0..<plan.outChannels {
+                for c in 0..<cs {
+                    let f = w + (k * cs + c) * 9
+                    // Columns of G·f, then row r of U = (row r of G·f)·Gᵀ.
+                    let columns = (0..<3).map { s in timesG(Double(f[s]), Double(f[3 + s]), Double(f[6 + s])) }
+                    let base = ((k / 4) * cs + c) * 4 + k % 4
+                    for r in 0..<6 {
+                        let row = timesG(element(columns[0], r), element(columns[1], r), element(columns[2], r))
+                        for j in 0..<6 { pp[(6 * r + j) * blockStride + base] = Float(element(row, j)) }
+                    }
+                }
+            }
+        }
+        return packed
+    }
+
+    /// Bᵀ applied to six vectors (a row or column of a 6×6 patch for 8 tiles).
+    @inline(__always)
+    static func winograd4B(
+        _ d0: SIMD8<Float>,
+        _ d1: SIMD8<Float>,
+        _ d2: SIMD8<Float>,
+        _ d3: SIMD8<Float>,
+        _ d4: SIMD8<Float>,
+        _ d5: SIMD8<Float>
+    ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let a = d4 - 4 * d2
+        let b = 4 * d1 - d3
+        let c = d4 - d2
+        let e = 2 * (d1 - d3)
+        return (4 * d0 - 5 * d2 + d4, a - b, a + b, c - e, c + e, 4 * d1 - 5 * d3 + d5)
+    }
+
+    /// Aᵀ applied to six vectors.
+    @inline(__always)
+    static func winograd4A(
+        _ m0: SIMD8<Float>,
+        _ m1: SIMD8<Float>,
+        _ m2: SIMD8<Float>,
+        _ m3: SIMD8<Float>,
+        _ m4: SIMD8<Float>,
+        _ m5: SIMD8<Float>
+    ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let sum12 = m1 + m2
+        let diff12 = m1 - m2
+        let sum34 = m3 + m4
+        let diff34 = m3 - m4
+        return (m0 + sum12 + sum34, diff12 + 2 * diff34, sum12 + 4 * sum34, diff12 + 8 * diff34 + m5)
+    }
+
+    /// V[ξ][c][t] = (Bᵀ·d·B)[ξ] for the tiles t of one block, ξ = 6·row + column.
+    static func winograd4InputTransform(
+        _ x: UnsafePointer<Float>,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ staged: UnsafeMutablePointer<Float>,
+        _ scratch: UnsafeMutablePointer<SIMD8<Float>>,
+        _ v: UnsafeMutablePointer<Float>
+    ) {
+        typealias V4 = SIMD4<Float>
+        typealias V8 = SIMD8<Float>
+        let cs = plan.inChannels
+        let tiles = plan.blockTiles
+        let plane = plan.height * plan.width
+        let phase = plan.stagedPhase
+        let segment = plan.rowStride
+        // Columns of x a tile row's segment holds: those left of its 4·S staged columns.
+        let copied = max(0, min(plan.width, 4 * segment - plan.padLeft))
+        let xiStride = plan.vPointStride
+        let firstRow = block * plan.rowsPerBlock
+        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        for c in 0..<cs {
+            // Stage: phase p of input row rr (at staged + (4·rr + p)·phase) holds the row's columns
+            // ≡ p mod 4; column 4·r·S + padLeft + w of row rr holds x[n, c, 4i − padTop + rr, w].
+            for r in 0..<rowCount {
+                let q = firstRow + r
+                let n = q / plan.tilesH
+                let i = q - n * plan.tilesH
+                let image = x + (n * cs + c) * plane
+                let base = 4 * r * segment + plan.padLeft
+                for rr in 0..<6 {
+                    let h = 4 * i - plan.padTop + rr
+                    let row = staged + 4 * rr * phase
+                    guard h >= 0 && h < plan.height else {
+                        // Every phase's entries over the row's columns: x's and padding alike are zero.
+                        if copied > 0 {
+                            let first = base >> 2
+                            let count = (base + copied - 1) >> 2 - first + 1
+                            for p in 0..<4 { (row + p * phase + first).update(repeating: 0, count: count) }
+                        }
+                        continue
+                    }
+                    let src = image + h * plan.width
+                    var w = 0
+                    while w < copied && (base + w) & 3 != 0 {
+                        row[((base + w) & 3) * phase + (base + w) >> 2] = src[w]
+                        w += 1
+                    }
+                    while w + 16 <= copied {
+                        let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD16<Float>.self)
+                        let at = row + (base + w) >> 2
+                        let (even, odd) = (values.evenHalf, values.oddHalf)
+                        UnsafeMutableRawPointer(at).storeBytes(of: even.evenHalf, as: V4.self)
+                        UnsafeMutableRawPointer(at + phase).storeBytes(of: odd.evenHalf, as: V4.self)
+                        UnsafeMutableRawPointer(at + 2 * phase).storeBytes(of: even.oddHalf, as: V4.self)
+                        UnsafeMutableRawPointer(at + 3 * phase).storeBytes(of: odd.oddHalf, as: V4.self)
+                        w += 16
+                    }
+                    if w + 8 <= copied {
+                        let values = UnsafeRawPointer(src + w).loadUnaligned(as: V8.self)
+                        let at = row + (base + w) >> 2
+                        let (even, odd) = (values.evenHalf, values.oddHalf)
+                        UnsafeMutableRawPointer(at).storeBytes(of: even.evenHalf, as: SIMD2<Float>.self)
+                        UnsafeMutableRawPointer(at + phase).storeBytes(of: odd.evenHalf, as: SIMD2<Float>.self)
+                        UnsafeMutableRawPointer(at + 2 * phase).storeBytes(of: even.oddHalf, as: SIMD2<Float>.self)
+                        UnsafeMutableRawPointer(at + 3 * phase).storeBytes(of: odd.oddHalf, as: SIMD2<Float>.self)
+                        w += 8
+                    }
+                    if w + 4 <= copied {
+                        let at = row + (base + w) >> 2
+                        (at[0], at[phase], at[2 * phase], at[3 * phase]) = (src[w], src[w + 1], src[w + 2], src[w + 3])
+                        w += 4
+                    }
+                    while w < copied {
+                        row[((base + w) & 3) * phase + (base + w) >> 2] = src[w]
+                        w += 1
+                    }
+                }
+            }
+            // Transform: column 4t + s of row rr for tiles t..t+7 is phase s of tile t for s < 4, and
+            // phases 0 and 1 of tile t + 1 for s = 4, 5. Rows of d·B go to the scratch, then Bᵀ runs
+            // on its columns.
+            let out = v + c * tiles
+            let phaseBytes = 4 * phase
+            var t = 0
+            while t < tiles {
+                for rr in 0..<6 {
+                    let p = UnsafeRawPointer(staged + 4 * rr * phase + t)
+                    let e = winograd4B(
+                        p.loadUnaligned(as: V8.self),
+                        p.loadUnaligned(fromByteOffset: phaseBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 2 * phaseBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 3 * phaseBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 4, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: phaseBytes + 4, as: V8.self)
+                    )
+                    let s = scratch + 6 * rr
+                    (s[0], s[1], s[2], s[3], s[4], s[5]) = e
+                }
+                for j in 0..<6 {
+                    let s = scratch + j
+                    let column = winograd4B(s[0], s[6], s[12], s[18], s[24], s[30])
+                    let at = out + j * xiStride + t
+                    let rowStride = 6 * xiStride  // V[6i + j] to V[6(i + 1) + j]
+                    UnsafeMutableRawPointer(at).storeBytes(of: column.0, as: V8.self)
+                    UnsafeMutableRawPointer(at + rowStride).storeBytes(of: column.1, as: V8.self)
+                    UnsafeMutableRawPointer(at + 2 * rowStride).storeBytes(of: column.2, as: V8.self)
+                    UnsafeMutableRawPointer(at + 3 * rowStride).storeBytes(of: column.3, as: V8.self)
+                    UnsafeMutableRawPointer(at + 4 * rowStride).storeBytes(of: column.4, as: V8.self)
+                    UnsafeMutableRawPointer(at + 5 * rowStride).storeBytes(of: column.5, as: V8.self)
+                }
+                t += 8
+            }
+        }
+    }
+
+    /// y rows of one block's tiles: Aᵀ·M·A (4×4) for each tile and output channel, stored through the
+    /// epilogue.
+    static func winograd4OutputTransform(
+        _ m: UnsafePointer<Float>,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        _ rows: UnsafeMutablePointer<Float>,
+        _ scratch: UnsafeMutablePointer<SIMD8<Float>>,
+        epilogue: ConvEpilogue
+    ) {
+        typealias V8 = SIMD8<Float>
+        let tiles = plan.blockTiles
+        let step = plan.mPointStride
+        let stepBytes = 4 * step
+        let outPlane = plan.outH * plan.outW
+        let segment = plan.rowStride
+        let firstRow = block * plan.rowsPerBlock
+        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        // The tiles the block's tile rows use, in whole vectors.
+        let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
+        for k in 0..<plan.outChannels {
+            let src = m + k * tiles
+            var t = 0
+            while t < used {
+                // Aᵀ on each column j of M (its points 6i + j), into scratch[6a + j].
+                for j in 0..<6 {
+                    let p = UnsafeRawPointer(src + j * step + t)
+                    let s = winograd4A(
+                        p.loadUnaligned(as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 6 * stepBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 12 * stepBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 18 * stepBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 24 * stepBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 30 * stepBytes, as: V8.self)
+                    )
+                    (scratch[j], scratch[6 + j], scratch[12 + j], scratch[18 + j]) = s
+                }
+                // ·A on each row a: output row a's four columns of tiles t..t+7, stored tile by tile.
+                for a in 0..<4 {
+                    let s = scratch + 6 * a
+                    let out = winograd4A(s[0], s[1], s[2], s[3], s[4], s[5])
+                    let (c02, c13) = (interleave(out.0, out.2), interleave(out.1, out.3))
+                    let at = UnsafeMutableRawPointer(rows + a * 4 * tiles + 4 * t)
+                    at.storeBytes(of: interleave(c02.lowHalf, c13.lowHalf), as: SIMD16<Float>.self)
+                    at.storeBytes(of: interleave(c02.highHalf, c13.highHalf), toByteOffset: 64, as: SIMD16<Float>.self)
+                }
+                t += 8
+            }
+            for r in 0..<rowCount {
+                let q = firstRow + r
+                let n = q / plan.tilesH
+                let i = q - n * plan.tilesH
+                for a in 0..<4 {
+                    let oh = 4 * i + a
+                    if oh >= plan.outH { break }
+                    let offset = (n * plan.outChannels + k) * outPlane + oh * plan.outW
+                    epilogue.store(
+                        rows + a * 4 * tiles + 4 * r * segment,
+                        bias: bias?[k] ?? 0,
+                        y + offset,
+                        offset: offset,
+                        count: plan.outW
+                    )
+                }
+            }
+        }
+    }
+}
