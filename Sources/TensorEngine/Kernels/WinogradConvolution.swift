@@ -92,6 +92,19 @@ struct WinogradPlan {
     }
     var blocks: Int { (tileRows + rowsPerBlock - 1) / rowsPerBlock }
     var channelBlocks: Int { (outChannels + 3) / 4 }
+    /// The block's tile rows: how many, and the tile row before its first as (image n, tile row i
+    /// within it), which `advance` steps to the first.
+    func rows(ofBlock block: Int) -> (count: Int, n: Int, i: Int) {
+        let first = block * rowsPerBlock
+        let n = first / tilesH
+        return (min(rowsPerBlock, tileRows - first), n, first - n * tilesH - 1)
+    }
+    /// Steps (image n, tile row i) to the batch's next tile row, without a division.
+    @inline(__always)
+    func advance(_ n: inout Int, _ i: inout Int) {
+        i += 1
+        if i == tilesH { (n, i) = (n + 1, 0) }
+    }
     /// Floats per staged phase of an input row (its columns ≡ p mod tile): one per tile, one more for
     /// the last tile's reads, and a vector of slack.
     var stagedPhase: Int { blockTiles + 16 }
@@ -279,15 +292,13 @@ extension Kernels {
         // Columns of x a tile row's segment holds: those left of its 2·S staged columns.
         let copied = max(0, min(plan.width, 2 * segment - plan.padLeft))
         let xiStride = plan.vPointStride
-        let firstRow = block * plan.rowsPerBlock
-        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         for c in 0..<cs {
             // Stage: staged[2·rr] and staged[2·rr + 1] are the even and odd columns of input row rr of
             // every tile row; column 2·r·S + padLeft + w of row rr holds x[n, c, 2i − padTop + rr, w].
+            var (n, i) = (n0, i0)
             for r in 0..<rowCount {
-                let q = firstRow + r
-                let n = q / plan.tilesH
-                let i = q - n * plan.tilesH
+                plan.advance(&n, &i)
                 let image = x + (n * cs + c) * plane
                 let column = 2 * r * segment + plan.padLeft
                 for rr in 0..<4 {
@@ -325,16 +336,27 @@ extension Kernels {
                             )
                             w += 8
                         }
+                        if w + 4 <= copied {
+                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD4<Float>.self)
+                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
+                                of: values.evenHalf,
+                                as: SIMD2<Float>.self
+                            )
+                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
+                                of: values.oddHalf,
+                                as: SIMD2<Float>.self
+                            )
+                            w += 4
+                        }
                         while w < copied {
                             first[firstAt + w / 2] = src[w]
                             if w + 1 < copied { second[secondAt + w / 2] = src[w + 1] }
                             w += 2
                         }
                     } else {
-                        for w in stride(from: 0, to: copied, by: 2) {
-                            first[firstAt + w / 2] = 0
-                            if w + 1 < copied { second[secondAt + w / 2] = 0 }
-                        }
+                        // Columns 0, 2, … land on `first`, 1, 3, … on `second`.
+                        (first + firstAt).update(repeating: 0, count: (copied + 1) / 2)
+                        (second + secondAt).update(repeating: 0, count: copied / 2)
                     }
                 }
             }
@@ -423,8 +445,7 @@ extension Kernels {
         let step = plan.mPointStride
         let outPlane = plan.outH * plan.outW
         let segment = plan.rowStride
-        let firstRow = block * plan.rowsPerBlock
-        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         // The tiles the block's tile rows use, in whole vectors.
         let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
         for k in 0..<plan.outChannels {
@@ -449,10 +470,9 @@ extension Kernels {
                 )
                 t += 8
             }
+            var (n, i) = (n0, i0)
             for r in 0..<rowCount {
-                let q = firstRow + r
-                let n = q / plan.tilesH
-                let i = q - n * plan.tilesH
+                plan.advance(&n, &i)
                 for a in 0..<2 {
                     let oh = 2 * i + a
                     if oh >= plan.outH { break }

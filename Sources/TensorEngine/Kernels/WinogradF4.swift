@@ -110,15 +110,13 @@ extension Kernels {
         // Columns of x a tile row's segment holds: those left of its 4·S staged columns.
         let copied = max(0, min(plan.width, 4 * segment - plan.padLeft))
         let xiStride = plan.vPointStride
-        let firstRow = block * plan.rowsPerBlock
-        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         for c in 0..<cs {
             // Stage: phase p of input row rr (at staged + (4·rr + p)·phase) holds the row's columns
             // ≡ p mod 4; column 4·r·S + padLeft + w of row rr holds x[n, c, 4i − padTop + rr, w].
+            var (n, i) = (n0, i0)
             for r in 0..<rowCount {
-                let q = firstRow + r
-                let n = q / plan.tilesH
-                let i = q - n * plan.tilesH
+                plan.advance(&n, &i)
                 let image = x + (n * cs + c) * plane
                 let base = 4 * r * segment + plan.padLeft
                 for rr in 0..<6 {
@@ -225,8 +223,7 @@ extension Kernels {
         let stepBytes = 4 * step
         let outPlane = plan.outH * plan.outW
         let segment = plan.rowStride
-        let firstRow = block * plan.rowsPerBlock
-        let rowCount = min(plan.rowsPerBlock, plan.tileRows - firstRow)
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         // The tiles the block's tile rows use, in whole vectors.
         let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
         for k in 0..<plan.outChannels {
@@ -257,10 +254,9 @@ extension Kernels {
                 }
                 t += 8
             }
+            var (n, i) = (n0, i0)
             for r in 0..<rowCount {
-                let q = firstRow + r
-                let n = q / plan.tilesH
-                let i = q - n * plan.tilesH
+                plan.advance(&n, &i)
                 for a in 0..<4 {
                     let oh = 4 * i + a
                     if oh >= plan.outH { break }
