@@ -216,9 +216,9 @@ extension Conv2DGeometry {
     /// speed relative to the direct kernel:
     ///
     ///     shape          F(2×2)      F(4×4)
-    ///     16→16 @28      1.04–1.05×  1.08–1.14×
-    ///     32→32 @14      1.31–1.40×  1.13–1.14×
-    ///     64→64 @7       1.04–1.07×  1.05–1.07×
+    ///     16→16 @28      0.87–0.96×  1.13–1.16×
+    ///     32→32 @14      1.27–1.35×  1.26–1.27×
+    ///     64→64 @7       1.29–1.30×  1.14–1.19×
     ///     1→16 stem      0.6–0.7×    0.4–0.6×
     ///
     /// Below 16 channels the transforms cost more than the products they save. `RKD_WINOGRAD=0` turns

@@ -9,13 +9,13 @@ import TensorEngineAVX512
 // which runs on the direct kernel's register blocks (taps = input channels, positions = tiles).
 //
 // A block of work is a run of tile rows (of one image or several), laid out flat: tile j of the
-// block's r-th tile row is tile r·S + j, S = tilesW + 1 (one junk tile per row absorbs the two
-// columns a row's last tile reads beyond its own), the count rounded up to whole register blocks.
+// block's r-th tile row is tile r·S + j, S = tilesW, the count rounded up to whole register blocks.
 // The input transform runs on SIMD8 vectors of 8 neighbouring tiles: each of a tile row's four input
-// rows is staged once per channel, split into its even and odd columns, so that the columns
-// 2t, 2t + 1, 2t + 2, 2t + 3 of tiles t..t+7 are four plain vector loads. The output transform
+// rows is staged once per channel (`winogradStage`) as four arrays, array k holding column 2t + k of
+// tile t, so that the four columns of tiles t..t+7 are four plain vector loads. The output transform
 // interleaves each tile's two columns again and stores whole output rows through the convolution's
-// epilogue. Junk tiles are computed and never stored.
+// epilogue. The tiles past the block's rows that fill its last register block are computed and
+// never stored.
 //
 // The transforms add and subtract (and halve, exactly) before and after the products, so results
 // differ from the direct kernel's by rounding only: a few units in the last place of the sums.
@@ -80,9 +80,15 @@ struct WinogradPlan {
     var alpha: Int { tile + 2 }
     /// Points of the transforms, and matrix products per block: 16 or 36.
     var transformPoints: Int { alpha * alpha }
-    /// S: tiles per tile row in a block, one more than tilesW (the two columns a row's last tile reads
-    /// beyond its own fall in the extra one).
-    var rowStride: Int { tilesW + 1 }
+    /// S: tiles per tile row in a block.
+    var rowStride: Int { tilesW }
+    /// Columns of an x row a tile row's staging reads: those left of column tile·S + 2 of its segment.
+    var copiedColumns: Int { max(0, min(width, tile * rowStride + 2 - padLeft)) }
+    /// Floats per line of the staging's line buffer: a segment's columns and the slack its vector
+    /// loads read.
+    var linePitch: Int { tile * rowStride + 64 }
+    /// Floats of the line buffer: a line per input row of a block's tile rows.
+    var lineCount: Int { rowsPerBlock * alpha * linePitch }
     /// Tile rows of the whole batch, image after image.
     var tileRows: Int { batch * tilesH }
     /// Tiles per block: rowsPerBlock·S rounded up to whole register blocks (and SIMD8 vectors).
@@ -105,11 +111,10 @@ struct WinogradPlan {
         i += 1
         if i == tilesH { (n, i) = (n + 1, 0) }
     }
-    /// Floats per staged phase of an input row (its columns ≡ p mod tile): one per tile, one more for
-    /// the last tile's reads, and a vector of slack.
+    /// Floats per staged array of an input row (`Kernels.winogradStage`): one per tile and slack.
     var stagedPhase: Int { blockTiles + 16 }
-    /// Floats of the staged input rows: alpha rows of `tile` phases.
-    var stagedCount: Int { alpha * tile * stagedPhase }
+    /// Floats of the staged input rows: alpha rows of alpha arrays.
+    var stagedCount: Int { alpha * alpha * stagedPhase }
     /// Floats from V[ξ] (C × tiles) to V[ξ + 1], padded: ξ + 1 starts 64 bytes later in the cache's
     /// sets than ξ, so that the transforms' 16 or 36 streams do not collide in a few sets.
     var vPointStride: Int { Self.padded(inChannels * blockTiles) }
@@ -241,23 +246,26 @@ extension Kernels {
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: mCount)
                 // Staged input rows; output rows (tile × tile floats per tile); F(4×4)'s transform scratch.
                 let staged = UnsafeMutablePointer<Float>.allocate(capacity: plan.stagedCount)
+                let line = UnsafeMutablePointer<Float>.allocate(capacity: plan.lineCount)
                 let rows = UnsafeMutablePointer<Float>.allocate(capacity: plan.tile * plan.tile * tiles)
                 let scratch = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 36)
                 v.initialize(repeating: 0, count: vCount)
                 m.initialize(repeating: 0, count: mCount)
                 staged.initialize(repeating: 0, count: plan.stagedCount)
+                line.initialize(repeating: 0, count: plan.lineCount)
                 defer {
                     v.deallocate()
                     m.deallocate()
                     staged.deallocate()
+                    line.deallocate()
                     rows.deallocate()
                     scratch.deallocate()
                 }
                 for block in items {
                     if plan.tile == 4 {
-                        winograd4InputTransform(x, block: block, plan, staged, scratch, v)
+                        winograd4InputTransform(x, block: block, plan, line, staged, scratch, v)
                     } else {
-                        winogradInputTransform(x, block: block, plan, staged, v)
+                        winogradInputTransform(x, block: block, plan, line, staged, v)
                     }
                     for xi in 0..<points {
                         let vx = v + xi * plan.vPointStride
@@ -280,122 +288,131 @@ extension Kernels {
         _ x: UnsafePointer<Float>,
         block: Int,
         _ plan: WinogradPlan,
+        _ line: UnsafeMutablePointer<Float>,
         _ staged: UnsafeMutablePointer<Float>,
         _ v: UnsafeMutablePointer<Float>
     ) {
-        typealias V8 = SIMD8<Float>
         let cs = plan.inChannels
         let tiles = plan.blockTiles
-        let plane = plan.height * plan.width
-        let half = plan.stagedPhase
-        let segment = plan.rowStride
-        // Columns of x a tile row's segment holds: those left of its 2·S staged columns.
-        let copied = max(0, min(plan.width, 2 * segment - plan.padLeft))
+        let phaseBytes = 4 * plan.stagedPhase
         let xiStride = plan.vPointStride
-        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         for c in 0..<cs {
-            // Stage: staged[2·rr] and staged[2·rr + 1] are the even and odd columns of input row rr of
-            // every tile row; column 2·r·S + padLeft + w of row rr holds x[n, c, 2i − padTop + rr, w].
-            var (n, i) = (n0, i0)
-            for r in 0..<rowCount {
-                plan.advance(&n, &i)
-                let image = x + (n * cs + c) * plane
-                let column = 2 * r * segment + plan.padLeft
-                for rr in 0..<4 {
-                    let h = 2 * i - plan.padTop + rr
-                    let even = staged + 2 * rr * half
-                    let odd = even + half
-                    // x's even columns land on the even half when `column` is even, else on the odd one.
-                    let (first, second) = column % 2 == 0 ? (even, odd) : (odd, even)
-                    let firstAt = column / 2
-                    let secondAt = (column + 1) / 2
-                    if h >= 0 && h < plan.height {
-                        let src = image + h * plan.width
-                        var w = 0
-                        while w + 16 <= copied {
-                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD16<Float>.self)
-                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
-                                of: values.evenHalf,
-                                as: V8.self
-                            )
-                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
-                                of: values.oddHalf,
-                                as: V8.self
-                            )
-                            w += 16
-                        }
-                        if w + 8 <= copied {
-                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: V8.self)
-                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
-                                of: values.evenHalf,
-                                as: SIMD4<Float>.self
-                            )
-                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
-                                of: values.oddHalf,
-                                as: SIMD4<Float>.self
-                            )
-                            w += 8
-                        }
-                        if w + 4 <= copied {
-                            let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD4<Float>.self)
-                            UnsafeMutableRawPointer(first + firstAt + w / 2).storeBytes(
-                                of: values.evenHalf,
-                                as: SIMD2<Float>.self
-                            )
-                            UnsafeMutableRawPointer(second + secondAt + w / 2).storeBytes(
-                                of: values.oddHalf,
-                                as: SIMD2<Float>.self
-                            )
-                            w += 4
-                        }
-                        while w < copied {
-                            first[firstAt + w / 2] = src[w]
-                            if w + 1 < copied { second[secondAt + w / 2] = src[w + 1] }
-                            w += 2
-                        }
-                    } else {
-                        // Columns 0, 2, … land on `first`, 1, 3, … on `second`.
-                        (first + firstAt).update(repeating: 0, count: (copied + 1) / 2)
-                        (second + secondAt).update(repeating: 0, count: copied / 2)
-                    }
-                }
-            }
-            // Transform: d[rr][s] of tiles t..t+7 is column 2t + s of row rr: even[t], odd[t],
-            // even[t + 1], odd[t + 1].
+            winogradStage(x, channel: c, block: block, plan, line, staged)
+            // Transform: d[rr][k] of tiles t..t+7 is array k of input row rr at t. Row rr of d·B is
+            // (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then Bᵀ on the rows, ordered so that two rows of
+            // d·B are live at a time; V[4a + b] lies `xiStride` floats after V[4a + b − 1].
             let out = v + c * tiles
-            let evens = (staged, staged + 2 * half, staged + 4 * half, staged + 6 * half)
-            let odds = (staged + half, staged + 3 * half, staged + 5 * half, staged + 7 * half)
+            let rowArrays = 4 * plan.stagedPhase  // floats from input row rr's arrays to rr + 1's
             var t = 0
             while t < tiles {
-                // Row rr of d·B: (d0 − d2, d1 + d2, d2 − d1, d1 − d3), then Bᵀ on the rows, ordered so
-                // that two rows of d·B are live at a time; V[4a + b] lies `xiStride` floats after V[4a + b − 1].
-                let t2 = winogradRowOfDB(evens.2 + t, odds.2 + t)
-                let t0 = winogradRowOfDB(evens.0 + t, odds.0 + t)
+                let t2 = winogradRowOfDB(staged + 2 * rowArrays + t, phaseBytes)
+                let t0 = winogradRowOfDB(staged + t, phaseBytes)
                 var at = out + t
                 winogradStore(&at, xiStride, t0.0 - t2.0, t0.1 - t2.1, t0.2 - t2.2, t0.3 - t2.3)
-                let t1 = winogradRowOfDB(evens.1 + t, odds.1 + t)
+                let t1 = winogradRowOfDB(staged + rowArrays + t, phaseBytes)
                 winogradStore(&at, xiStride, t1.0 + t2.0, t1.1 + t2.1, t1.2 + t2.2, t1.3 + t2.3)
                 winogradStore(&at, xiStride, t2.0 - t1.0, t2.1 - t1.1, t2.2 - t1.2, t2.3 - t1.3)
-                let t3 = winogradRowOfDB(evens.3 + t, odds.3 + t)
+                let t3 = winogradRowOfDB(staged + 3 * rowArrays + t, phaseBytes)
                 winogradStore(&at, xiStride, t1.0 - t3.0, t1.1 - t3.1, t1.2 - t3.2, t1.3 - t3.3)
                 t += 8
             }
         }
     }
 
-    /// A row of d·B for 8 tiles: d0 = even[0..<8], d1 = odd[0..<8], d2 = even[1..<9], d3 = odd[1..<9];
+    /// Stages channel `c` of one block's input rows: for input row rr (0 ..< alpha) of the block's
+    /// r-th tile row, array k (at `staged` + (alpha·rr + k)·stagedPhase) holds at r·S + j column
+    /// tile·j + k of the tile row's segment, j < S, whose column s is x's column s − padLeft (zero
+    /// outside x). So the alpha columns a tile reads are alpha plain vector loads for 8 tiles, and no
+    /// tile row reads into the next one's entries.
+    static func winogradStage(
+        _ x: UnsafePointer<Float>,
+        channel c: Int,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ lines: UnsafeMutablePointer<Float>,
+        _ staged: UnsafeMutablePointer<Float>
+    ) {
+        let plane = plan.height * plan.width
+        let tile = plan.tile
+        let alpha = plan.alpha
+        let phase = plan.stagedPhase
+        let segment = plan.rowStride
+        let copied = plan.copiedColumns
+        let pitch = plan.linePitch
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
+        // First every line (x's row at padLeft, zeros around it, written once), then the arrays: read
+        // right after their copy, the lines' vector loads stalled on store forwarding.
+        var (n, i) = (n0, i0)
+        for r in 0..<rowCount {
+            plan.advance(&n, &i)
+            let image = x + (n * plan.inChannels + c) * plane
+            for rr in 0..<alpha {
+                let h = tile * i - plan.padTop + rr
+                let to = lines + (r * alpha + rr) * pitch + plan.padLeft
+                if h >= 0 && h < plan.height {
+                    to.update(from: image + h * plan.width, count: copied)
+                } else {
+                    to.update(repeating: 0, count: copied)
+                }
+            }
+        }
+        for r in 0..<rowCount {
+            for rr in 0..<alpha {
+                let line = lines + (r * alpha + rr) * pitch
+                // Whole vectors of 8 tiles; the last may write past the tile row's S entries, into the
+                // next tile row's (staged after it) or the block's slack.
+                let out = UnsafeMutableRawPointer(staged + alpha * rr * phase + r * segment)
+                let phaseBytes = 4 * phase
+                var j = 0
+                if tile == 2 {
+                    while j < segment {
+                        let a = UnsafeRawPointer(line + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                        let b = UnsafeRawPointer(line + 2 * j + 2).loadUnaligned(as: SIMD16<Float>.self)
+                        let at = out + 4 * j
+                        at.storeBytes(of: a.evenHalf, as: SIMD8<Float>.self)
+                        at.storeBytes(of: a.oddHalf, toByteOffset: phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: b.evenHalf, toByteOffset: 2 * phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: b.oddHalf, toByteOffset: 3 * phaseBytes, as: SIMD8<Float>.self)
+                        j += 8
+                    }
+                } else {
+                    while j < segment {
+                        let p = UnsafeRawPointer(line + 4 * j)
+                        let a = SIMD32(
+                            lowHalf: p.loadUnaligned(as: SIMD16<Float>.self),
+                            highHalf: p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                        )
+                        let b = SIMD32(
+                            lowHalf: p.loadUnaligned(fromByteOffset: 16, as: SIMD16<Float>.self),
+                            highHalf: p.loadUnaligned(fromByteOffset: 80, as: SIMD16<Float>.self)
+                        )
+                        let (even, odd) = (a.evenHalf, a.oddHalf)
+                        let at = out + 4 * j
+                        at.storeBytes(of: even.evenHalf, as: SIMD8<Float>.self)
+                        at.storeBytes(of: odd.evenHalf, toByteOffset: phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: even.oddHalf, toByteOffset: 2 * phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: odd.oddHalf, toByteOffset: 3 * phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: b.evenHalf.evenHalf, toByteOffset: 4 * phaseBytes, as: SIMD8<Float>.self)
+                        at.storeBytes(of: b.oddHalf.evenHalf, toByteOffset: 5 * phaseBytes, as: SIMD8<Float>.self)
+                        j += 8
+                    }
+                }
+            }
+        }
+    }
+
+    /// A row of d·B for 8 tiles from the four staged arrays at `p`, `phaseBytes` apart:
     /// (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
     @inline(__always)
     static func winogradRowOfDB(
-        _ even: UnsafeMutablePointer<Float>,
-        _ odd: UnsafeMutablePointer<Float>
+        _ p: UnsafeMutablePointer<Float>,
+        _ phaseBytes: Int
     ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-        let e = UnsafeRawPointer(even)
-        let o = UnsafeRawPointer(odd)
-        let d0 = e.loadUnaligned(as: SIMD8<Float>.self)
-        let d1 = o.loadUnaligned(as: SIMD8<Float>.self)
-        let d2 = e.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
-        let d3 = o.loadUnaligned(fromByteOffset: 4, as: SIMD8<Float>.self)
+        let raw = UnsafeRawPointer(p)
+        let d0 = raw.loadUnaligned(as: SIMD8<Float>.self)
+        let d1 = raw.loadUnaligned(fromByteOffset: phaseBytes, as: SIMD8<Float>.self)
+        let d2 = raw.loadUnaligned(fromByteOffset: 2 * phaseBytes, as: SIMD8<Float>.self)
+        let d3 = raw.loadUnaligned(fromByteOffset: 3 * phaseBytes, as: SIMD8<Float>.self)
         return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
     }
 

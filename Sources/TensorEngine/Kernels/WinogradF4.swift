@@ -11,9 +11,10 @@
 // kernel's by more than F(2×2)'s rounding: about 2e-6 of the largest output at 64 channels (the kernel tests bound
 // it at 1e-5 against the naive loop nest).
 //
-// Each input row is staged in four phases (its columns ≡ 0, 1, 2, 3 mod 4), so that the six columns
-// 4t … 4t + 5 of tiles t … t + 7 are six plain vector loads. Both transforms run in two passes over a
-// 36-vector scratch (rows, then columns), which keeps the live vectors within the register file.
+// Each input row is staged as six arrays (`winogradStage`: array k holds column 4t + k of tile t), so
+// that the six columns of tiles t … t + 7 are six plain vector loads. Both transforms run in two
+// passes over a 36-vector scratch (rows, then columns), which keeps the live vectors within the
+// register file.
 
 extension Kernels {
     /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed as (ξ, channel block, c, 4) with zeros past K.
@@ -96,94 +97,33 @@ extension Kernels {
         _ x: UnsafePointer<Float>,
         block: Int,
         _ plan: WinogradPlan,
+        _ line: UnsafeMutablePointer<Float>,
         _ staged: UnsafeMutablePointer<Float>,
         _ scratch: UnsafeMutablePointer<SIMD8<Float>>,
         _ v: UnsafeMutablePointer<Float>
     ) {
-        typealias V4 = SIMD4<Float>
         typealias V8 = SIMD8<Float>
         let cs = plan.inChannels
         let tiles = plan.blockTiles
-        let plane = plan.height * plan.width
         let phase = plan.stagedPhase
-        let segment = plan.rowStride
-        // Columns of x a tile row's segment holds: those left of its 4·S staged columns.
-        let copied = max(0, min(plan.width, 4 * segment - plan.padLeft))
         let xiStride = plan.vPointStride
-        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
         for c in 0..<cs {
-            // Stage: phase p of input row rr (at staged + (4·rr + p)·phase) holds the row's columns
-            // ≡ p mod 4; column 4·r·S + padLeft + w of row rr holds x[n, c, 4i − padTop + rr, w].
-            var (n, i) = (n0, i0)
-            for r in 0..<rowCount {
-                plan.advance(&n, &i)
-                let image = x + (n * cs + c) * plane
-                let base = 4 * r * segment + plan.padLeft
-                for rr in 0..<6 {
-                    let h = 4 * i - plan.padTop + rr
-                    let row = staged + 4 * rr * phase
-                    guard h >= 0 && h < plan.height else {
-                        // Every phase's entries over the row's columns: x's and padding alike are zero.
-                        if copied > 0 {
-                            let first = base >> 2
-                            let count = (base + copied - 1) >> 2 - first + 1
-                            for p in 0..<4 { (row + p * phase + first).update(repeating: 0, count: count) }
-                        }
-                        continue
-                    }
-                    let src = image + h * plan.width
-                    var w = 0
-                    while w < copied && (base + w) & 3 != 0 {
-                        row[((base + w) & 3) * phase + (base + w) >> 2] = src[w]
-                        w += 1
-                    }
-                    while w + 16 <= copied {
-                        let values = UnsafeRawPointer(src + w).loadUnaligned(as: SIMD16<Float>.self)
-                        let at = row + (base + w) >> 2
-                        let (even, odd) = (values.evenHalf, values.oddHalf)
-                        UnsafeMutableRawPointer(at).storeBytes(of: even.evenHalf, as: V4.self)
-                        UnsafeMutableRawPointer(at + phase).storeBytes(of: odd.evenHalf, as: V4.self)
-                        UnsafeMutableRawPointer(at + 2 * phase).storeBytes(of: even.oddHalf, as: V4.self)
-                        UnsafeMutableRawPointer(at + 3 * phase).storeBytes(of: odd.oddHalf, as: V4.self)
-                        w += 16
-                    }
-                    if w + 8 <= copied {
-                        let values = UnsafeRawPointer(src + w).loadUnaligned(as: V8.self)
-                        let at = row + (base + w) >> 2
-                        let (even, odd) = (values.evenHalf, values.oddHalf)
-                        UnsafeMutableRawPointer(at).storeBytes(of: even.evenHalf, as: SIMD2<Float>.self)
-                        UnsafeMutableRawPointer(at + phase).storeBytes(of: odd.evenHalf, as: SIMD2<Float>.self)
-                        UnsafeMutableRawPointer(at + 2 * phase).storeBytes(of: even.oddHalf, as: SIMD2<Float>.self)
-                        UnsafeMutableRawPointer(at + 3 * phase).storeBytes(of: odd.oddHalf, as: SIMD2<Float>.self)
-                        w += 8
-                    }
-                    if w + 4 <= copied {
-                        let at = row + (base + w) >> 2
-                        (at[0], at[phase], at[2 * phase], at[3 * phase]) = (src[w], src[w + 1], src[w + 2], src[w + 3])
-                        w += 4
-                    }
-                    while w < copied {
-                        row[((base + w) & 3) * phase + (base + w) >> 2] = src[w]
-                        w += 1
-                    }
-                }
-            }
-            // Transform: column 4t + s of row rr for tiles t..t+7 is phase s of tile t for s < 4, and
-            // phases 0 and 1 of tile t + 1 for s = 4, 5. Rows of d·B go to the scratch, then Bᵀ runs
-            // on its columns.
+            winogradStage(x, channel: c, block: block, plan, line, staged)
+            // Transform: column k of row rr for tiles t..t+7 is array k of input row rr at t. Rows of
+            // d·B go to the scratch, then Bᵀ runs on its columns.
             let out = v + c * tiles
             let phaseBytes = 4 * phase
             var t = 0
             while t < tiles {
                 for rr in 0..<6 {
-                    let p = UnsafeRawPointer(staged + 4 * rr * phase + t)
+                    let p = UnsafeRawPointer(staged + 6 * rr * phase + t)
                     let e = winograd4B(
                         p.loadUnaligned(as: V8.self),
                         p.loadUnaligned(fromByteOffset: phaseBytes, as: V8.self),
                         p.loadUnaligned(fromByteOffset: 2 * phaseBytes, as: V8.self),
                         p.loadUnaligned(fromByteOffset: 3 * phaseBytes, as: V8.self),
-                        p.loadUnaligned(fromByteOffset: 4, as: V8.self),
-                        p.loadUnaligned(fromByteOffset: phaseBytes + 4, as: V8.self)
+                        p.loadUnaligned(fromByteOffset: 4 * phaseBytes, as: V8.self),
+                        p.loadUnaligned(fromByteOffset: 5 * phaseBytes, as: V8.self)
                     )
                     let s = scratch + 6 * rr
                     (s[0], s[1], s[2], s[3], s[4], s[5]) = e
