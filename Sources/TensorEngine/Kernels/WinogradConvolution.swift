@@ -54,13 +54,14 @@ struct WinogradPlan {
         self.simd = simd
         // V and M (16 or 36 floats per tile and channel) within a budget, at least two blocks per
         // thread, and of those sizes the one whose rounding up to whole register blocks wastes the
-        // fewest tiles. F(2×2): 256 KB, half an L2 of 512 KB (384 KB ran the 14×14 shape 20 % slower,
-        // EngineBench 2026-12-04). F(4×4): 768 KB; its 36 products per block each read a whole U_ξ,
+        // fewest tiles. F(2×2): 320 KB (with 256 KB, S = 7 tiles per row at 14×14 filled 42 of 48 tiles,
+        // with 320 KB 70 of 72: 32→32 ran 2.49–2.55 ms against 2.59–2.73; 384 KB ran it 20 % slower,
+        // with junk tiles; EngineBench --only winograd, 2026-12-04). F(4×4): 768 KB; its 36 products per block each read a whole U_ξ,
         // so small blocks are dominated by the filters' traffic (at 256 KB 64→64 at 7×7 ran at 0.72×
         // the direct kernel's speed, at 768 KB 1.07×; 32→32 at 14×14 1.05× and 1.14×; EngineBench
         // --only winograd, 2026-12-04).
         let positions = simd == .avx512 ? directBlockPositions512 : Kernels.directBlockPositions
-        let budget = tile == 4 ? 196_608 : 65_536  // floats
+        let budget = tile == 4 ? 196_608 : 81_920  // floats
         let fitting = budget / (transformPoints * (inChannels + channelBlocks * 4)) / rowStride
         let most = max(1, min(fitting, tileRows / (2 * EngineThreads.count)))
         var best = (rows: 1, waste: Double.infinity)
