@@ -190,7 +190,7 @@ enum TransformerOperators {
         try c.onlyAttributes(["axis", "epsilon", "stash_type"])
         let x = try c.tensor(0)
         let scale = try c.tensor(1)
-        let bias = try c.optionalInput(2)?.asTensor
+        let bias = c.optionalInput(2)?.asTensor
         var axis = c.int("axis", default: -1)
         guard axis >= -x.rank && axis < max(x.rank, 1) else {
             throw c.error(.invalidGraph, "axis \(axis) is outside the input's rank \(x.rank)")

@@ -461,9 +461,8 @@ extension Kernels {
         typealias V8 = SIMD8<Float>
         let tiles = plan.blockTiles
         let step = plan.mPointStride
-        let outPlane = plan.outH * plan.outW
         let segment = plan.rowStride
-        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
+        let rowCount = plan.rows(ofBlock: block).count
         // The tiles the block's tile rows use, in whole vectors.
         let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
         for k in 0..<plan.outChannels {
@@ -488,21 +487,39 @@ extension Kernels {
                 )
                 t += 8
             }
-            var (n, i) = (n0, i0)
-            for r in 0..<rowCount {
-                plan.advance(&n, &i)
-                for a in 0..<2 {
-                    let oh = 2 * i + a
-                    if oh >= plan.outH { break }
-                    let offset = (n * plan.outChannels + k) * outPlane + oh * plan.outW
-                    epilogue.store(
-                        rows + a * 2 * tiles + 2 * r * segment,
-                        bias: bias?[k] ?? 0,
-                        y + offset,
-                        offset: offset,
-                        count: plan.outW
-                    )
-                }
+            winogradStoreRows(rows, channel: k, block: block, plan, bias, y, epilogue: epilogue)
+        }
+    }
+
+    /// Stores output channel k of one block's tile rows from `rows` (output row a of the block's r-th
+    /// tile row at a·tile·blockTiles + tile·r·S) through the epilogue.
+    @inline(__always)
+    static func winogradStoreRows(
+        _ rows: UnsafePointer<Float>,
+        channel k: Int,
+        block: Int,
+        _ plan: WinogradPlan,
+        _ bias: UnsafePointer<Float>?,
+        _ y: UnsafeMutablePointer<Float>,
+        epilogue: ConvEpilogue
+    ) {
+        let tile = plan.tile
+        let outPlane = plan.outH * plan.outW
+        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
+        var (n, i) = (n0, i0)
+        for r in 0..<rowCount {
+            plan.advance(&n, &i)
+            for a in 0..<tile {
+                let oh = tile * i + a
+                if oh >= plan.outH { break }
+                let offset = (n * plan.outChannels + k) * outPlane + oh * plan.outW
+                epilogue.store(
+                    rows + a * tile * plan.blockTiles + tile * r * plan.rowStride,
+                    bias: bias?[k] ?? 0,
+                    y + offset,
+                    offset: offset,
+                    count: plan.outW
+                )
             }
         }
     }

@@ -161,9 +161,8 @@ extension Kernels {
         let tiles = plan.blockTiles
         let step = plan.mPointStride
         let stepBytes = 4 * step
-        let outPlane = plan.outH * plan.outW
         let segment = plan.rowStride
-        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
+        let rowCount = plan.rows(ofBlock: block).count
         // The tiles the block's tile rows use, in whole vectors.
         let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
         for k in 0..<plan.outChannels {
@@ -194,22 +193,7 @@ extension Kernels {
                 }
                 t += 8
             }
-            var (n, i) = (n0, i0)
-            for r in 0..<rowCount {
-                plan.advance(&n, &i)
-                for a in 0..<4 {
-                    let oh = 4 * i + a
-                    if oh >= plan.outH { break }
-                    let offset = (n * plan.outChannels + k) * outPlane + oh * plan.outW
-                    epilogue.store(
-                        rows + a * 4 * tiles + 4 * r * segment,
-                        bias: bias?[k] ?? 0,
-                        y + offset,
-                        offset: offset,
-                        count: plan.outW
-                    )
-                }
-            }
+            winogradStoreRows(rows, channel: k, block: block, plan, bias, y, epilogue: epilogue)
         }
     }
 }
