@@ -106,6 +106,10 @@ struct WinogradPlan {
         let n = first / tilesH
         return (min(rowsPerBlock, tileRows - first), n, first - n * tilesH - 1)
     }
+    /// The tiles the block's tile rows use, in whole vectors of 8 (the output transforms' range).
+    func usedTiles(ofBlock block: Int) -> Int {
+        min(blockTiles, (rows(ofBlock: block).count * rowStride + 7) / 8 * 8)
+    }
     /// Steps (image n, tile row i) to the batch's next tile row, without a division.
     @inline(__always)
     func advance(_ n: inout Int, _ i: inout Int) {
@@ -461,10 +465,7 @@ extension Kernels {
         typealias V8 = SIMD8<Float>
         let tiles = plan.blockTiles
         let step = plan.mPointStride
-        let segment = plan.rowStride
-        let rowCount = plan.rows(ofBlock: block).count
-        // The tiles the block's tile rows use, in whole vectors.
-        let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
+        let used = plan.usedTiles(ofBlock: block)
         for k in 0..<plan.outChannels {
             let src = m + k * tiles
             var t = 0

@@ -161,10 +161,7 @@ extension Kernels {
         let tiles = plan.blockTiles
         let step = plan.mPointStride
         let stepBytes = 4 * step
-        let segment = plan.rowStride
-        let rowCount = plan.rows(ofBlock: block).count
-        // The tiles the block's tile rows use, in whole vectors.
-        let used = min(tiles, (rowCount * segment + 7) / 8 * 8)
+        let used = plan.usedTiles(ofBlock: block)
         for k in 0..<plan.outChannels {
             let src = m + k * tiles
             var t = 0
