@@ -230,6 +230,42 @@ def seeds_table():
     return lines
 
 
+def seed_values(row):
+    """(clean, PGD-20 L∞ 0.1) of each seed of experiment 1's `row` measured so far."""
+    values = []
+    for seed in SEEDS:
+        m = measures(f"exp1.{row}" if seed == 1 else f"exp1.{row}-seed{seed}")
+        if m["pgd10"] is not None:
+            values.append((m["clean"], m["pgd10"]))
+    return values
+
+
+def seed_findings():
+    """What the seeds say about the Robust-KD variants and PGD-AT, once each has two seeds or more."""
+    means = {}
+    spreads = []
+    for label, row in SEED_ROWS:
+        values = seed_values(row)
+        if len(values) < 2:
+            return []
+        robust = [v[1] for v in values]
+        means[row] = (sum(robust) / len(robust), len(robust))
+        spreads.append(max(robust) - min(robust))
+    rkd = [means[r][0] for r in ("rkd-exact", "rkd-fd", "rkd-feature")]
+    gap = max(rkd) - min(rkd)
+    widest = max(spreads)
+    verdict = ("within the seeds' own spread: on this task the Jacobian term adds no robustness that "
+               "the feature term alone does not give, in either mode" if gap <= widest else
+               "more than the seeds' spread: the variants differ")
+    lines = [
+        f"- The three Robust-KD variants' mean PGD-20 0.1 accuracies lie {100 * gap:.1f} points apart (the widest "
+        f"spread between seeds of one row is {100 * widest:.1f}), {verdict}.",
+        f"- PGD-AT of the student is {100 * (means['pgd-at'][0] - max(rkd)):.1f} points above the best Robust-KD "
+        f"variant's mean ({means['pgd-at'][1]} seeds).",
+    ]
+    return lines
+
+
 # Windows in which something else ran on the machine beside the experiment daemon (times UTC):
 # a job whose training overlaps one has its time marked with † and is an upper bound.
 DISTURBANCES = [
@@ -615,6 +651,9 @@ def main():
         "",
     ]
     out += seeds_table()
+    found_seeds = seed_findings()
+    if found_seeds:
+        out += [""] + found_seeds
     out += [
         "",
         "What the wall-time target asks, from the step costs alone: in one `make bench` run on the idle",
