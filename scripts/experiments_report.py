@@ -301,8 +301,8 @@ DISTURBANCES = [
      "the daemon restarted at a session's start (the job then in flight resumed from its checkpoint), then "
      "debug and release builds, a full test run, perf and EngineBench runs with the daemon paused (21:55–22:47) "
      "and `make bench` with it paused (22:50–22:57; .runs/experiments/pauses.log)"),
-    ("2026-12-04T23:00:00", "2026-12-04T23:33:00", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
-    ("2026-12-04T23:33:00", "2026-12-05T00:05:00", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
+    ("2026-12-04T23:00:00", "2026-12-04T23:31:00", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
+    ("2026-12-04T23:31:00", "2026-12-05T00:00:30", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
