@@ -194,32 +194,47 @@ extension Kernels {
         }
     }
 
-    /// U = G·w[k,c]·Gᵀ for every filter, packed as (ξ, channel block, c, 4) with zeros past K.
+    /// U = G·w[k,c]·Gᵀ (4×4) for every filter, packed by `packWinogradFilters`.
     static func winogradFilters(_ w: UnsafePointer<Float>, _ plan: WinogradPlan) -> [Float] {
+        packWinogradFilters(w, plan) { f, u in
+            // gg = G·f (rows of 3), then u = gg·Gᵀ: row r of u from row r of gg.
+            func rowOfG(_ s: Int) -> (Float, Float, Float, Float) {
+                let (a0, a1, a2) = (f[s], f[3 + s], f[6 + s])
+                return (a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2)
+            }
+            let (col0, col1, col2) = (rowOfG(0), rowOfG(1), rowOfG(2))
+            func store(_ r: Int, _ b0: Float, _ b1: Float, _ b2: Float) {
+                (u[4 * r], u[4 * r + 1]) = (b0, (b0 + b1 + b2) * 0.5)
+                (u[4 * r + 2], u[4 * r + 3]) = ((b0 - b1 + b2) * 0.5, b2)
+            }
+            store(0, col0.0, col1.0, col2.0)
+            store(1, col0.1, col1.1, col2.1)
+            store(2, col0.2, col1.2, col2.2)
+            store(3, col0.3, col1.3, col2.3)
+        }
+    }
+
+    /// The transformed filters packed as (ξ, channel block, c, 4) with zeros past K: `transform` writes
+    /// the transformPoints values of U for the 3×3 filter at its first argument into its second (ξ = alpha·row + column).
+    static func packWinogradFilters(
+        _ w: UnsafePointer<Float>,
+        _ plan: WinogradPlan,
+        _ transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> [Float] {
         let cs = plan.inChannels
+        let points = plan.transformPoints
         let blockStride = plan.channelBlocks * cs * 4
         var packed = [Float](repeating: 0, count: plan.filterCount)
+        var u = [Float](repeating: 0, count: points)
         packed.withUnsafeMutableBufferPointer { pp in
-            for k in 0..<plan.outChannels {
-                for c in 0..<cs {
-                    let f = w + (k * cs + c) * 9
-                    // gg = G·f (rows of 3), then u = gg·Gᵀ: row r of u from row r of gg.
-                    func rowOfG(_ s: Int) -> (Float, Float, Float, Float) {
-                        let (a0, a1, a2) = (f[s], f[3 + s], f[6 + s])
-                        return (a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2)
+            u.withUnsafeMutableBufferPointer { pu in
+                guard let pu = pu.baseAddress else { return }
+                for k in 0..<plan.outChannels {
+                    for c in 0..<cs {
+                        transform(w + (k * cs + c) * 9, pu)
+                        let base = ((k / 4) * cs + c) * 4 + k % 4
+                        for xi in 0..<points { pp[xi * blockStride + base] = pu[xi] }
                     }
-                    let (col0, col1, col2) = (rowOfG(0), rowOfG(1), rowOfG(2))
-                    let base = ((k / 4) * cs + c) * 4 + k % 4
-                    func store(_ r: Int, _ b0: Float, _ b1: Float, _ b2: Float) {
-                        pp[(4 * r) * blockStride + base] = b0
-                        pp[(4 * r + 1) * blockStride + base] = (b0 + b1 + b2) * 0.5
-                        pp[(4 * r + 2) * blockStride + base] = (b0 - b1 + b2) * 0.5
-                        pp[(4 * r + 3) * blockStride + base] = b2
-                    }
-                    store(0, col0.0, col1.0, col2.0)
-                    store(1, col0.1, col1.1, col2.1)
-                    store(2, col0.2, col1.2, col2.2)
-                    store(3, col0.3, col1.3, col2.3)
                 }
             }
         }

@@ -17,8 +17,8 @@
 // register file.
 
 extension Kernels {
-    /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed as (ξ, channel block, c, 4) with zeros past K.
-    /// Computed in Double and rounded once.
+    /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed by `packWinogradFilters`. Computed in Double
+    /// and rounded once.
     static func winograd4Filters(_ w: UnsafePointer<Float>, _ plan: WinogradPlan) -> [Float] {
         typealias Six = (Double, Double, Double, Double, Double, Double)
         // G times a column (a0, a1, a2) of three.
@@ -38,24 +38,16 @@ extension Kernels {
             default: return s.5
             }
         }
-        let cs = plan.inChannels
-        let blockStride = plan.channelBlocks * cs * 4
-        var packed = [Float](repeating: 0, count: plan.filterCount)
-        packed.withUnsafeMutableBufferPointer { pp in
-            for k in 0..<plan.outChannels {
-                for c in 0..<cs {
-                    let f = w + (k * cs + c) * 9
-                    // Columns of G·f, then row r of U = (row r of G·f)·Gᵀ.
-                    let columns = (0..<3).map { s in timesG(Double(f[s]), Double(f[3 + s]), Double(f[6 + s])) }
-                    let base = ((k / 4) * cs + c) * 4 + k % 4
-                    for r in 0..<6 {
-                        let row = timesG(element(columns[0], r), element(columns[1], r), element(columns[2], r))
-                        for j in 0..<6 { pp[(6 * r + j) * blockStride + base] = Float(element(row, j)) }
-                    }
-                }
+        return packWinogradFilters(w, plan) { f, u in
+            // Columns of G·f, then row r of U = (row r of G·f)·Gᵀ.
+            let c0 = timesG(Double(f[0]), Double(f[3]), Double(f[6]))
+            let c1 = timesG(Double(f[1]), Double(f[4]), Double(f[7]))
+            let c2 = timesG(Double(f[2]), Double(f[5]), Double(f[8]))
+            for r in 0..<6 {
+                let row = timesG(element(c0, r), element(c1, r), element(c2, r))
+                for j in 0..<6 { u[6 * r + j] = Float(element(row, j)) }
             }
         }
-        return packed
     }
 
     /// Bᵀ applied to six vectors (a row or column of a 6×6 patch for 8 tiles).
