@@ -211,24 +211,29 @@ extension Kernels {
 
 extension Conv2DGeometry {
     /// The Winograd variant that beats the direct kernel on a 3×3 stride-1 convolution, if one does:
-    /// F(2×2, 3×3) from 32 channels on both sides, F(4×4, 3×3) from 16. Measured at batch 128 on the
-    /// 2-core AVX2 machine (EngineBench --only winograd, 2026-12-04, forward and input gradient alike),
-    /// speed relative to the direct kernel:
+    /// F(4×4, 3×3) from 16 channels on both sides, except that from 32 channels F(2×2, 3×3) takes the
+    /// outputs whose sides F(4×4)'s tiles would overshoot more than F(2×2)'s (14×14: 16×16 computed
+    /// against 14×14). Measured at batch 128 on the 2-core AVX2 machine (EngineBench --only winograd,
+    /// forward and input gradient alike), speed relative to the direct kernel:
     ///
     ///     shape          F(2×2)      F(4×4)
-    ///     16→16 @28      0.87–0.96×  1.13–1.16×
-    ///     32→32 @14      1.27–1.35×  1.26–1.27×
-    ///     64→64 @7       1.29–1.30×  1.14–1.19×
-    ///     1→16 stem      0.6–0.7×    0.4–0.6×
+    ///     16→16 @28      0.87–0.96×  1.13–1.16×   (2026-12-04)
+    ///     32→32 @14      1.34–1.41×  1.22–1.30×   (2026-12-05)
+    ///     64→64 @7       1.27–1.34×  1.44–1.50×   (2026-12-05, the filter transforms in parallel)
+    ///     1→16 stem      0.6–0.7×    0.4–0.6×     (2026-12-04)
     ///
     /// Below 16 channels the transforms cost more than the products they save. `RKD_WINOGRAD=0` turns
     /// Winograd off, `RKD_WINOGRAD4=0` F(4×4) alone (for comparisons).
     var winogradChoice: Conv2DAlgorithm? {
         guard winogradEnabled && winogradApplies else { return nil }
         let channels = min(inChannels, outChannels)
-        if channels >= 32 { return .winograd }
-        if channels >= 16 && winograd4Enabled { return .winograd4 }
-        return nil
+        guard channels >= 16 else { return nil }
+        guard winograd4Enabled else { return channels >= 32 ? .winograd : nil }
+        if channels < 32 { return .winograd4 }
+        func covered(_ tile: Int) -> Int {
+            (outHeight + tile - 1) / tile * tile * ((outWidth + tile - 1) / tile * tile)
+        }
+        return covered(4) <= covered(2) ? .winograd4 : .winograd
     }
 
     /// The direct forward and filter-gradient kernels run it: stride 1, or stride 2 on polyphase planes.
