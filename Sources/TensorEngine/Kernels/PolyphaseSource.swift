@@ -126,13 +126,40 @@ struct PolyphaseSource {
                         let columns = (width - b + 1) / 2
                         let dst = xpad + (slot(a, b) * channels + c) * plan.channelStride + top
                         for i in 0..<rows {
-                            let row = src + (2 * i + a) * width + b
-                            let out = dst + i * rowLength
-                            for j in 0..<columns { out[j] = row[2 * j] }
+                            Self.everyOther(src + (2 * i + a) * width, parity: b, width: width, dst + i * rowLength)
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// out[j] = row[2j + parity] for 2j + parity < width: vector loads of 16 and 8 floats that stay
+    /// inside the row, their even lanes kept, then single floats.
+    @inline(__always)
+    static func everyOther(
+        _ row: UnsafePointer<Float>,
+        parity: Int,
+        width: Int,
+        _ out: UnsafeMutablePointer<Float>
+    ) {
+        let columns = (width - parity + 1) / 2
+        let from = UnsafeRawPointer(row + parity)
+        let to = UnsafeMutableRawPointer(out)
+        var j = 0
+        while 2 * j + parity + 16 <= width {
+            let v = from.loadUnaligned(fromByteOffset: 8 * j, as: SIMD16<Float>.self)
+            to.storeBytes(of: v.evenHalf, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while 2 * j + parity + 8 <= width {
+            let v = from.loadUnaligned(fromByteOffset: 8 * j, as: SIMD8<Float>.self)
+            to.storeBytes(of: v.evenHalf, toByteOffset: 4 * j, as: SIMD4<Float>.self)
+            j += 4
+        }
+        while j < columns {
+            out[j] = row[2 * j + parity]
+            j += 1
         }
     }
 }
