@@ -373,7 +373,7 @@ extension Kernels {
                 let h = tile * i - plan.padTop + rr
                 let to = lines + (r * alpha + rr) * pitch + plan.padLeft
                 if h >= 0 && h < plan.height {
-                    to.update(from: image + h * plan.width, count: copied)
+                    copyRow(image + h * plan.width, to, count: copied)
                 } else {
                     to.update(repeating: 0, count: copied)
                 }
