@@ -254,7 +254,8 @@ extension Kernels {
     }
 
     /// `maxPool2d` for 2×2 windows at stride 2 without padding or dilation, every window inside the
-    /// input (the classifiers' common downsampling): eight outputs at a time from two 16-float rows,
+    /// input (the classifiers' common downsampling): eight outputs at a time from two 16-float rows
+    /// (four from 8-float rows for rows of 4 to 7 outputs, the last vector overlapping the one before),
     /// the same taps in the same order as the general loop (the first seeds the maximum, a later one
     /// replaces it only when strictly greater), so values and argmax are identical.
     static func maxPool2x2(_ x: [Float], _ g: Pool2DGeometry) -> (values: [Float], argmax: [Int32]) {
@@ -271,14 +272,16 @@ extension Kernels {
                     guard let px = px.baseAddress, let pa = pa.baseAddress, let py = out.baseAddress else { return }
                     parallelChunks(g.batch * g.channels, costPerItem: outPlane * 4) { planes in
                         let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                        let lanes4 = SIMD4<Int32>(0, 2, 4, 6)
+                        let rowStep = Int32(width)
                         for plane in planes {
                             for oh in 0..<ho {
                                 let rowStart = plane * inPlane + 2 * oh * width
                                 let r0 = UnsafeRawPointer(px + rowStart)
                                 let r1 = UnsafeRawPointer(px + rowStart + width)
                                 let o = plane * outPlane + oh * wo
-                                var ow = 0
-                                while ow + 8 <= wo && 2 * ow + 16 <= width {
+                                // Outputs ow … ow + 7 (2·ow + 16 ≤ width: every window is inside).
+                                func eight(_ ow: Int) {
                                     let top = r0.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD16<Float>.self)
                                     let bottom = r1.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD16<Float>.self)
                                     let i00 = SIMD8<Int32>(repeating: Int32(rowStart + 2 * ow)) &+ lanes
@@ -291,14 +294,51 @@ extension Kernels {
                                     let v2 = bottom.evenHalf
                                     let g2 = v2 .> best
                                     best.replace(with: v2, where: g2)
-                                    index.replace(with: i00 &+ Int32(width), where: g2)
+                                    index.replace(with: i00 &+ rowStep, where: g2)
                                     let v3 = bottom.oddHalf
                                     let g3 = v3 .> best
                                     best.replace(with: v3, where: g3)
-                                    index.replace(with: i00 &+ Int32(width + 1), where: g3)
+                                    index.replace(with: i00 &+ (rowStep + 1), where: g3)
                                     UnsafeMutableRawPointer(py + o + ow).storeBytes(of: best, as: SIMD8<Float>.self)
                                     UnsafeMutableRawPointer(pa + o + ow).storeBytes(of: index, as: SIMD8<Int32>.self)
-                                    ow += 8
+                                }
+                                // Outputs ow … ow + 3 from 8-float rows, the same taps in the same order.
+                                func four(_ ow: Int) {
+                                    let top = r0.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD8<Float>.self)
+                                    let bottom = r1.loadUnaligned(fromByteOffset: 8 * ow, as: SIMD8<Float>.self)
+                                    let i00 = SIMD4<Int32>(repeating: Int32(rowStart + 2 * ow)) &+ lanes4
+                                    var best = top.evenHalf
+                                    var index = i00
+                                    let v1 = top.oddHalf
+                                    let g1 = v1 .> best
+                                    best.replace(with: v1, where: g1)
+                                    index.replace(with: i00 &+ 1, where: g1)
+                                    let v2 = bottom.evenHalf
+                                    let g2 = v2 .> best
+                                    best.replace(with: v2, where: g2)
+                                    index.replace(with: i00 &+ rowStep, where: g2)
+                                    let v3 = bottom.oddHalf
+                                    let g3 = v3 .> best
+                                    best.replace(with: v3, where: g3)
+                                    index.replace(with: i00 &+ (rowStep + 1), where: g3)
+                                    UnsafeMutableRawPointer(py + o + ow).storeBytes(of: best, as: SIMD4<Float>.self)
+                                    UnsafeMutableRawPointer(pa + o + ow).storeBytes(of: index, as: SIMD4<Int32>.self)
+                                }
+                                // Every window is inside the input, so 2·wo ≤ width: the last vector
+                                // overlaps the one before it (recomputing equal outputs) instead of a
+                                // scalar tail; rows of 4 to 7 outputs take two overlapping fours.
+                                var ow = 0
+                                if wo >= 8 {
+                                    while ow + 8 <= wo {
+                                        eight(ow)
+                                        ow += 8
+                                    }
+                                    if ow < wo { eight(wo - 8) }
+                                    ow = wo
+                                } else if wo >= 4 {
+                                    four(0)
+                                    four(wo - 4)
+                                    ow = wo
                                 }
                                 while ow < wo {
                                     let i0 = rowStart + 2 * ow
