@@ -222,7 +222,7 @@ func benchmarkPooling(batch: Int, into report: inout BenchmarkReport) {
 }
 
 /// Winograd F(2×2, 3×3) and F(4×4, 3×3) against the direct kernel on ResNet-20's stride-1 3×3 shapes, forward and
-/// input gradient, timed in alternating rounds in one process. GFLOP/s count the direct
+/// input gradient, and F(2×2)'s filter gradient, timed in alternating rounds in one process. GFLOP/s count the direct
 /// convolution's multiply–adds for both (so they compare times, not the arithmetic each does).
 func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
     var rng = RandomGenerator(seed: 6)
@@ -230,24 +230,37 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
     let shapes = resnet20ConvShapes(batch: batch).filter { $0.geometry.strideH == 1 && $0.geometry.kernelHeight == 3 }
     for (name, g, _) in shapes {
         let (x, w, dy, small, xs, dys) = convInputs(g, &rng)
-        for (kind, isForward) in [("forward", true), ("backward input", false)] {
-            let algorithms: [(String, Conv2DAlgorithm)] = [
-                ("direct", .direct), ("winograd", .winograd), ("winograd F(4×4)", .winograd4),
-            ]
+        for kind in ["forward", "backward input", "backward filter"] {
+            // The filter gradient has F(2×2)'s adjoint only.
+            let algorithms: [(String, Conv2DAlgorithm)] =
+                kind == "backward filter"
+                ? [("direct", .direct), ("winograd", .winograd)]
+                : [("direct", .direct), ("winograd", .winograd), ("winograd F(4×4)", .winograd4)]
             let bodies: [() -> Void] = algorithms.map { _, algorithm in
-                if isForward { return { blackHole(Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)) } }
-                return { blackHole(Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)) }
+                switch kind {
+                case "forward": return { blackHole(Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)) }
+                case "backward input": return { blackHole(Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)) }
+                default: return { blackHole(Kernels.conv2dBackwardFilter(x, dy, g, algorithm: algorithm)) }
+                }
             }
             let errors = algorithms.map { _, algorithm in
-                isForward
-                    ? Tolerance.scaledMaxError(
+                switch kind {
+                case "forward":
+                    Tolerance.scaledMaxError(
                         Kernels.conv2d(xs, w, bias: nil, small, algorithm: algorithm),
                         NaiveKernels.conv2d(xs, w, bias: nil, small)
                     )
-                    : Tolerance.scaledMaxError(
+                case "backward input":
+                    Tolerance.scaledMaxError(
                         Kernels.conv2dBackwardInput(dys, w, small, algorithm: algorithm),
                         NaiveKernels.conv2dBackwardInput(dys, w, small)
                     )
+                default:
+                    Tolerance.scaledMaxError(
+                        Kernels.conv2dBackwardFilter(xs, dys, small, algorithm: algorithm),
+                        NaiveKernels.conv2dBackwardFilter(xs, dys, small)
+                    )
+                }
             }
             let (times, medians) = Timing.alternating(bodies)
             for (k, (label, _)) in algorithms.enumerated() {
@@ -263,10 +276,14 @@ func benchmarkWinograd(batch: Int, into report: inout BenchmarkReport) {
                     )
                 )
             }
+            let others = (1..<algorithms.count).map { k in
+                let label = k == 1 ? "F(2×2)" : "F(4×4)"
+                return "\(label) \(String(format: "%.2f", medians[k] * 1e3)) ms "
+                    + "(\(String(format: "%.2f", medians[0] / medians[k]))×)"
+            }
             print(
-                "winograd \(kind) \(name): direct \(String(format: "%.2f", medians[0] * 1e3)) ms, F(2×2) "
-                    + "\(String(format: "%.2f", medians[1] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[1]))×), "
-                    + "F(4×4) \(String(format: "%.2f", medians[2] * 1e3)) ms (\(String(format: "%.2f", medians[0] / medians[2]))×)"
+                "winograd \(kind) \(name): direct \(String(format: "%.2f", medians[0] * 1e3)) ms, "
+                    + others.joined(separator: ", ")
             )
         }
     }

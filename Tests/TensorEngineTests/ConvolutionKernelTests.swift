@@ -177,8 +177,8 @@ struct ConvolutionKernelTests {
         ConvCase(11, 1, 16, 3, 3, kernel: (3, 3), pads: (1, 0, 0, 1)),
     ]
 
-    /// Winograd F(2×2, 3×3) and F(4×4, 3×3) forward and input gradient (the filter gradient is the
-    /// direct kernel's) of both vector widths equal the naive loop nest.
+    /// Winograd F(2×2, 3×3) and F(4×4, 3×3) forward and input gradient, and the filter gradient by
+    /// F(2×2, 3×3)'s adjoint (which both variants run), of both vector widths equal the naive loop nest.
     @Test(arguments: winogradCases, [Conv2DAlgorithm.winograd, .winograd4])
     func winogradKernelsEqualNaive(_ c: ConvCase, _ algorithm: Conv2DAlgorithm) {
         let g = c.g

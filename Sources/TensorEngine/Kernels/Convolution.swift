@@ -14,7 +14,8 @@ import Foundation
 // - winograd (WinogradConvolution.swift): F(2×2, 3×3) for 3×3 stride-1 convolutions with 32 or
 //   more channels on both sides, F(4×4, 3×3) (WinogradF4.swift) for 16 to 31, forward and input
 //   gradient (16 products per 2×2 tile and channel pair instead of 36, 36 per 4×4 tile instead of
-//   144, on the direct kernel's register blocks); the filter gradient stays direct;
+//   144, on the direct kernel's register blocks); the filter gradient by F(2×2)'s adjoint where the
+//   forward takes F(2×2) (WinogradFilterGradient.swift), elsewhere direct;
 // - im2col (Im2Col.swift): everything else — columns for a chunk of images, one GEMM per group.
 //
 // Measured at batch 128 on the 2-core AVX2 machine (see DESIGN.md), the direct kernel runs the
@@ -140,7 +141,8 @@ extension Kernels {
                     switch algorithm {
                     case .pointwise: conv2dPointwiseBackwardFilter(px, pdy, pdw, g)
                     case .direct: conv2dDirectBackwardFilter(px, pdy, pdw, g, simd: simd.supported)
-                    case .im2col, .automatic, .winograd, .winograd4: conv2dIm2colBackwardFilter(px, pdy, pdw, g)
+                    case .winograd, .winograd4: conv2dWinogradBackwardFilter(px, pdy, pdw, g, simd: simd.supported)
+                    case .im2col, .automatic: conv2dIm2colBackwardFilter(px, pdy, pdw, g)
                     }
                 }
             }
@@ -177,10 +179,17 @@ extension Kernels {
             if g.isPointwise { return .pointwise }
             // As in the forward: a strided 1×1 stays a subsampling copy and one GEMM.
             let stridedPointwise = !g.isUnitStride && g.kernelHeight * g.kernelWidth == 1
+            // F(2×2)'s adjoint where the forward takes F(2×2) (32→32 @14: 1.25× the direct kernel);
+            // at 16→16 @28 it ran 0.78×, at 64→64 @7 0.89× (EngineBench --only winograd, 2026-12-05).
+            if g.winogradChoice == .winograd { return .winograd }
             if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col
-        case .direct, .winograd, .winograd4: return g.directForwardApplies ? .direct : .im2col
+        case .direct: return g.directForwardApplies ? .direct : .im2col
+        // F(2×2, 3×3)'s adjoint for both Winograd variants: F(4×4)'s was no faster (speedups.md).
+        case .winograd, .winograd4:
+            if g.winogradApplies { return .winograd }
+            return g.directForwardApplies ? .direct : .im2col
         case .im2col: return .im2col
         }
     }
