@@ -19,13 +19,12 @@ extension Kernels {
             g.count == N * C * S && x.count == g.count && mean.count == C && invStd.count == C && scale.count == C,
             "batchNormBackward: g \(g.count), x \(x.count) for N=\(N) C=\(C) S=\(S)"
         )
-        var dx = [Float](repeating: 0, count: g.count)
         var sumG = [Float](repeating: 0, count: C)
         var sumGXhat = [Float](repeating: 0, count: C)
         let M = Float(N * S)
-        g.withUnsafeBufferPointer { pg in
-            x.withUnsafeBufferPointer { px in
-                dx.withUnsafeMutableBufferPointer { pdx in
+        let dx = [Float](unsafeUninitializedCapacity: g.count) { pdx, initialized in
+            g.withUnsafeBufferPointer { pg in
+                x.withUnsafeBufferPointer { px in
                     sumG.withUnsafeMutableBufferPointer { psg in
                         sumGXhat.withUnsafeMutableBufferPointer { psgx in
                             parallelChunks(C, costPerItem: N * S * 4) { channels in
@@ -65,11 +64,23 @@ extension Kernels {
                                     let k = scale[c] * inv
                                     let meanG = sumGc / M
                                     let coefficient = sumGXhatc / M * inv  // multiplies (x − mean)
+                                    // Eight at a time (a scalar loop here stayed scalar, with an
+                                    // overflow check per element); the same expression per element.
                                     for n in 0..<N {
                                         let base = (n * C + c) * S
-                                        for i in 0..<S {
-                                            pdx[base + i] =
-                                                k * (pg[base + i] - meanG - (px[base + i] - mu) * coefficient)
+                                        var i = base
+                                        let end = base + S
+                                        while i + 8 <= end {
+                                            let v =
+                                                k
+                                                * (loadVector8(pg, i) - meanG - (loadVector8(px, i) - mu)
+                                                    * coefficient)
+                                            storeVector8(v, pdx, i)
+                                            i += 8
+                                        }
+                                        while i < end {
+                                            pdx[i] = k * (pg[i] - meanG - (px[i] - mu) * coefficient)
+                                            i += 1
                                         }
                                     }
                                 }
@@ -78,6 +89,7 @@ extension Kernels {
                     }
                 }
             }
+            initialized = g.count
         }
         return (dx, sumG, sumGXhat)
     }
