@@ -175,9 +175,15 @@ do {
             seed: 1
         )
         let x = Tensor(shape: batch.shape, scalars: batch.images)
-        for (mode, jacobian) in [("exact", JacobianMode.exact), ("fd", .finiteDifference(step: 0.01))] {
+        let modes: [(String, JacobianMode, ProjectionScope)] = [
+            ("exact", .exact, .perLayer), ("fd", .finiteDifference(step: 0.01), .perLayer),
+            ("exact, joint projection", .exact, .joint),
+            ("fd, joint projection", .finiteDifference(step: 0.01), .joint),
+        ]
+        for (mode, jacobian, scope) in modes {
             var settings = RobustKDSettings()
             settings.jacobian = jacobian
+            settings.projectionScope = scope
             let kd = RobustKD(teacher: teacher, student: student, pairs: pairs, settings: settings)
             var optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
             var random = RandomGenerator(seed: 5)

@@ -12,6 +12,20 @@ public enum JacobianMode: Hashable, Sendable {
     case finiteDifference(step: Float)
 }
 
+/// How the random projections of the Jacobian term span the paired layers.
+public enum ProjectionScope: String, Hashable, Sendable, Codable, CaseIterable {
+    /// One projected Jacobian per layer, as the paper: J_i = ∂(M_i·z_i)/∂x and Σ_i ‖J_i^s − J_i^t‖²;
+    /// an input gradient of each network per layer and projection.
+    case perLayer = "per-layer"
+    /// One projected Jacobian per network spanning every paired layer: J = ∂(Σ_i M_i·z_i)/∂x with
+    /// the same unit vectors M_i, and ‖J^s − J^t‖². The M_i are independent with mean zero, so the
+    /// cross terms (J_i^s − J_i^t)ᵀM_i · (J_k^s − J_k^t)ᵀM_k, i ≠ k, vanish in expectation: the term
+    /// and its weight gradient keep the per-layer sum's expectation, with more variance, for one
+    /// input gradient of each network per projection (and, in the finite-difference mode, one pair
+    /// of directional passes instead of one per layer).
+    case joint
+}
+
 /// How feature maps are compared.
 public enum FeatureDistance: String, Hashable, Sendable, Codable {
     /// 1 − cos(z_t, z_s) per example (the paper's).
@@ -47,6 +61,8 @@ public struct RobustKDSettings: Hashable, Sendable {
     /// Random projections per layer and step (the paper's 1).
     public var projections: Int = 1
     public var jacobian: JacobianMode = .exact
+    /// One projected Jacobian per layer (the paper's) or one spanning the layers.
+    public var projectionScope: ProjectionScope = .perLayer
     public var distance: FeatureDistance = .cosine
     /// Switch the feature term off (Jacobian-only ablation).
     public var useFeatures = true
@@ -150,24 +166,30 @@ public struct RobustKD {
 
         if needJacobian {
             var surrogate = Tensor(zeros: [])
+            // The layers each projected Jacobian spans: one group per layer, or one of all.
+            let layers = Array(pairs.indices)
+            let groups = settings.projectionScope == .joint ? [layers] : layers.map { [$0] }
             for _ in 0..<settings.projections {
-                for (layer, (t, s)) in zip(teacherMaps, studentMaps).enumerated() {
+                for group in groups {
                     try checkStop()
-                    let mask = Self.unitRows(n: n, width: t.shape[1], random: &random)
-                    let jt = gradient(of: (t * mask).sum(), wrt: [teacherInput])[0]
+                    let masks = group.map { Self.unitRows(n: n, width: teacherMaps[$0].shape[1], random: &random) }
+                    func projection(_ maps: [Tensor]) -> Tensor {
+                        zip(group, masks).map { layer, mask in (maps[layer] * mask).sum() }.reduce(Tensor(zeros: []), +)
+                    }
+                    let jt = gradient(of: projection(teacherMaps), wrt: [teacherInput])[0]
                     switch settings.jacobian {
                     case .exact:
-                        let js = gradient(of: (s * mask).sum(), wrt: [studentInput], createGraph: true)[0]
+                        let js = gradient(of: projection(studentMaps), wrt: [studentInput], createGraph: true)[0]
                         let term = square(js - jt).sum() / Float(n)
                         jacobianValue += term.scalar
                         surrogate = surrogate + term
                     case .finiteDifference(let h):
-                        let js = gradient(of: (s * mask).sum(), wrt: [studentInput])[0]
+                        let js = gradient(of: projection(studentMaps), wrt: [studentInput])[0]
                         let u = js - jt
                         jacobianValue += square(u).sum().scalar / Float(n)
+                        let projected = zip(group, masks).map { (pairs[$0], $1) }
                         surrogate =
-                            surrogate
-                            + directionalSurrogate(x, direction: u, mask: mask, pair: pairs[layer], step: h) / Float(n)
+                            surrogate + directionalSurrogate(x, direction: u, projected: projected, step: h) / Float(n)
                     }
                 }
             }
@@ -188,15 +210,15 @@ public struct RobustKD {
         loss(x, labels: labels, random: &random, checkStop: {})
     }
 
-    /// 2·Σ_b ‖u_b‖·[M_b·z_s(x_b + h·û_b) − M_b·z_s(x_b − h·û_b)]/(2h): its weight gradient is that of
-    /// Σ_b ‖J_s,b − J_t,b‖² up to O(h²) (u = J_s − J_t constant). The two passes run in training mode
-    /// (the same batch statistics regime as the main pass), stop at the layer's tap, and leave the
-    /// running statistics as they were.
+    /// 2·Σ_b ‖u_b‖·[P_b(x_b + h·û_b) − P_b(x_b − h·û_b)]/(2h) with P_b = Σ_pairs M_b·z_s,b, the
+    /// projection of the student's maps of `projected` (each pair with its mask): its weight gradient
+    /// is that of Σ_b ‖J_s,b − J_t,b‖² up to O(h²) (u = J_s − J_t constant). The two passes run in
+    /// training mode (the same batch statistics regime as the main pass), stop at the deepest of the
+    /// pairs' taps, and leave the running statistics as they were.
     func directionalSurrogate(
         _ x: Tensor,
         direction u: Tensor,
-        mask: Tensor,
-        pair: FeaturePair,
+        projected: [(pair: FeaturePair, mask: Tensor)],
         step h: Float
     )
         -> Tensor
@@ -216,13 +238,16 @@ public struct RobustKD {
         let direction = Tensor(shape: x.shape, scalars: unit)
         let saved = student.buffers.map(\.value)
         defer { for (buffer, value) in zip(student.buffers, saved) { buffer.value = value } }
-        func projected(_ input: Tensor) -> Tensor {
-            let context = ForwardContext(isTraining: true, requestedTaps: [pair.studentTap])
+        func projection(_ input: Tensor) -> Tensor {
+            let context = ForwardContext(isTraining: true, requestedTaps: Set(projected.map(\.pair.studentTap)))
             student.recordTaps(input, context: context)
-            return (pair.adapter.student(recordedTap(context, pair.studentTap)) * mask).sum(axes: [1])
+            return projected.map { pair, mask in
+                (pair.adapter.student(recordedTap(context, pair.studentTap)) * mask).sum(axes: [1])
+            }
+            .reduce(Tensor(zeros: [n]), +)
         }
-        let plus = projected(x.detached + h * direction)
-        let minus = projected(x.detached - h * direction)
+        let plus = projection(x.detached + h * direction)
+        let minus = projection(x.detached - h * direction)
         let weights = Tensor(shape: [n], scalars: norms)
         return ((plus - minus) * weights).sum() * (1 / h)
     }

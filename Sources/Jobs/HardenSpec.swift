@@ -29,6 +29,15 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         case finiteDifference = "finite-difference"
     }
 
+    /// How the Jacobian term's random projections span the paired layers.
+    public enum ProjectionScope: String, Codable, Sendable, CaseIterable {
+        /// One projected Jacobian per layer, as the paper.
+        case perLayer = "per-layer"
+        /// One projected Jacobian per network spanning every paired layer: the per-layer sum's
+        /// expectation, one input gradient per network and projection.
+        case joint
+    }
+
     /// Where the student's weights start.
     public enum Initialization: String, Codable, Sendable, CaseIterable {
         /// The model's own weights.
@@ -67,6 +76,8 @@ public struct HardenSpec: Codable, Hashable, Sendable {
     public var jacobian: JacobianMode
     /// The step of the finite-difference mode, > 0.
     public var finiteDifferenceStep: Float
+    /// How the Jacobian term's projections span the layers.
+    public var projectionScope: ProjectionScope
     /// The feature maps to match; empty: pair by spatial resolution.
     public var layers: [LayerPair]
     /// The training examples.
@@ -93,6 +104,7 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         featureDistance: FeatureDistance = .cosine,
         jacobian: JacobianMode = .exact,
         finiteDifferenceStep: Float,
+        projectionScope: ProjectionScope = .perLayer,
         layers: [LayerPair] = [],
         data: DatasetSelection,
         schedule: TrainingSchedule,
@@ -110,12 +122,34 @@ public struct HardenSpec: Codable, Hashable, Sendable {
         self.featureDistance = featureDistance
         self.jacobian = jacobian
         self.finiteDifferenceStep = finiteDifferenceStep
+        self.projectionScope = projectionScope
         self.layers = layers
         self.data = data
         self.schedule = schedule
         self.adversarial = adversarial
         self.audit = audit
         self.preprocessing = preprocessing
+    }
+
+    /// Decodes a stored spec; one stored before `projectionScope` existed reads as per layer.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        teacher = try container.decodeIfPresent(String.self, forKey: .teacher)
+        method = try container.decode(Method.self, forKey: .method)
+        alpha = try container.decode(Float.self, forKey: .alpha)
+        beta = try container.decode(Float.self, forKey: .beta)
+        projections = try container.decode(Int.self, forKey: .projections)
+        featureDistance = try container.decode(FeatureDistance.self, forKey: .featureDistance)
+        jacobian = try container.decode(JacobianMode.self, forKey: .jacobian)
+        finiteDifferenceStep = try container.decode(Float.self, forKey: .finiteDifferenceStep)
+        projectionScope = try container.decodeIfPresent(ProjectionScope.self, forKey: .projectionScope) ?? .perLayer
+        layers = try container.decode([LayerPair].self, forKey: .layers)
+        data = try container.decode(DatasetSelection.self, forKey: .data)
+        schedule = try container.decode(TrainingSchedule.self, forKey: .schedule)
+        adversarial = try container.decodeIfPresent(AdversarialTraining.self, forKey: .adversarial)
+        audit = try container.decodeIfPresent(AuditSpec.self, forKey: .audit)
+        initialization = try container.decode(Initialization.self, forKey: .initialization)
+        preprocessing = try container.decode(Preprocessing.self, forKey: .preprocessing)
     }
 
     /// Checks every field's range.

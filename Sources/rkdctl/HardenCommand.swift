@@ -26,7 +26,7 @@ struct HardenCommand: AsyncParsableCommand {
             has the teacher's architecture.
 
             Defaults: the train split of fashion-mnist (--data), α 50, β 5e-3, 1 projection, cosine \
-            distance, exact Jacobian, 10 epochs of batch 128, learning rate 0.01 (cosine), the quick \
+            distance, exact Jacobian, one projection per layer, 10 epochs of batch 128, learning rate 0.01 (cosine), the quick \
             audit (FGSM, PGD-20 and AutoAttack at the teacher's ε on 200 test images).
 
             The job checkpoints and resumes after a restart; Ctrl-C stops watching, not the job. With \
@@ -78,6 +78,16 @@ struct HardenCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The finite-difference step h.", valueName: "h"))
     var fdStep: Float?
+
+    @Option(
+        help: ArgumentHelp(
+            "per-layer (the paper's: one projected Jacobian per paired layer) or joint (one spanning "
+                + "every paired layer: the same expected loss, one input gradient per network instead of "
+                + "one per layer, so a cheaper step).",
+            valueName: "scope"
+        )
+    )
+    var projection = "per-layer"
 
     @Option(
         help: ArgumentHelp(
@@ -152,6 +162,9 @@ struct HardenCommand: AsyncParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1, not \(steps)") }
         if let stepSize, !(stepSize > 0) { throw ValidationError("--step-size must be > 0") }
         guard ["exact", "fd"].contains(jacobian) else { throw ValidationError("--jacobian must be exact or fd") }
+        guard ["per-layer", "joint"].contains(projection) else {
+            throw ValidationError("--projection must be per-layer or joint")
+        }
         guard ["cosine", "l2"].contains(distance) else { throw ValidationError("--distance must be cosine or l2") }
         guard ["model", "teacher"].contains(initFrom) else {
             throw ValidationError("--init-from must be model or teacher")
@@ -199,6 +212,7 @@ struct HardenCommand: AsyncParsableCommand {
             if let projections { spec.projections = UInt32(projections) }
             spec.jacobian = jacobian == "fd" ? .finiteDifference : .exact
             if let fdStep { spec.finiteDifferenceStep = fdStep }
+            spec.projectionScope = projection == "joint" ? .joint : .perLayer
             spec.featureDistance = distance == "l2" ? .l2 : .cosine
             spec.layers = try pairList()
             spec.init_p = initFrom == "teacher" ? .teacher : .model

@@ -360,6 +360,7 @@ struct JobRunnerTests {
             featureDistance: .l2,
             jacobian: .finiteDifference,
             finiteDifferenceStep: 0.05,
+            projectionScope: .joint,
             layers: [HardenSpec.LayerPair(teacher: "t1", student: "s1")],
             data: DatasetSelection(name: "fashion-mnist", split: .train, half: .first),
             schedule: TrainingSchedule(
@@ -427,6 +428,7 @@ struct JobRunnerTests {
         request.teacher = "fmnist-resnet20-at"
         let harden = try ProtoMapping.hardenSpec(request, seed: Self.fixedSeed)
         #expect(harden.method == .robustKD && harden.alpha == 50 && harden.beta == 5e-3 && harden.projections == 1)
+        #expect(harden.projectionScope == .perLayer)
         // The L2 feature distance sums over whole maps: its α defaults to 1e-3 (α 50 and 1 diverge).
         var l2Request = request
         l2Request.featureDistance = .l2

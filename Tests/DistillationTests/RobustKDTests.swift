@@ -6,14 +6,15 @@ import Testing
 
 @testable import Distillation
 
-/// conv 3×3 (1→2, pad 1) → tanh → tap "features" (N,2,4,4) → 2×2 average pool → linear (8 → 3), on
-/// (N,1,4,4) inputs: smooth everywhere, so finite differences of its second-order terms are clean.
+/// conv 3×3 (1→2, pad 1) → tanh → tap "features" (N,2,4,4) → 2×2 average pool → tap "pooled"
+/// (N,2,2,2) → linear (8 → 3), on (N,1,4,4) inputs: smooth everywhere, so finite differences of its
+/// second-order terms are clean.
 final class TinyConvNet: Classifier {
     let conv: Conv2D
     let fc: Linear
     let inputShape = [1, 4, 4]
     let classCount = 3
-    var featureTapNames: [String] { ["features"] }
+    var featureTapNames: [String] { ["features", "pooled"] }
     var parameters: [Parameter] { conv.parameters + fc.parameters }
     var buffers: [Buffer] { [] }
 
@@ -29,6 +30,7 @@ final class TinyConvNet: Classifier {
         let h = tanh(conv(x, context: context))
         context.record("features", h)
         let pooled = avgPool2d(h, options: Pool2DOptions(kernel: 2))
+        context.record("pooled", pooled)
         return fc(pooled.flattened(axis: 1), context: context)
     }
 }
@@ -38,15 +40,21 @@ struct RobustKDTests {
     static func distiller(
         teacherSeed: UInt64 = 1,
         studentSeed: UInt64 = 2,
+        twoLayers: Bool = false,
         _ change: (inout RobustKDSettings) -> Void = { _ in }
     ) -> RobustKD {
         var settings = RobustKDSettings()
         change(&settings)
         let adapter = FeatureAdapter(name: "adapter0", student: [2, 4, 4], teacher: [2, 4, 4], seed: 3)
+        var pairs = [FeaturePair(teacherTap: "features", studentTap: "features", adapter: adapter)]
+        if twoLayers {
+            let pooled = FeatureAdapter(name: "adapter1", student: [2, 2, 2], teacher: [2, 2, 2], seed: 4)
+            pairs.append(FeaturePair(teacherTap: "pooled", studentTap: "pooled", adapter: pooled))
+        }
         return RobustKD(
             teacher: TinyConvNet(seed: teacherSeed),
             student: TinyConvNet(seed: studentSeed),
-            pairs: [FeaturePair(teacherTap: "features", studentTap: "features", adapter: adapter)],
+            pairs: pairs,
             settings: settings
         )
     }
@@ -144,10 +152,12 @@ struct RobustKDTests {
 
     /// The exact Jacobian term's weight gradient (double back-propagation) against central differences
     /// of the loss in Double: the whole objective, CE + α·features + β·Jacobian with β = 1.
-    @Test func theExactJacobianTermsWeightGradientMatchesFiniteDifferences() {
-        let kd = Self.distiller {
+    @Test(arguments: [ProjectionScope.perLayer, .joint])
+    func theExactJacobianTermsWeightGradientMatchesFiniteDifferences(_ scope: ProjectionScope) {
+        let kd = Self.distiller(twoLayers: true) {
             $0.beta = 1
             $0.alpha = 0.5
+            $0.projectionScope = scope
         }
         let (x, y) = Self.batch()
         let parameters = kd.trainableParameters
@@ -162,12 +172,15 @@ struct RobustKDTests {
         #expect(result.compared >= 20)
     }
 
-    /// The finite-difference mode's weight gradient approaches the exact mode's as h shrinks.
-    @Test func theFiniteDifferenceGradientApproachesTheExactOne() {
+    /// The finite-difference mode's weight gradient approaches the exact mode's as h shrinks, with
+    /// either projection scope over two layers.
+    @Test(arguments: [ProjectionScope.perLayer, .joint])
+    func theFiniteDifferenceGradientApproachesTheExactOne(_ scope: ProjectionScope) {
         let (x, y) = Self.batch(4)
         func jacobianGradient(_ mode: JacobianMode) -> [Float] {
-            let kd = Self.distiller {
+            let kd = Self.distiller(twoLayers: true) {
                 $0.jacobian = mode
+                $0.projectionScope = scope
                 $0.useFeatures = false
                 $0.beta = 1
             }
@@ -186,7 +199,7 @@ struct RobustKDTests {
             return difference / exact.map { $0 * $0 }.reduce(0, +).squareRoot()
         }
         let errors = [0.3, 0.1, 0.03, 0.01].map { relativeError(Float($0)) }
-        print("fd vs exact Jacobian gradient, relative error at h = 0.3, 0.1, 0.03, 0.01: \(errors)")
+        print("fd vs exact Jacobian gradient (\(scope)), relative error at h = 0.3, 0.1, 0.03, 0.01: \(errors)")
         #expect(errors[0] > errors[1] && errors[1] > errors[2], "\(errors)")
         #expect(errors[3] < 0.01, "\(errors)")
     }
@@ -223,6 +236,71 @@ struct RobustKDTests {
         for _ in 0..<draws { sum += Double(kd.loss(x, labels: y, random: &random).jacobian) }
         let mean = sum / Double(draws)
         #expect(abs(mean * outputs / frobenius - 1) < 0.05, "mean \(mean) × \(outputs) vs ‖D‖² \(frobenius)")
+    }
+
+    /// The joint projection J = ∂(Σ_i M_i·z_i)/∂x over two layers keeps the per-layer sum's
+    /// expectation Σ_i ‖J_s,i − J_t,i‖²_F / O_i (the cross terms vanish): the mean of the loss's
+    /// Jacobian term over many draws against the full Jacobians of both layers, and a single draw
+    /// differs from the per-layer term (it is not the per-layer sum computed another way).
+    @Test func theJointProjectionEstimateKeepsThePerLayerExpectation() {
+        let (x, y) = Self.batch(1)
+        let joint = Self.distiller(twoLayers: true) {
+            $0.useFeatures = false
+            $0.projectionScope = .joint
+        }
+        func fullJacobian(_ model: any Classifier, _ tap: String) -> [[Float]] {
+            let input = x.tracked()
+            let context = ForwardContext(isTraining: true, requestedTaps: [tap])
+            _ = model.logits(input, context: context)
+            let z = context.taps[tap]!.flattened(axis: 1)
+            return (0..<z.shape[1]).map { k in
+                var seed = [Float](repeating: 0, count: z.shape[1])
+                seed[k] = 1
+                return gradient(of: z, wrt: [input], seed: Tensor(shape: z.shape, scalars: seed))[0].scalars
+            }
+        }
+        var expected = 0.0
+        for tap in ["features", "pooled"] {
+            let js = fullJacobian(joint.student, tap)
+            let jt = fullJacobian(joint.teacher, tap)
+            var frobenius = 0.0
+            for (rowS, rowT) in zip(js, jt) {
+                for (a, b) in zip(rowS, rowT) { frobenius += (Double(a) - Double(b)) * (Double(a) - Double(b)) }
+            }
+            expected += frobenius / Double(js.count)
+        }
+        var random = RandomGenerator(seed: 11)
+        let draws = 6000
+        var sum = 0.0
+        for _ in 0..<draws { sum += Double(joint.loss(x, labels: y, random: &random).jacobian) }
+        let mean = sum / Double(draws)
+        #expect(abs(mean / expected - 1) < 0.05, "mean \(mean) vs Σ ‖D_i‖²/O_i \(expected)")
+
+        let perLayer = Self.distiller(twoLayers: true) { $0.useFeatures = false }
+        var a = RandomGenerator(seed: 12)
+        var b = RandomGenerator(seed: 12)
+        let jointDraw = joint.loss(x, labels: y, random: &a).jacobian
+        let perLayerDraw = perLayer.loss(x, labels: y, random: &b).jacobian
+        #expect(abs(jointDraw - perLayerDraw) > 1e-6 * abs(perLayerDraw), "\(jointDraw) vs \(perLayerDraw)")
+    }
+
+    /// Over one paired layer the joint projection is the per-layer one: the same draws, the same loss.
+    @Test(arguments: [JacobianMode.exact, .finiteDifference(step: 1e-2)])
+    func overOneLayerTheJointProjectionIsThePerLayerOne(_ mode: JacobianMode) {
+        let (x, y) = Self.batch()
+        func loss(_ scope: ProjectionScope) -> (RobustKDLoss, [Float]) {
+            let kd = Self.distiller {
+                $0.jacobian = mode
+                $0.projectionScope = scope
+            }
+            var random = RandomGenerator(seed: 3)
+            let loss = kd.loss(x, labels: y, random: &random)
+            return (loss, gradient(of: loss.objective, wrt: kd.student.parameters.map(\.value)).flatMap(\.scalars))
+        }
+        let (joint, jointGradient) = loss(.joint)
+        let (perLayer, perLayerGradient) = loss(.perLayer)
+        #expect(joint.jacobian == perLayer.jacobian && joint.total == perLayer.total)
+        #expect(jointGradient == perLayerGradient)
     }
 
     /// An adapter projects channels when they differ and pools the larger map to the smaller size.

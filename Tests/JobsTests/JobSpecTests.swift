@@ -34,6 +34,29 @@ import Testing
         #expect(slice.firstExample == 500)
     }
 
+    /// A hardening spec stored before `projectionScope` existed decodes as per layer; a joint one
+    /// survives the JSON.
+    @Test func hardenSpecsWithoutAProjectionScopeDecode() throws {
+        var spec = Fixtures.harden()
+        spec.projectionScope = .joint
+        let json = try JobSpec.harden(spec).encodedJSON()
+        guard case .harden(let joint) = try JobSpec(kind: .harden, json: json) else {
+            Issue.record("not a harden spec")
+            return
+        }
+        #expect(joint.projectionScope == .joint)
+        var object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        #expect(object.removeValue(forKey: "projectionScope") != nil)
+        let old = try JSONSerialization.data(withJSONObject: object)
+        guard case .harden(let decoded) = try JobSpec(kind: .harden, json: old) else {
+            Issue.record("not a harden spec")
+            return
+        }
+        #expect(decoded.projectionScope == .perLayer)
+        spec.projectionScope = .perLayer
+        #expect(decoded == spec)
+    }
+
     @Test func decodingAsTheWrongKindFails() throws {
         let json = try JobSpec.audit(Fixtures.audit()).encodedJSON()
         #expect(throws: DecodingError.self) { try JobSpec(kind: .teacherTraining, json: json) }

@@ -379,7 +379,8 @@ struct FakeDaemonTests {
             try Data("model".utf8).write(to: URL(fileURLWithPath: path("model.onnx")))
             let result = try await rkdctl([
                 "harden", path("model.onnx"), "--teacher", "t1", "--alpha", "10", "--beta", "0.01", "--projections",
-                "2", "--jacobian", "fd", "--fd-step", "0.05", "--distance", "l2", "--pair", "a=b", "--classes", "5,6",
+                "2", "--jacobian", "fd", "--fd-step", "0.05", "--projection", "joint", "--distance", "l2", "--pair",
+                "a=b", "--classes", "5,6",
                 "--half", "second", "--epochs", "3", "--batch-size", "64", "--learning-rate", "0.02", "--seed", "7",
                 "--lr-steps", "1,2", "--lr-gamma", "0.5", "--init-from", "teacher", "--audit", "none", "--detach",
                 "--json",
@@ -392,6 +393,7 @@ struct FakeDaemonTests {
             #expect(
                 spec.jacobian == .finiteDifference && spec.finiteDifferenceStep == 0.05 && spec.featureDistance == .l2
             )
+            #expect(spec.projectionScope == .joint)
             #expect(spec.layers.map { "\($0.teacher)=\($0.student)" } == ["a=b"])
             #expect(spec.data.name == "fashion-mnist" && spec.data.classes == [5, 6] && spec.data.half == .second)
             #expect(spec.schedule.epochs == 3 && spec.schedule.batchSize == 64 && spec.schedule.learningRate == 0.02)

@@ -502,6 +502,54 @@ public nonisolated enum Rkd_V1_JacobianMode: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
+/// How the Jacobian loss's random projections span the paired layers.
+public nonisolated enum Rkd_V1_ProjectionScope: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// In requests: the default, per layer.
+  case unspecified // = 0
+
+  /// One projected Jacobian per paired layer, as in the paper: an input gradient of each network per
+  /// layer and projection.
+  case perLayer // = 1
+
+  /// One projected Jacobian per network spanning every paired layer (the sum of the layers' projected
+  /// maps): the same expectation as the per-layer sum with more variance, for one input gradient of
+  /// each network per projection.
+  case joint // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .perLayer
+    case 2: self = .joint
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .perLayer: return 1
+    case .joint: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Rkd_V1_ProjectionScope] = [
+    .unspecified,
+    .perLayer,
+    .joint,
+  ]
+
+}
+
 /// Teacher architectures rkd can train.
 public nonisolated enum Rkd_V1_Architecture: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -1076,6 +1124,12 @@ public nonisolated struct Rkd_V1_HardenSpec: @unchecked Sendable {
     set {_uniqueStorage()._auditLevel = newValue}
   }
 
+  /// How the Jacobian loss's projections span the paired layers; unset: per layer.
+  public var projectionScope: Rkd_V1_ProjectionScope {
+    get {_storage._projectionScope}
+    set {_uniqueStorage()._projectionScope = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1244,6 +1298,10 @@ nonisolated extension Rkd_V1_FeatureDistance: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Rkd_V1_JacobianMode: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0JACOBIAN_MODE_UNSPECIFIED\0\u{1}JACOBIAN_MODE_EXACT\0\u{1}JACOBIAN_MODE_FINITE_DIFFERENCE\0")
+}
+
+nonisolated extension Rkd_V1_ProjectionScope: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROJECTION_SCOPE_UNSPECIFIED\0\u{1}PROJECTION_SCOPE_PER_LAYER\0\u{1}PROJECTION_SCOPE_JOINT\0")
 }
 
 nonisolated extension Rkd_V1_Architecture: SwiftProtobuf._ProtoNameProviding {
@@ -1745,7 +1803,7 @@ nonisolated extension Rkd_V1_TrainingSchedule: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HardenSpec"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teacher\0\u{1}method\0\u{1}alpha\0\u{1}beta\0\u{1}projections\0\u{3}feature_distance\0\u{1}jacobian\0\u{3}finite_difference_step\0\u{1}layers\0\u{1}data\0\u{1}schedule\0\u{1}adversarial\0\u{1}audit\0\u{1}preprocessing\0\u{1}init\0\u{3}audit_level\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teacher\0\u{1}method\0\u{1}alpha\0\u{1}beta\0\u{1}projections\0\u{3}feature_distance\0\u{1}jacobian\0\u{3}finite_difference_step\0\u{1}layers\0\u{1}data\0\u{1}schedule\0\u{1}adversarial\0\u{1}audit\0\u{1}preprocessing\0\u{1}init\0\u{3}audit_level\0\u{3}projection_scope\0")
 
   fileprivate class _StorageClass {
     var _teacher: String = String()
@@ -1764,6 +1822,7 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
     var _preprocessing: Rkd_V1_Preprocessing? = nil
     var _init_p: Rkd_V1_HardenInit = .unspecified
     var _auditLevel: Rkd_V1_HardenAudit = .unspecified
+    var _projectionScope: Rkd_V1_ProjectionScope = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1790,6 +1849,7 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       _preprocessing = source._preprocessing
       _init_p = source._init_p
       _auditLevel = source._auditLevel
+      _projectionScope = source._projectionScope
     }
   }
 
@@ -1824,6 +1884,7 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._preprocessing) }()
         case 15: try { try decoder.decodeSingularEnumField(value: &_storage._init_p) }()
         case 16: try { try decoder.decodeSingularEnumField(value: &_storage._auditLevel) }()
+        case 17: try { try decoder.decodeSingularEnumField(value: &_storage._projectionScope) }()
         default: break
         }
       }
@@ -1884,6 +1945,9 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
       if _storage._auditLevel != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._auditLevel, fieldNumber: 16)
       }
+      if _storage._projectionScope != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._projectionScope, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1909,6 +1973,7 @@ nonisolated extension Rkd_V1_HardenSpec: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._preprocessing != rhs_storage._preprocessing {return false}
         if _storage._init_p != rhs_storage._init_p {return false}
         if _storage._auditLevel != rhs_storage._auditLevel {return false}
+        if _storage._projectionScope != rhs_storage._projectionScope {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -85,6 +85,7 @@ struct HardenComparison: Encodable {
                     "settings",
                     "α \(spec.alpha), β \(spec.beta), \(spec.projections) projection(s), \(spec.featureDistance.rawValue) "
                         + "distance, \(spec.jacobian.rawValue) Jacobian"
+                        + (spec.projectionScope == .perLayer ? "" : " (\(spec.projectionScope.rawValue) projection)")
                 )
             )
         }

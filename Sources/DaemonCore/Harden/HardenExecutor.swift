@@ -108,6 +108,7 @@ public struct HardenExecutor: JobExecutor {
                 "alpha=\(spec.alpha) beta=\(spec.beta) projections=\(spec.projections) "
                 + "distance=\(spec.featureDistance.rawValue) jacobian=\(spec.jacobian.rawValue)"
                 + (spec.jacobian == .finiteDifference ? " h=\(spec.finiteDifferenceStep)" : "")
+                + (spec.projectionScope == .perLayer ? "" : " projection=\(spec.projectionScope.rawValue)")
                 + " layers=\(trained.pairs.map { "\($0.teacherTap)=\($0.studentTap)" }.joined(separator: ","))"
         }
         let hardened = try studentGraph.exportedModel(metadata: metadata)
@@ -277,6 +278,7 @@ public struct HardenExecutor: JobExecutor {
             settings.distance = spec.featureDistance == .cosine ? .cosine : .l2
             settings.jacobian =
                 spec.jacobian == .exact ? .exact : .finiteDifference(step: spec.finiteDifferenceStep)
+            settings.projectionScope = spec.projectionScope == .joint ? .joint : .perLayer
             settings.useFeatures = spec.alpha > 0
             settings.useJacobian = spec.beta > 0
             let kd = RobustKD(teacher: teacher.classifier, student: student, pairs: pairs, settings: settings)

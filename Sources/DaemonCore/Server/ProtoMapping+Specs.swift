@@ -136,6 +136,12 @@ extension ProtoMapping {
             case .finiteDifference: .finiteDifference
             case .UNRECOGNIZED(let value): throw unknown("spec.jacobian", value)
             }
+        let projectionScope: HardenSpec.ProjectionScope =
+            switch message.projectionScope {
+            case .unspecified, .perLayer: .perLayer
+            case .joint: .joint
+            case .UNRECOGNIZED(let value): throw unknown("spec.projection_scope", value)
+            }
         let data = try selection(message.hasData ? message.data : nil, defaultSplit: .train, field: "spec.data")
         let adversarialTraining =
             message.hasAdversarial ? try adversarial(message.adversarial, field: "spec.adversarial") : nil
@@ -194,6 +200,7 @@ extension ProtoMapping {
             jacobian: jacobian,
             finiteDifferenceStep: message.hasFiniteDifferenceStep
                 ? message.finiteDifferenceStep : SpecDefaults.finiteDifferenceStep,
+            projectionScope: projectionScope,
             layers: message.layers.map { HardenSpec.LayerPair(teacher: $0.teacher, student: $0.student) },
             data: data,
             schedule: try schedule(message.hasSchedule ? message.schedule : nil, kind: .harden, seed: seed),
@@ -426,6 +433,11 @@ extension ProtoMapping {
             case .finiteDifference: .finiteDifference
             }
         message.finiteDifferenceStep = spec.finiteDifferenceStep
+        message.projectionScope =
+            switch spec.projectionScope {
+            case .perLayer: .perLayer
+            case .joint: .joint
+            }
         message.layers = spec.layers.map { pair in
             Rkd_V1_LayerPair.with {
                 $0.teacher = pair.teacher
