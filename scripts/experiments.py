@@ -78,6 +78,15 @@ EXP1_STUDENTS = {
     # rkd-exact's command again on the engine of 3b42f0c (batch norm's second order as a kernel: the
     # exact step about twice as fast), so that its wall time compares with PGD-AT from scratch.
     "rkd-exact-rerun": ("teacher", ["--teacher", TEACHER_A]),
+    # One projected Jacobian spanning the three stages instead of one per stage (--projection joint,
+    # 2026-12-05): the same expected loss with more variance, one input gradient per network per step
+    # instead of three (AttackBench: exact step about 1.5× faster). Whether the variance costs
+    # robustness, and PGD-AT from scratch again on the same engine build, so that the time ratio
+    # compares runs of one build.
+    "rkd-exact-joint": ("teacher", ["--teacher", TEACHER_A, "--projection", "joint"]),
+    "rkd-fd-joint": ("teacher", ["--teacher", TEACHER_A, "--jacobian", "fd", "--projection", "joint"]),
+    "pgd-at-scratch-rerun": ("untrained-resnet20", ["--method", "adversarial", "--eps", "0.1", "--steps", "3",
+                                                    "--epochs", "6", "--learning-rate", "0.1"]),
 }
 
 # Experiment 1 again with other training seeds (2 and 3; seed 1 is the main table), for the rows

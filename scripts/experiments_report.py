@@ -147,6 +147,9 @@ EXP1_ROWS = [
     ("Robust-KD, both, exact (rerun on the engine of 3b42f0c)", "rkd-exact-rerun"),
     ("PGD-AT of the student from the teacher (half B, 7 steps, 2 epochs)", "pgd-at"),
     ("PGD-AT from scratch, the teacher's recipe (half B, 3 steps, 6 epochs)", "pgd-at-scratch"),
+    ("Robust-KD, both, exact, joint projection (engine of 2026-12-05)", "rkd-exact-joint"),
+    ("Robust-KD, both, finite differences, joint projection (engine of 2026-12-05)", "rkd-fd-joint"),
+    ("PGD-AT from scratch, the teacher's recipe, rerun (engine of 2026-12-05)", "pgd-at-scratch-rerun"),
 ]
 
 EXP2_ROWS = [
@@ -450,6 +453,16 @@ def targets():
             at = measures(f"exp1.{reference}")
             at_s, _ = training(f"exp1.{reference}")
             lines += target_lines(f"Robust-KD ({mode_label}) / PGD-AT ({reference_label})", m, m_s, at, at_s)
+    # The joint-projection rows against PGD-AT from the teacher and PGD-AT from scratch run again on
+    # their own engine build (the time ratio of one build).
+    for mode, mode_label in (("rkd-exact-joint", "exact, joint projection"), ("rkd-fd-joint", "fd, joint projection")):
+        m = measures(f"exp1.{mode}")
+        m_s, _ = training(f"exp1.{mode}")
+        for reference, reference_label in (("pgd-at", "from the teacher"),
+                                           ("pgd-at-scratch-rerun", "from scratch, same build")):
+            at = measures(f"exp1.{reference}")
+            at_s, _ = training(f"exp1.{reference}")
+            lines += target_lines(f"Robust-KD ({mode_label}) / PGD-AT ({reference_label})", m, m_s, at, at_s)
     if rkd["clean"] is not None and std["clean"] is not None:
         gap = 100 * (std["clean"] - rkd["clean"])
         lines.append(f"- clean accuracy, standard training minus Robust-KD: {gap:.1f} points (target ≤ 3): "
@@ -625,14 +638,17 @@ def main():
         "untrained ResNet-20 adversarially trained on half B with the teacher's own recipe (3 steps, 6",
         "epochs, learning rate 0.1): what a robust model of half B costs without a teacher.",
         "",
-        "Three engine builds ran these rows. Up to and including the finite-difference row, the engine",
+        "Four engine builds ran these rows. Up to and including the finite-difference row, the engine",
         "of ca8c217; PGD-AT from scratch, that of eb9aebc, whose elementwise arithmetic runs as vector",
         "loops (AttackBench on the idle machine: exact Robust-KD step +40 %, fd +12 %, PGD-7 AT step",
         "+4 %); from the Jacobian-only row on (it, the one-epoch rows, the rerun), that of 3b42f0c, whose",
         "batch norm's second order is a kernel (exact step +64 % more; PGD-AT unchanged; both in",
         "docs/benchmarks/speedups.md). Compare those rows' times with PGD-AT from scratch, not with the",
         "first two-epoch rows. The finite-difference row's time includes a 148 s SIGSTOP of the daemon",
-        "for a benchmark, the Jacobian-only row's one of 491 s.",
+        "for a benchmark, the Jacobian-only row's one of 491 s. The last three rows (joint projection,",
+        "and PGD-AT from scratch again to compare their times with) ran on a fourth build, that of fdfde03",
+        "(Winograd filter gradient and batch norm vector loops: train step about 1.1–1.3× faster than",
+        "3b42f0c's, so compare them with each other only).",
         "",
     ]
     rows = [("teacher (half A, PGD-AT)", "exp1.teacher", teacher_seconds,
