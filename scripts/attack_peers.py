@@ -9,7 +9,8 @@ the first 100 Fashion-MNIST test images; and ResNet-20 training steps at batch 1
 weight decay 5e-4, batch norm in training mode): a standard step, and a PGD-7 L-inf eps 0.1
 adversarial-training step (torchattacks.PGD crafted in eval mode, then a training-mode step on the
 adversarial batch), NCHW and channels-last; and a Robust-KD step (ResNet-20 teacher into a ResNet-20
-student, the three stages paired, one projection, exact: double backward). Runs in .venv-torch (scripts/bootstrap --torch); never at
+student, the three stages paired, one projection, exact: double backward; per layer, and with one
+projection spanning the three layers as rkd's --projection joint). Runs in .venv-torch (scripts/bootstrap --torch); never at
 rkd's run time. Writes rows in AttackBench's format.
 """
 import argparse
@@ -172,9 +173,11 @@ def stage_features(model, x):
     return model.fc(F.adaptive_avg_pool2d(y, 1).flatten(1)), features
 
 
-def robust_kd_rates(x, y, runs, channels_last=False, alpha=50.0, beta=5e-3):
+def robust_kd_rates(x, y, runs, channels_last=False, alpha=50.0, beta=5e-3, joint=False):
     """Robust-KD steps (exact: double backward), ResNet-20 teacher into a ResNet-20 student, the three
-    stages paired, one random unit projection per example and layer, cosine feature distance."""
+    stages paired, one random unit projection per example and layer, cosine feature distance. With
+    `joint`, one projected Jacobian spanning the three layers (rkd's --projection joint): the input
+    gradient of Σ_i M_i·z_i, one per network, instead of one per layer."""
     torch.manual_seed(0)
     teacher = ResNet20().eval()
     for p in teacher.parameters():
@@ -191,12 +194,20 @@ def robust_kd_rates(x, y, runs, channels_last=False, alpha=50.0, beta=5e-3):
         _, teacher_maps = stage_features(teacher, inputs)
         logits, student_maps = stage_features(student, inputs)
         loss = F.cross_entropy(logits, y)
+        projected_t, projected_s = 0, 0
         for zt, zs in zip(teacher_maps, student_maps):
             loss = loss + alpha * (1 - F.cosine_similarity(zt.flatten(1), zs.flatten(1), dim=1)).mean()
             m = torch.randn_like(zs)
             m = m / m.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+            if joint:
+                projected_t, projected_s = projected_t + (zt * m).sum(), projected_s + (zs * m).sum()
+                continue
             jt = torch.autograd.grad((zt * m).sum(), inputs, retain_graph=True)[0]
             js = torch.autograd.grad((zs * m).sum(), inputs, create_graph=True)[0]
+            loss = loss + beta * (js - jt).pow(2).flatten(1).sum(1).mean()
+        if joint:
+            jt = torch.autograd.grad(projected_t, inputs, retain_graph=True)[0]
+            js = torch.autograd.grad(projected_s, inputs, create_graph=True)[0]
             loss = loss + beta * (js - jt).pow(2).flatten(1).sum(1).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -266,10 +277,11 @@ def main():
             })
             print(rows[-1]["workload"], rows[-1]["tool"], int(rows[-1]["median"]), "images/s")
 
-    for channels_last in [False, True]:
-        rates = robust_kd_rates(x, y, args.runs, channels_last)
+    for joint, channels_last in [(False, False), (False, True), (True, False), (True, True)]:
+        rates = robust_kd_rates(x, y, args.runs, channels_last, joint=joint)
+        mode = "exact, joint projection" if joint else "exact"
         rows.append({
-            "workload": "Robust-KD step (exact, 3 layers, 1 projection) ResNet-20, batch 128",
+            "workload": f"Robust-KD step ({mode}, 3 layers, 1 projection) ResNet-20, batch 128",
             "tool": tool + (" (channels-last)" if channels_last else ""),
             "median": float(np.median(rates)), "unit": "images/s", "runs": rates,
         })

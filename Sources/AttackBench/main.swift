@@ -7,7 +7,8 @@
 //   Fashion-MNIST test images (seconds per image); training steps on ResNet-20 at batch 128 (SGD with
 //   momentum and weight decay, batch norm in training mode): a standard step and a PGD-7 L∞ ε 0.1
 //   adversarial-training step (crafted in evaluation mode, trained in training mode); Robust-KD steps
-//   (ResNet-20 into ResNet-20, 3 stage layers, 1 projection), exact and finite-difference. Peers: scripts/attack_peers.py (PyTorch +
+//   (ResNet-20 into ResNet-20, 3 stage layers, 1 projection), exact and finite-difference, each per
+//   layer and with the joint projection (one projected Jacobian spanning the layers). Peers: scripts/attack_peers.py (PyTorch +
 //   torchattacks on the same architectures and the sample's weights), run just before by `make bench`
 //   when .venv-torch exists (scripts/bootstrap --torch).
 //
