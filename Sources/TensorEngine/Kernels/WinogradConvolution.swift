@@ -156,7 +156,15 @@ extension Kernels {
     ) {
         precondition(g.winogradApplies, "conv2dWinograd: needs 3×3, stride 1, no dilation, one group")
         let plan = WinogradPlan(g, tile: tile, simd: simd)
-        let filters = tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
+        let key = WinogradFilterCache.Key(
+            tile: tile,
+            outChannels: g.outChannels,
+            inChannels: g.inChannels,
+            adjoint: false
+        )
+        let filters = WinogradFilterCache.shared.filters(key, weights: w, count: g.weightCount) {
+            tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
+        }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
             winogradConvolution(x, pu, bias, y, plan, epilogue: epilogue)
@@ -175,18 +183,21 @@ extension Kernels {
     ) {
         precondition(g.winogradBackwardInputApplies, "conv2dWinogradBackwardInput: needs 3×3, stride 1, pad ≤ 2")
         let adjoint = g.unitStrideAdjoint("conv2dWinogradBackwardInput")
-        // flipped[c][k][t] = w[k][c][8 − t].
         let k = g.outChannels
         let c = g.inChannels
-        var flipped = [Float](repeating: 0, count: g.weightCount)
-        for ki in 0..<k {
-            for ci in 0..<c {
-                for t in 0..<9 { flipped[(ci * k + ki) * 9 + t] = w[(ki * c + ci) * 9 + 8 - t] }
-            }
-        }
         let plan = WinogradPlan(adjoint, tile: tile, simd: simd)
-        let filters = flipped.withUnsafeBufferPointer { pw in
-            pw.baseAddress.map { tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan) } ?? []
+        let key = WinogradFilterCache.Key(tile: tile, outChannels: k, inChannels: c, adjoint: true)
+        let filters = WinogradFilterCache.shared.filters(key, weights: w, count: g.weightCount) {
+            // flipped[c][k][t] = w[k][c][8 − t].
+            var flipped = [Float](repeating: 0, count: g.weightCount)
+            for ki in 0..<k {
+                for ci in 0..<c {
+                    for t in 0..<9 { flipped[(ci * k + ki) * 9 + t] = w[(ki * c + ci) * 9 + 8 - t] }
+                }
+            }
+            return flipped.withUnsafeBufferPointer { pw in
+                pw.baseAddress.map { tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan) } ?? []
+            }
         }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
