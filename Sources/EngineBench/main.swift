@@ -9,6 +9,8 @@ import TensorEngine
 var arguments = CommandLine.arguments.dropFirst()
 var batch = 128
 var outputDirectory = "docs/benchmarks"
+/// Whether `--output` named the directory: a partial run writes only there.
+var outputGiven = false
 var skipGEMM = false
 var skipKernels = false
 var skipModels = false
@@ -30,6 +32,7 @@ while let flag = arguments.popFirst() {
             exit(2)
         }
         outputDirectory = value
+        outputGiven = true
     case "--skip-gemm":
         skipGEMM = true
     case "--skip-kernels":
@@ -62,6 +65,7 @@ while let flag = arguments.popFirst() {
         print("  --skip-kernels  only the whole-model figures (no sgemm, no convolution kernels)")
         print("  --skip-models  only the kernel figures (for A/B runs of a kernel change)")
         print("  --peers FILE  rows measured by scripts/peer_bench.py (onnxruntime) to include in the report")
+        print("  A partial run (--only or a --skip flag) prints its figures and writes files only with --output.")
         exit(0)
     default:
         FileHandle.standardError.write(Data("EngineBench: unknown flag \(flag); see --help\n".utf8))
@@ -95,6 +99,13 @@ if !skipModels {
     benchmarkImportedModel(batch: batch, into: &report)
 }
 if let peersFile { addPeers(from: peersFile, into: &report) }
+// A partial run (one section, no kernels, no models or no sgemm) would replace the whole report of
+// `make bench` with a part of it: it writes only where --output says.
+let partial = onlySection != nil || skipKernels || skipModels || skipGEMM
+if partial && !outputGiven {
+    print("EngineBench: a partial run writes no files unless --output DIR names where (docs/benchmarks kept)")
+    exit(0)
+}
 do {
     try report.write(to: URL(fileURLWithPath: outputDirectory))
     print("EngineBench: wrote \(outputDirectory)/engine.md and engine.json")

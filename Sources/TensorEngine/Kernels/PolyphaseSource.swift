@@ -123,7 +123,6 @@ struct PolyphaseSource {
                 for a in rowParities {
                     let rows = (height - a + 1) / 2
                     for b in columnParities {
-                        let columns = (width - b + 1) / 2
                         let dst = xpad + (slot(a, b) * channels + c) * plan.channelStride + top
                         for i in 0..<rows {
                             Self.everyOther(src + (2 * i + a) * width, parity: b, width: width, dst + i * rowLength)
