@@ -306,6 +306,10 @@ DISTURBANCES = [
      "and `make bench` with it paused (22:50–22:57; .runs/experiments/pauses.log)"),
     ("2026-12-04T23:00:00", "2026-12-04T23:31:00", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
     ("2026-12-04T23:31:00", "2026-12-05T00:00:30", "a clean-clone CI run (`.ci/run`: build and `make test`)"),
+    ("2026-12-05T06:36:00", "2026-12-05T09:25:00",
+     "the daemon restarted on a new build at 06:36, then a session's work beside it: debug and release builds, "
+     "test runs, perf, AttackBench and EngineBench A/B runs and `make bench` with the daemon paused "
+     "(.runs/experiments/pauses.log), and a clean-clone CI run"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
