@@ -25,8 +25,8 @@ struct HardenCommand: AsyncParsableCommand {
             teacherTensor=modelTensor. --init-from teacher starts from the teacher's weights when the model \
             has the teacher's architecture.
 
-            Defaults: the train split of fashion-mnist (--data), α 50, β 5e-3, 1 projection, cosine \
-            distance, exact Jacobian, one projection per layer, 10 epochs of batch 128, learning rate 0.01 (cosine), the quick \
+            Defaults: the train split of fashion-mnist (--data), α 50, β 5e-3, 1 projection per paired \
+            layer, cosine distance, exact Jacobian, 10 epochs of batch 128, learning rate 0.01 (cosine), the quick \
             audit (FGSM, PGD-20 and AutoAttack at the teacher's ε on 200 test images).
 
             The job checkpoints and resumes after a restart; Ctrl-C stops watching, not the job. With \
