@@ -67,8 +67,9 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 }
 
 /// Runs `body` over `0..<count` split into contiguous chunks on up to `EngineThreads.count`
-/// threads, serially when the work is small (`count * costPerItem < 32768`). Chunks must write
-/// disjoint outputs.
+/// threads (`EnginePool`), serially when the work is small (`count * costPerItem < 32768`) or when
+/// another parallel region is in flight. Chunks must write disjoint outputs, and the results must
+/// not depend on the chunking (a serial run passes the whole range).
 @inlinable
 func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = EngineThreads.count
@@ -78,6 +79,10 @@ func parallelChunks(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> 
     }
     let chunks = min(threads, count)
     let per = (count + chunks - 1) / chunks
+    guard EnginePool.usesDispatch else {
+        EnginePool.shared.run(count: count, chunks: chunks, per: per, body)
+        return
+    }
     withoutActuallyEscaping(body) { escapable in
         let box = UncheckedSendable(escapable)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
