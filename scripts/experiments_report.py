@@ -117,8 +117,12 @@ def table(rows):
         lines.append(
             f"| {label} | {percent(m['clean'])} | {percent(m['fgsm'])} | {percent(m['pgd05'])} | "
             f"{percent(m['pgd10'])} | {aa_cell(m)} | {m['flags'] or 'none'} | "
-            f"{cell(seconds, '.0f')} | {cell(rate, '.1f')} |"
+            f"{cell(seconds, '.0f')}{' †' if seconds and disturbed(prefix) else ''} | {cell(rate, '.1f')} |"
         )
+    marked = sorted({label for _, prefix, seconds, _ in rows if seconds for label in disturbed(prefix)})
+    if marked:
+        lines += ["", "† The job's training overlapped " + "; ".join(marked)
+                  + ": its time is an upper bound, not a cost to compare."]
     return lines
 
 
@@ -466,7 +470,8 @@ def targets():
                                            ("pgd-at-scratch-rerun", "from scratch, same build")):
             at = measures(f"exp1.{reference}")
             at_s, _ = training(f"exp1.{reference}")
-            lines += target_lines(f"Robust-KD ({mode_label}) / PGD-AT ({reference_label})", m, m_s, at, at_s)
+            note = " († a disturbed time: an upper bound)" if disturbed(f"exp1.{mode}") or disturbed(f"exp1.{reference}") else ""
+            lines += target_lines(f"Robust-KD ({mode_label}) / PGD-AT ({reference_label})", m, m_s, at, at_s, note)
     if rkd["clean"] is not None and std["clean"] is not None:
         gap = 100 * (std["clean"] - rkd["clean"])
         lines.append(f"- clean accuracy, standard training minus Robust-KD: {gap:.1f} points (target ≤ 3): "
