@@ -107,12 +107,20 @@ final class EnginePool: @unchecked Sendable {
                 continue
             }
             // Claimed: the region cannot change until this chunk is counted done.
-            let p = per.load(ordering: .relaxed)
-            let start = index * p
-            let end = min(count.load(ordering: .relaxed), start + p)
-            if start < end, let body { body(start..<end) }
+            runChunk(index)
             done.add(1, ordering: .releasing)
         }
+    }
+
+    /// Runs chunk `index` of the current region. A function of its own so that its reference to the
+    /// body is released when it returns, before the chunk is counted done (the caller's
+    /// `withoutActuallyEscaping` then finds the body unescaped).
+    @inline(never)
+    private func runChunk(_ index: Int) {
+        let p = per.load(ordering: .relaxed)
+        let start = index * p
+        let end = min(count.load(ordering: .relaxed), start + p)
+        if start < end, let body { body(start..<end) }
     }
 
     private func workerLoop() {
