@@ -95,6 +95,9 @@ let convCases: [ConvCase] = [
     ConvCase(2, 5, 9, 11, 12, kernel: (1, 1)),
     ConvCase(5, 2, 4, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
     ConvCase(7, 3, 8, 5, 6, kernel: (3, 3), dilation: (1, 2), pads: (3, 0, 1, 2)),
+    // Groups over several chunks of images: the direct filter gradient's two parts of the batch
+    // (three chunks and two, the last part-filled).
+    ConvCase(19, 4, 4, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1), groups: 2),
 ]
 
 /// Random inputs of one convolution geometry (seeded by the geometry and `salt`) and the naive loop

@@ -108,4 +108,76 @@ struct EnginePoolTests {
         for i in 0..<n { serial[i] = x[i] * x[i] + 1 }
         #expect(pooled == serial)
     }
+
+    /// The direct filter gradient sums each part of the batch on one thread and adds the parts in a
+    /// fixed order: run on the pool (the parts on two threads) and run serially (inside another
+    /// region, where the pool runs it on one thread), it is the same bit for bit.
+    @Test func directFilterGradientIsTheSameOnOneThreadAsOnThePool() {
+        let cases = [
+            Conv2DGeometry(
+                batch: 10,
+                inChannels: 16,
+                height: 28,
+                width: 28,
+                outChannels: 8,
+                kernelHeight: 3,
+                kernelWidth: 3,
+                strideH: 1,
+                strideW: 1,
+                padTop: 1,
+                padLeft: 1,
+                padBottom: 1,
+                padRight: 1
+            ),
+            Conv2DGeometry(
+                batch: 19,
+                inChannels: 4,
+                height: 28,
+                width: 28,
+                outChannels: 4,
+                kernelHeight: 3,
+                kernelWidth: 3,
+                strideH: 1,
+                strideW: 1,
+                padTop: 1,
+                padLeft: 1,
+                padBottom: 1,
+                padRight: 1,
+                groups: 2
+            ),
+            Conv2DGeometry(
+                batch: 33,
+                inChannels: 4,
+                height: 28,
+                width: 28,
+                outChannels: 8,
+                kernelHeight: 3,
+                kernelWidth: 3,
+                strideH: 2,
+                strideW: 2,
+                padTop: 1,
+                padLeft: 1,
+                padBottom: 1,
+                padRight: 1
+            ),
+        ]
+        for g in cases {
+            #expect(g.validate() == nil)
+            var rng = RandomGenerator(seed: 7)
+            let x = (0..<(g.batch * g.inChannels * g.height * g.width)).map { _ in rng.nextNormal() }
+            let dy = (0..<(g.batch * g.outChannels * g.outHeight * g.outWidth)).map { _ in rng.nextNormal() }
+            let pooled = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: .direct)
+            var serial = [Float]()
+            withUnsafeMutablePointer(to: &serial) { pointer in
+                let result = UncheckedSendable(pointer)
+                EnginePool.shared.run(count: 2, chunks: 2, per: 1) { range in
+                    if range.lowerBound == 0 {
+                        result.value.pointee = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: .direct)
+                    }
+                }
+            }
+            #expect(serial.count == pooled.count)
+            #expect(serial.map(\.bitPattern) == pooled.map(\.bitPattern), "\(g)")
+        }
+    }
 }

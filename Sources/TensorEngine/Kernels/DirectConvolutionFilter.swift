@@ -4,10 +4,17 @@ import TensorEngineAVX512
 //
 // dw[k][c,r,s] = Σ_chunks Σ_P dy'[k][P] · xpad[c][P + offset(c,r,s)], where dy' is a chunk of dy on
 // the same stacked grid as x (junk positions zero), so junk positions contribute nothing. Work
-// items are blocks of 4 output channels × 3 taps (6 with AVX-512); each item's entries are summed by one thread
-// over all chunks in order, so the result does not depend on the thread count.
+// items are blocks of 4 output channels × 3 taps (6 with AVX-512) of one part of the batch: the
+// image chunks are split into `filterBatchParts` parts, a number fixed by the geometry alone. Each
+// item's partial sums are summed by one thread over its part's chunks in order and the parts are
+// added in order at the end, so the result does not depend on the thread count. With the batch in
+// parts, two threads each copy half of x and dy into their stacked grids instead of all of it (the
+// copies cost about as much as a fifth of the products at 16 channels of 28×28).
 
 extension Kernels {
+    /// The parts of the batch whose filter-gradient partial sums are computed separately.
+    static let filterBatchParts = 2
+
     static func conv2dDirectBackwardFilter(
         _ x: UnsafePointer<Float>,
         _ dy: UnsafePointer<Float>,
@@ -24,86 +31,102 @@ extension Kernels {
         let offsets = plan.tapOffsets + [Int](repeating: 0, count: tapBlocks * blockTaps - plan.taps)
         let blocksPerGroup = plan.channelBlocks * tapBlocks
         let items = g.groups * blocksPerGroup
+        let chunksPerPart = (plan.chunks + filterBatchParts - 1) / filterBatchParts
+        let parts = (plan.chunks + chunksPerPart - 1) / chunksPerPart
         // Whole vectors: the junk positions up to flatRounded hold zero gradient.
         let vector = wide ? 16 : 8
         let positions = (plan.flatCount + vector - 1) / vector * vector
         let outPlane = plan.outH * plan.outW
         let rowLength = plan.rowLength
+        // partials[part][item][j·blockTaps + i]
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: parts * items * sumsPerItem)
+        partials.initialize(repeating: 0, count: parts * items * sumsPerItem)
+        defer { partials.deallocate() }
         offsets.withUnsafeBufferPointer { offsets in
             guard let offsets = offsets.baseAddress else { return }
-            parallelChunks(items, costPerItem: plan.chunks * positions * sumsPerItem) { range in
+            let cost = chunksPerPart * positions * sumsPerItem
+            parallelChunks(parts * items, costPerItem: cost) { range in
                 let padCount = plan.inPerGroup * plan.channelStride
                 let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padCount)
                 xpad.initialize(repeating: 0, count: padCount)
                 let dyCount = plan.channelBlocks * 4 * plan.flatRounded
                 let dypad = UnsafeMutablePointer<Float>.allocate(capacity: dyCount)
                 dypad.initialize(repeating: 0, count: dyCount)
-                let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count * sumsPerItem)
-                sums.initialize(repeating: 0, count: range.count * sumsPerItem)
                 defer {
                     xpad.deallocate()
                     dypad.deallocate()
-                    sums.deallocate()
                 }
-                for chunk in 0..<plan.chunks {
-                    let n0 = chunk * plan.chunk
-                    let count = min(plan.chunk, g.batch - n0)
-                    var loadedGroup = -1
-                    for item in range {
-                        let gi = item / blocksPerGroup
-                        if gi != loadedGroup {
-                            plan.loadInput(x, images: n0, count: count, group: gi, xpad)
-                            if count < plan.chunk {
-                                // Image slots past the batch must hold zero gradient.
-                                dypad.update(repeating: 0, count: dyCount)
-                            }
-                            for k in 0..<plan.outPerGroup {
-                                for n in 0..<count {
-                                    let src = dy + ((n0 + n) * g.outChannels + gi * plan.outPerGroup + k) * outPlane
-                                    let dst = dypad + k * plan.flatRounded + n * plan.rowsPerImage * rowLength
-                                    for oh in 0..<plan.outH {
-                                        copyRow(src + oh * plan.outW, dst + oh * rowLength, count: plan.outW)
+                // The range's items, part by part.
+                var first = range.lowerBound
+                while first < range.upperBound {
+                    let part = first / items
+                    let last = min(range.upperBound, (part + 1) * items)
+                    let segment = (first - part * items)..<(last - part * items)
+                    let partSums = partials + part * items * sumsPerItem
+                    for chunk in (part * chunksPerPart)..<min(plan.chunks, (part + 1) * chunksPerPart) {
+                        let n0 = chunk * plan.chunk
+                        let count = min(plan.chunk, g.batch - n0)
+                        var loadedGroup = -1
+                        for item in segment {
+                            let gi = item / blocksPerGroup
+                            if gi != loadedGroup {
+                                plan.loadInput(x, images: n0, count: count, group: gi, xpad)
+                                if count < plan.chunk {
+                                    // Image slots past the batch must hold zero gradient.
+                                    dypad.update(repeating: 0, count: dyCount)
+                                }
+                                for k in 0..<plan.outPerGroup {
+                                    for n in 0..<count {
+                                        let src =
+                                            dy + ((n0 + n) * g.outChannels + gi * plan.outPerGroup + k) * outPlane
+                                        let dst = dypad + k * plan.flatRounded + n * plan.rowsPerImage * rowLength
+                                        for oh in 0..<plan.outH {
+                                            copyRow(src + oh * plan.outW, dst + oh * rowLength, count: plan.outW)
+                                        }
                                     }
                                 }
+                                loadedGroup = gi
                             }
-                            loadedGroup = gi
-                        }
-                        let block = item % blocksPerGroup
-                        let kb = block / tapBlocks
-                        let tb = block % tapBlocks
-                        let out = sums + (item - range.lowerBound) * sumsPerItem
-                        let rows = dypad + kb * 4 * plan.flatRounded
-                        let taps = offsets + tb * blockTaps
-                        if wide {
-                            filterBlock512(rows, rowStride: plan.flatRounded, xpad, taps, positions, out)
-                        } else {
-                            filterMicroKernel(
-                                rows,
-                                rowStride: plan.flatRounded,
-                                xpad,
-                                taps[0],
-                                taps[1],
-                                taps[2],
-                                positions,
-                                out
-                            )
+                            let block = item % blocksPerGroup
+                            let kb = block / tapBlocks
+                            let tb = block % tapBlocks
+                            let out = partSums + item * sumsPerItem
+                            let rows = dypad + kb * 4 * plan.flatRounded
+                            let taps = offsets + tb * blockTaps
+                            if wide {
+                                filterBlock512(rows, rowStride: plan.flatRounded, xpad, taps, positions, out)
+                            } else {
+                                filterMicroKernel(
+                                    rows,
+                                    rowStride: plan.flatRounded,
+                                    xpad,
+                                    taps[0],
+                                    taps[1],
+                                    taps[2],
+                                    positions,
+                                    out
+                                )
+                            }
                         }
                     }
+                    first = last
                 }
-                // dw[gi·K/G + 4·kb + j][blockTaps·tb + i] = sums[item][j·blockTaps + i], inside the
-                // real extents.
-                for item in range {
-                    let gi = item / blocksPerGroup
-                    let block = item % blocksPerGroup
-                    let kb = block / tapBlocks
-                    let tb = block % tapBlocks
-                    let s = sums + (item - range.lowerBound) * sumsPerItem
-                    for j in 0..<4 where kb * 4 + j < plan.outPerGroup {
-                        for i in 0..<blockTaps where tb * blockTaps + i < plan.taps {
-                            dw[(gi * plan.outPerGroup + kb * 4 + j) * plan.taps + tb * blockTaps + i] =
-                                s[j * blockTaps + i]
-                        }
+            }
+        }
+        // dw[gi·K/G + 4·kb + j][blockTaps·tb + i] = Σ_part partials[part][item][j·blockTaps + i], in
+        // part order, inside the real extents.
+        for item in 0..<items {
+            let gi = item / blocksPerGroup
+            let block = item % blocksPerGroup
+            let kb = block / tapBlocks
+            let tb = block % tapBlocks
+            for j in 0..<4 where kb * 4 + j < plan.outPerGroup {
+                for i in 0..<blockTaps where tb * blockTaps + i < plan.taps {
+                    var sum = partials[item * sumsPerItem + j * blockTaps + i]
+                    for part in 1..<parts {
+                        sum += partials[(part * items + item) * sumsPerItem + j * blockTaps + i]
                     }
+                    dw[(gi * plan.outPerGroup + kb * 4 + j) * plan.taps + tb * blockTaps + i] = sum
                 }
             }
         }
