@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Extra flags for `swift test`, e.g. SWIFT_TEST_FLAGS='--filter TensorEngineTests'.
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: bootstrap build test bench bench-engine bench-attacks bench-peers conformance-report lint clean install demo samples crosscheck experiments
+.PHONY: bootstrap build test bench bench-engine bench-attacks bench-paired bench-peers conformance-report lint clean install demo samples crosscheck experiments
 
 # Installs the Debian packages (needs root or password-less sudo when something is missing).
 bootstrap:
@@ -32,7 +32,7 @@ test: lint
 
 # Both benchmarks. Run them on an idle machine: a build running beside a benchmark cuts the figures
 # several times over.
-bench: bench-engine bench-attacks
+bench: bench-engine bench-attacks bench-paired
 
 # Opt-in (not in CI): makes .venv-torch (PyTorch CPU + torchattacks, several GB, from PyPI) and runs
 # both benchmarks, so that PyTorch is measured beside every engine workload in the same run.
@@ -50,6 +50,14 @@ bench-attacks:
 	if [ -x .venv-torch/bin/python ]; then \
 		.venv-torch/bin/python scripts/attack_peers.py --output .build/attack-peers.json; fi
 	$(SWIFT) run -c release AttackBench $$([ -f .build/attack-peers.json ] && echo --peers .build/attack-peers.json)
+
+# Writes docs/benchmarks/paired.md and paired.json: rkd's and PyTorch's ResNet-20 training steps timed
+# in alternating rounds (the ratio that does not move with the VM's drift between the two runs above).
+# Needs .venv-torch (scripts/bootstrap --torch); says so and skips without it.
+bench-paired:
+	$(SWIFT) build -c release --product AttackBench
+	if [ -x .venv-torch/bin/python ]; then .venv-torch/bin/python scripts/paired_bench.py; \
+	else echo "bench-paired: skipped: no .venv-torch (scripts/bootstrap --torch makes it)"; fi
 
 # Writes docs/benchmarks/engine.md and docs/benchmarks/engine.json. onnxruntime (from the project
 # venv) is measured first, as the peer.
