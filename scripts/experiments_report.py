@@ -205,6 +205,7 @@ SEED_ROWS = [  # experiment 1's rows trained again with seeds 2 and 3 (seed 1 is
     ("Robust-KD, both, finite differences", "rkd-fd"),
     ("Robust-KD, features only (β 0)", "rkd-feature"),
     ("PGD-AT of the student from the teacher", "pgd-at"),
+    ("Robust-KD, both, exact, joint projection", "rkd-exact-joint"),
 ]
 SEEDS = (1, 2, 3)
 
@@ -254,6 +255,8 @@ def seed_findings():
     for label, row in SEED_ROWS:
         values = seed_values(row)
         if len(values) < 2:
+            if row == "rkd-exact-joint":
+                continue  # its seeds came later: the findings below stand without it
             return []
         robust = [v[1] for v in values]
         means[row] = (sum(robust) / len(robust), len(robust))
@@ -270,6 +273,13 @@ def seed_findings():
         f"- PGD-AT of the student is {100 * (means['pgd-at'][0] - max(rkd)):.1f} points above the best Robust-KD "
         f"variant's mean ({means['pgd-at'][1]} seeds).",
     ]
+    if "rkd-exact-joint" in means:
+        difference = means["rkd-exact-joint"][0] - means["rkd-exact"][0]
+        lines.append(
+            f"- The joint projection's exact student is {100 * difference:+.1f} points from the per-layer one's mean "
+            f"({means['rkd-exact-joint'][1]} seeds), "
+            + ("within the widest spread between seeds: the joint projection costs no robustness here."
+               if abs(difference) <= widest else "more than the widest spread between seeds."))
     return lines
 
 
@@ -314,6 +324,10 @@ DISTURBANCES = [
      "the daemon restarted on a new build at 06:36, then a session's work beside it: debug and release builds, "
      "test runs, perf, AttackBench and EngineBench A/B runs and `make bench` with the daemon paused "
      "(.runs/experiments/pauses.log), and a clean-clone CI run"),
+    ("2026-12-05T08:53:00", "2026-12-05T11:45:00",
+     "the driver and daemon restarted at a session's start (the audit then in flight resumed), then a session's "
+     "work beside them: debug and release builds, test runs, perf, EngineBench and AttackBench A/B runs and "
+     "`make bench-paired` with the daemon paused (.runs/experiments/pauses.log), and a clean-clone CI run"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
