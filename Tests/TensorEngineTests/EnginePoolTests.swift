@@ -113,54 +113,26 @@ struct EnginePoolTests {
     /// fixed order: run on the pool (the parts on two threads) and run serially (inside another
     /// region, where the pool runs it on one thread), it is the same bit for bit.
     @Test func directFilterGradientIsTheSameOnOneThreadAsOnThePool() {
-        let cases = [
+        // 3×3, padding 1, on 28×28 inputs: several chunks of images in both parts, groups, stride 2.
+        func geometry(_ n: Int, _ c: Int, _ k: Int, stride: Int = 1, groups: Int = 1) -> Conv2DGeometry {
             Conv2DGeometry(
-                batch: 10,
-                inChannels: 16,
+                batch: n,
+                inChannels: c,
                 height: 28,
                 width: 28,
-                outChannels: 8,
+                outChannels: k,
                 kernelHeight: 3,
                 kernelWidth: 3,
-                strideH: 1,
-                strideW: 1,
-                padTop: 1,
-                padLeft: 1,
-                padBottom: 1,
-                padRight: 1
-            ),
-            Conv2DGeometry(
-                batch: 19,
-                inChannels: 4,
-                height: 28,
-                width: 28,
-                outChannels: 4,
-                kernelHeight: 3,
-                kernelWidth: 3,
-                strideH: 1,
-                strideW: 1,
+                strideH: stride,
+                strideW: stride,
                 padTop: 1,
                 padLeft: 1,
                 padBottom: 1,
                 padRight: 1,
-                groups: 2
-            ),
-            Conv2DGeometry(
-                batch: 33,
-                inChannels: 4,
-                height: 28,
-                width: 28,
-                outChannels: 8,
-                kernelHeight: 3,
-                kernelWidth: 3,
-                strideH: 2,
-                strideW: 2,
-                padTop: 1,
-                padLeft: 1,
-                padBottom: 1,
-                padRight: 1
-            ),
-        ]
+                groups: groups
+            )
+        }
+        let cases = [geometry(10, 16, 8), geometry(19, 4, 4, groups: 2), geometry(33, 4, 8, stride: 2)]
         for g in cases {
             #expect(g.validate() == nil)
             var rng = RandomGenerator(seed: 7)
