@@ -162,6 +162,7 @@ EXP2_ROWS = [
     ("Robust-KD, both, exact", "rkd-exact"),
     ("Robust-KD, both, finite differences", "rkd-fd"),
     ("PGD-AT of the student (classes 5–9)", "pgd-at"),
+    ("Robust-KD, both, exact, joint projection", "rkd-exact-joint"),
 ]
 
 EXP3_ROWS = [
@@ -169,6 +170,7 @@ EXP3_ROWS = [
     ("small CNN as shipped (samples/models)", "smallcnn-source", False),
     ("small CNN, Robust-KD exact (adapters)", "smallcnn-rkd", True),
     ("small CNN, Robust-KD fd (adapters)", "smallcnn-rkd-fd", True),
+    ("small CNN, Robust-KD exact, joint projection (adapters)", "smallcnn-rkd-joint", True),
     ("small CNN, Robust-KD exact, β 0.5 (adapters)", "smallcnn-rkd-beta0.5", True),
     ("small CNN, Robust-KD exact, α 0, β 0.5 (Jacobian term only)", "smallcnn-rkd-alpha0-beta0.5", True),
     ("small CNN, Robust-KD exact, β 5 (adapters)", "smallcnn-rkd-beta5", True),
@@ -176,6 +178,7 @@ EXP3_ROWS = [
     ("ResNet-20 as shipped (samples/models)", "resnet20-source", False),
     ("ResNet-20, Robust-KD exact", "resnet20-rkd", True),
     ("ResNet-20, Robust-KD exact (second run, model kept)", "resnet20-rkd-2", True),
+    ("ResNet-20, Robust-KD exact, joint projection", "resnet20-rkd-joint", True),
     ("ResNet-20, fine-tune CE", "resnet20-finetune", True),
 ]
 
@@ -225,7 +228,10 @@ def seeds_table():
             seconds = training(name)[0]
             if m["pgd10"] is not None:
                 values.append((m["clean"], m["pgd10"]))
-            lines.append(f"| {label} | {seed} | {percent(m['clean'])} | {percent(m['pgd10'])} | {cell(seconds, '.0f')} |")
+            mark = " †" if seconds and disturbed(name) else ""
+            lines.append(
+                f"| {label} | {seed} | {percent(m['clean'])} | {percent(m['pgd10'])} | {cell(seconds, '.0f')}{mark} |"
+            )
         if len(values) >= 2:
             robust_values = [v[1] for v in values]
             clean_values = [v[0] for v in values]
@@ -274,7 +280,7 @@ def seed_findings():
         f"variant's mean ({means['pgd-at'][1]} seeds).",
     ]
     if "rkd-exact-joint" in means:
-        difference = means["rkd-exact-joint"][0] - means["rkd-exact"][0]
+        difference = round(means["rkd-exact-joint"][0] - means["rkd-exact"][0], 3) + 0.0
         lines.append(
             f"- The joint projection's exact student is {100 * difference:+.1f} points from the per-layer one's mean "
             f"({means['rkd-exact-joint'][1]} seeds), "
