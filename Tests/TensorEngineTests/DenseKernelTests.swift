@@ -231,6 +231,50 @@ struct BatchNormBackwardKernelTests {
         #expect(Tolerance.scaledMaxError(fast.sumG, naive.sumG) < 1e-4)
         #expect(Tolerance.scaledMaxError(fast.sumGXhat, naive.sumGXhat) < 1e-4)
     }
+
+    /// The relu mask applied inside the passes gives the bits of a separate `reluGradient` pass
+    /// first, with and without the masked copy kept (S = 13 and 9 leave scalar tails).
+    @Test(arguments: [(2, 3, 13), (4, 16, 49), (3, 2, 9)])
+    func reluMaskInsideThePassesEqualsASeparatePass(_ dims: (Int, Int, Int)) {
+        let (N, C, S) = dims
+        var rng = RandomGenerator(seed: 13)
+        let x = (0..<(N * C * S)).map { _ in rng.nextNormal() * 2 + 0.5 }
+        let g = (0..<(N * C * S)).map { _ in rng.nextNormal() }
+        // A relu output: zero at about half the positions.
+        let y = (0..<(N * C * S)).map { _ in max(0, rng.nextNormal()) }
+        let stats = Kernels.batchNormStatistics(x, batch: N, channels: C, spatial: S)
+        let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
+        let scale = (0..<C).map { _ in rng.nextNormal() }
+        func backward(
+            _ g: [Float],
+            relu: [Float]?,
+            keep: Bool
+        ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
+            Kernels.batchNormBackward(
+                g,
+                x,
+                batch: N,
+                channels: C,
+                spatial: S,
+                mean: stats.mean,
+                invStd: invStd,
+                scale: scale,
+                reluOutput: relu,
+                keepMasked: keep
+            )
+        }
+        let masked = Kernels.reluGradient(g, y)
+        #expect(masked.contains(0) && masked != g)
+        let separate = backward(masked, relu: nil, keep: false)
+        #expect(separate.masked == nil)
+        for keep in [false, true] {
+            let fused = backward(g, relu: y, keep: keep)
+            #expect(fused.dx == separate.dx)
+            #expect(fused.sumG == separate.sumG)
+            #expect(fused.sumGXhat == separate.sumGXhat)
+            #expect(fused.masked == (keep ? masked : nil))
+        }
+    }
 }
 
 @Suite("Dedicated activation kernels equal the generic loops")

@@ -154,6 +154,13 @@ struct FusedConvolutionTests {
             for (k, (a, b)) in zip(firstOrder(fused), firstOrder(composed)).enumerated() {
                 #expect(kernelRelativeError(a.scalars, b.scalars) <= 1e-6, "input \(k), \(label)")
             }
+            // A backward pass that does not record applies the relu's mask inside the batch-norm
+            // kernel; one that records runs a reluGradient op first: the same bits.
+            func firstOrderBits(recording: Bool) -> [[Float]] {
+                let t = inputs.map { $0.tracked() }
+                return gradient(of: (fused(t) * probe).sum(), wrt: t, createGraph: recording).map(\.scalars)
+            }
+            #expect(firstOrderBits(recording: false) == firstOrderBits(recording: true), "bits, \(label)")
             func secondOrder(_ f: ([Tensor]) -> Tensor) -> [Tensor] {
                 let t = inputs.map { $0.tracked() }
                 let dx = gradient(of: (tanh(f(t)) * probe).sum(), wrt: [t[0]], createGraph: true)[0]

@@ -5,6 +5,13 @@
 
 extension Kernels {
     /// Returns dx (N,C,S) and the per-channel sums Σg and Σg·x̂ (which are d offset and d scale).
+    ///
+    /// With `reluOutput` (a relu's output, of g's shape) the gradient is first taken through that
+    /// relu: g is replaced by g where the output is positive and by 0 elsewhere, as
+    /// `reluGradient(g, reluOutput)` would, but inside the two passes instead of a pass of its own.
+    /// With `keepMasked` the masked g is also returned (a residual branch takes it as its gradient);
+    /// without, pass 2 masks again instead of reading a masked copy. The results are the same bits
+    /// as `batchNormBackward(reluGradient(g, reluOutput), …)`.
     public static func batchNormBackward(
         _ g: [Float],
         _ x: [Float],
@@ -13,74 +20,62 @@ extension Kernels {
         spatial S: Int,
         mean: [Float],
         invStd: [Float],
-        scale: [Float]
-    ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float]) {
+        scale: [Float],
+        reluOutput: [Float]? = nil,
+        keepMasked: Bool = false
+    ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
         precondition(
             g.count == N * C * S && x.count == g.count && mean.count == C && invStd.count == C && scale.count == C,
             "batchNormBackward: g \(g.count), x \(x.count) for N=\(N) C=\(C) S=\(S)"
         )
+        precondition(
+            reluOutput.map { $0.count == g.count } ?? !keepMasked,
+            "batchNormBackward: the relu output has \(reluOutput?.count ?? 0) elements for \(g.count)"
+        )
         var sumG = [Float](repeating: 0, count: C)
         var sumGXhat = [Float](repeating: 0, count: C)
+        // Every element of the masked copy is written by pass 1.
+        var masked = keepMasked ? [Float](unsafeUninitializedCapacity: g.count) { $1 = g.count } : nil
         let M = Float(N * S)
         let dx = [Float](unsafeUninitializedCapacity: g.count) { pdx, initialized in
             g.withUnsafeBufferPointer { pg in
                 x.withUnsafeBufferPointer { px in
-                    sumG.withUnsafeMutableBufferPointer { psg in
-                        sumGXhat.withUnsafeMutableBufferPointer { psgx in
-                            parallelChunks(C, costPerItem: N * S * 4) { channels in
-                                for c in channels {
-                                    // Pass 1: Σg and Σg·(x − mean), accumulated in Double.
-                                    var sg = 0.0
-                                    var sgx = 0.0
-                                    let mu = mean[c]
-                                    for n in 0..<N {
-                                        let base = (n * C + c) * S
-                                        var a = SIMD8<Float>()
-                                        var b = SIMD8<Float>()
-                                        var i = 0
-                                        while i + 8 <= S {
-                                            let gv = loadVector8(pg, base + i)
-                                            let xv = loadVector8(px, base + i)
-                                            a += gv
-                                            b += gv * (xv - mu)
-                                            i += 8
-                                        }
-                                        var ra = a.sum()
-                                        var rb = b.sum()
-                                        while i < S {
-                                            ra += pg[base + i]
-                                            rb += pg[base + i] * (px[base + i] - mu)
-                                            i += 1
-                                        }
-                                        sg += Double(ra)
-                                        sgx += Double(rb)
-                                    }
-                                    let inv = invStd[c]
-                                    let sumGc = Float(sg)
-                                    let sumGXhatc = Float(sgx) * inv
-                                    psg[c] = sumGc
-                                    psgx[c] = sumGXhatc
-                                    // Pass 2: dx.
-                                    let k = scale[c] * inv
-                                    let meanG = sumGc / M
-                                    let coefficient = sumGXhatc / M * inv  // multiplies (x − mean)
-                                    // Eight at a time (a scalar loop here stayed scalar, with an
-                                    // overflow check per element); the same expression per element.
-                                    for n in 0..<N {
-                                        let base = (n * C + c) * S
-                                        var i = base
-                                        let end = base + S
-                                        while i + 8 <= end {
-                                            let v =
-                                                k
-                                                * (loadVector8(pg, i) - meanG - (loadVector8(px, i) - mu)
-                                                    * coefficient)
-                                            storeVector8(v, pdx, i)
-                                            i += 8
-                                        }
-                                        while i < end {
-                                            pdx[i] = k * (pg[i] - meanG - (px[i] - mu) * coefficient)
-                                            i += 1
+                    withOptionalBuffer(reluOutput) { pm in
+                        sumG.withUnsafeMutableBufferPointer { psg in
+                            sumGXhat.withUnsafeMutableBufferPointer { psgx in
+                                withOptionalMutableBuffer(&masked) { pk in
+                                    parallelChunks(C, costPerItem: N * S * 4) { channels in
+                                        for c in channels {
+                                            let (sumGc, sumGXhatc) = batchNormBackwardSums(
+                                                pg,
+                                                px,
+                                                pm,
+                                                pk,
+                                                channel: c,
+                                                batch: N,
+                                                channels: C,
+                                                spatial: S,
+                                                mean: mean[c],
+                                                invStd: invStd[c]
+                                            )
+                                            psg[c] = sumGc
+                                            psgx[c] = sumGXhatc
+                                            // Pass 2 reads the masked copy when there is one.
+                                            let k = scale[c] * invStd[c]
+                                            batchNormBackwardInput(
+                                                pk.map { UnsafeBufferPointer($0) } ?? pg,
+                                                px,
+                                                pk == nil ? pm : nil,
+                                                pdx,
+                                                channel: c,
+                                                batch: N,
+                                                channels: C,
+                                                spatial: S,
+                                                mean: mean[c],
+                                                scale: k,
+                                                meanG: sumGc / M,
+                                                coefficient: sumGXhatc / M * invStd[c]  // multiplies (x − mean)
+                                            )
                                         }
                                     }
                                 }
@@ -91,8 +86,109 @@ extension Kernels {
             }
             initialized = g.count
         }
-        return (dx, sumG, sumGXhat)
+        return (dx, sumG, sumGXhat, masked)
     }
+
+    /// g where `mask` (when given) is positive, 0 elsewhere: eight at a time.
+    @inline(__always)
+    static func maskedGradient8(
+        _ g: UnsafeBufferPointer<Float>,
+        _ mask: UnsafeBufferPointer<Float>?,
+        _ i: Int
+    ) -> SIMD8<Float> {
+        let v = loadVector8(g, i)
+        guard let mask else { return v }
+        let zero = SIMD8<Float>()
+        return v.replacing(with: zero, where: loadVector8(mask, i) .<= zero)
+    }
+
+    /// Pass 1 of one channel: Σg and Σg·x̂, accumulated per plane in Float and over planes in Double,
+    /// g masked by `mask` and the masked values stored into `keep` when given.
+    @inline(__always)
+    static func batchNormBackwardSums(
+        _ pg: UnsafeBufferPointer<Float>,
+        _ px: UnsafeBufferPointer<Float>,
+        _ pm: UnsafeBufferPointer<Float>?,
+        _ pk: UnsafeMutableBufferPointer<Float>?,
+        channel c: Int,
+        batch N: Int,
+        channels C: Int,
+        spatial S: Int,
+        mean mu: Float,
+        invStd: Float
+    ) -> (sumG: Float, sumGXhat: Float) {
+        var sg = 0.0
+        var sgx = 0.0
+        for n in 0..<N {
+            let base = (n * C + c) * S
+            var a = SIMD8<Float>()
+            var b = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= S {
+                let gv = maskedGradient8(pg, pm, base + i)
+                if let pk { storeVector8(gv, pk, base + i) }
+                a += gv
+                b += gv * (loadVector8(px, base + i) - mu)
+                i += 8
+            }
+            var ra = a.sum()
+            var rb = b.sum()
+            while i < S {
+                var gv = pg[base + i]
+                if let pm, pm[base + i] <= 0 { gv = 0 }
+                pk?[base + i] = gv
+                ra += gv
+                rb += gv * (px[base + i] - mu)
+                i += 1
+            }
+            sg += Double(ra)
+            sgx += Double(rb)
+        }
+        return (Float(sg), Float(sgx) * invStd)
+    }
+
+    /// Pass 2 of one channel: dx = k·(g − meanG − (x − mean)·coefficient), g masked by `mask` when
+    /// given; eight at a time (a scalar loop here stayed scalar, with an overflow check per element),
+    /// the same expression per element.
+    @inline(__always)
+    static func batchNormBackwardInput(
+        _ pg: UnsafeBufferPointer<Float>,
+        _ px: UnsafeBufferPointer<Float>,
+        _ pm: UnsafeBufferPointer<Float>?,
+        _ pdx: UnsafeMutableBufferPointer<Float>,
+        channel c: Int,
+        batch N: Int,
+        channels C: Int,
+        spatial S: Int,
+        mean mu: Float,
+        scale k: Float,
+        meanG: Float,
+        coefficient: Float
+    ) {
+        for n in 0..<N {
+            let base = (n * C + c) * S
+            var i = base
+            let end = base + S
+            while i + 8 <= end {
+                let gv = maskedGradient8(pg, pm, i)
+                storeVector8(k * (gv - meanG - (loadVector8(px, i) - mu) * coefficient), pdx, i)
+                i += 8
+            }
+            while i < end {
+                var gv = pg[i]
+                if let pm, pm[i] <= 0 { gv = 0 }
+                pdx[i] = k * (gv - meanG - (px[i] - mu) * coefficient)
+                i += 1
+            }
+        }
+    }
+}
+
+/// Runs `body` with a mutable buffer of `array`'s elements, or with nil when there is no array.
+@inline(__always)
+func withOptionalMutableBuffer<R>(_ array: inout [Float]?, _ body: (UnsafeMutableBufferPointer<Float>?) -> R) -> R {
+    guard array != nil else { return body(nil) }
+    return array!.withUnsafeMutableBufferPointer { body($0) }
 }
 
 extension Kernels {

@@ -87,11 +87,15 @@ public func batchNormTraining(
     let inputs = [x, scale, offset] + (residual.map { [$0] } ?? [])
     let recorded = Tensor.record(name, out, inputs: inputs) { upstream, output, needed in
         // Through the epilogue first: the relu's mask, then the residual takes the same gradient.
-        let g = relu ? reluGradient(upstream, output.detached) : upstream
+        // When the backward pass does not record, the mask is applied inside the kernel's passes
+        // (the same bits, one pass over the tensor fewer) and the masked gradient is only stored
+        // for a residual that needs it.
+        let fuseMask = relu && !GradientMode.isEnabled
+        let g = relu && !fuseMask ? reluGradient(upstream, output.detached) : upstream
         // Fast path: one fused kernel for dx, d scale and d offset. Each result is recorded (when
         // the backward pass records) as a fused op whose derivatives are those of the composed
         // reference formulas below, so batch norm stays differentiable to every order.
-        let (dx, sumG, sumGXhat) = Kernels.batchNormBackward(
+        let (dx, sumG, sumGXhat, masked) = Kernels.batchNormBackward(
             g.scalars,
             x.scalars,
             batch: n,
@@ -99,8 +103,11 @@ public func batchNormTraining(
             spatial: spatial,
             mean: mean,
             invStd: invStd,
-            scale: scale.scalars
+            scale: scale.scalars,
+            reluOutput: fuseMask ? output.scalars : nil,
+            keepMasked: fuseMask && residual != nil && needed.count > 3 && needed[3]
         )
+        let residualGradient = masked.map { Tensor(shape: x.shape, scalars: $0) } ?? g
         return [
             needed[0]
                 ? Tensor.recordFused(
@@ -141,7 +148,7 @@ public func batchNormTraining(
                 ? Tensor.recordFused("batchNormOffsetGradient", Tensor(shape: [c], scalars: sumG), inputs: [g]) {
                     $0[0].sum(axes: axes)
                 } : nil,
-        ] + (residual != nil ? [needed[3] ? g : nil] : [])
+        ] + (residual != nil ? [needed[3] ? residualGradient : nil] : [])
     }
     return (recorded, mean, variance)
 }
