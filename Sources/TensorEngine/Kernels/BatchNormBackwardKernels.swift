@@ -187,8 +187,11 @@ extension Kernels {
 /// Runs `body` with a mutable buffer of `array`'s elements, or with nil when there is no array.
 @inline(__always)
 func withOptionalMutableBuffer<R>(_ array: inout [Float]?, _ body: (UnsafeMutableBufferPointer<Float>?) -> R) -> R {
-    guard array != nil else { return body(nil) }
-    return array!.withUnsafeMutableBufferPointer { body($0) }
+    guard var elements = array else { return body(nil) }
+    // Moved out and back, so that the buffer stays uniquely referenced (no copy on write).
+    array = nil
+    defer { array = elements }
+    return elements.withUnsafeMutableBufferPointer { body($0) }
 }
 
 extension Kernels {
