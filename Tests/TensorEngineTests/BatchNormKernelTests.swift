@@ -57,6 +57,20 @@ struct BatchNormKernelTests {
         #expect(kernelRelativeError(fast, naive) <= 1e-6)
     }
 
+    /// The one-pass sums are taken about the mean of each channel's first plane: a first plane far
+    /// from the others (here by 10⁴ standard deviations of the rest) must not cost accuracy.
+    @Test func statisticsWithAnOutlyingFirstPlane() {
+        let (batch, channels, spatial) = (16, 3, 49)
+        var rng = RandomGenerator(seed: 23)
+        let x = (0..<batch * channels * spatial).map { i in
+            (i / (channels * spatial) == 0 ? -5_000 : 50) + 0.5 * rng.nextNormal()
+        }
+        let fast = Kernels.batchNormStatistics(x, batch: batch, channels: channels, spatial: spatial)
+        let naive = NaiveKernels.batchNormStatistics(x, batch: batch, channels: channels, spatial: spatial)
+        #expect(kernelRelativeError(fast.mean, naive.mean) <= 1e-6)
+        #expect(kernelRelativeError(fast.variance, naive.variance) <= 1e-5)
+    }
+
     @Test func statisticsByHand() {
         // Channel 0 holds 1, 2, 3, 4 (mean 2.5, variance 1.25); channel 1 holds 10 four times.
         let x: [Float] = [1, 2, 10, 10, 3, 4, 10, 10]

@@ -3,8 +3,8 @@
 
 extension Kernels {
     /// mean[c] = Σ_(n,i) x[n,c,i] / (N·HW) and the biased variance Σ (x − mean)² / (N·HW).
-    /// x is (N,C,HW). Two passes; each plane is summed in SIMD `Float` blocks of at most 1024
-    /// elements whose partial sums are accumulated in `Double`.
+    /// x is (N,C,HW). One pass about a per-channel shift (below); each plane is summed in SIMD
+    /// `Float` blocks of at most 1024 elements whose partial sums are accumulated in `Double`.
     public static func batchNormStatistics(
         _ x: [Float],
         batch: Int,
@@ -21,94 +21,95 @@ extension Kernels {
         )
         let planes = batch * channels
         let total = Double(batch * spatial)
-        // Per-plane partial sums, then per-channel totals in a fixed order (deterministic).
+        // One pass over x: per plane Σ(x − K) and Σ(x − K)² about a per-channel shift K, the mean of
+        // the channel's first plane. Then mean = K + d and variance = Σ(x − K)²/M − d² with
+        // d = Σ(x − K)/M: with K near the mean the subtraction loses little (a two-pass mean, then
+        // squared deviations, read x twice for the same accuracy). Per-plane partial sums, then
+        // per-channel totals in a fixed order (deterministic).
+        var shift = [Float](repeating: 0, count: channels)
         var planeSums = [Double](repeating: 0, count: planes)
+        var planeSquares = [Double](repeating: 0, count: planes)
         var mean = [Float](repeating: 0, count: channels)
         var variance = [Float](repeating: 0, count: channels)
         x.withUnsafeBufferPointer { px in
             guard let base = px.baseAddress else { return }
-            planeSums.withUnsafeMutableBufferPointer { sums in
-                parallelChunks(planes, costPerItem: spatial) { range in
-                    for p in range { sums[p] = planeSum(base + p * spatial, spatial, center: 0) }
-                }
-            }
             for c in 0..<channels {
-                var s = 0.0
-                for n in 0..<batch { s += planeSums[n * channels + c] }
-                mean[c] = Float(s / total)
+                shift[c] = Float(planeMoments(base + c * spatial, spatial, center: 0).sum / Double(spatial))
             }
-            mean.withUnsafeBufferPointer { pm in
+            shift.withUnsafeBufferPointer { pk in
                 planeSums.withUnsafeMutableBufferPointer { sums in
-                    parallelChunks(planes, costPerItem: 2 * spatial) { range in
-                        for p in range {
-                            sums[p] = planeSquaredDeviation(base + p * spatial, spatial, center: pm[p % channels])
+                    planeSquares.withUnsafeMutableBufferPointer { squares in
+                        parallelChunks(planes, costPerItem: 2 * spatial) { range in
+                            for p in range {
+                                (sums[p], squares[p]) = planeMoments(
+                                    base + p * spatial,
+                                    spatial,
+                                    center: pk[p % channels]
+                                )
+                            }
                         }
                     }
                 }
             }
             for c in 0..<channels {
                 var s = 0.0
-                for n in 0..<batch { s += planeSums[n * channels + c] }
-                variance[c] = Float(s / total)
+                var q = 0.0
+                for n in 0..<batch {
+                    s += planeSums[n * channels + c]
+                    q += planeSquares[n * channels + c]
+                }
+                let d = s / total
+                mean[c] = Float(Double(shift[c]) + d)
+                variance[c] = Float(max(0, q / total - d * d))
             }
         }
         return (mean, variance)
     }
 
-    /// Σ (x[i] − center) over `count` elements: SIMD `Float` blocks of ≤ 1024, accumulated in `Double`.
-    static func planeSum(_ x: UnsafePointer<Float>, _ count: Int, center: Float) -> Double {
-        blockedSum(x, count) { $0 - SIMD8(repeating: center) }
-    }
-
-    /// Σ (x[i] − center)² over `count` elements.
-    static func planeSquaredDeviation(_ x: UnsafePointer<Float>, _ count: Int, center: Float) -> Double {
-        blockedSum(x, count) { v in
-            let d = v - SIMD8(repeating: center)
-            return d * d
-        }
-    }
-
-    @inline(__always)
-    static func blockedSum(
-        _ x: UnsafePointer<Float>,
-        _ count: Int,
-        _ f: (SIMD8<Float>) -> SIMD8<Float>
-    ) -> Double {
+    /// Σ (x[i] − center) and Σ (x[i] − center)² over `count` elements: SIMD `Float` blocks of ≤ 1024,
+    /// accumulated in `Double`.
+    static func planeMoments(_ x: UnsafePointer<Float>, _ count: Int, center: Float) -> (sum: Double, squares: Double) {
         typealias V = SIMD8<Float>
-        var total = 0.0
+        let k = V(repeating: center)
+        var sum = 0.0
+        var squares = 0.0
         var start = 0
         let raw = UnsafeRawPointer(x)
         while start < count {
             let end = min(count, start + 1024)
             var a0 = V()
             var a1 = V()
+            var b0 = V()
+            var b1 = V()
             var i = start
             while i + 16 <= end {
-                a0 += f(raw.loadUnaligned(fromByteOffset: i * 4, as: V.self))
-                a1 += f(raw.loadUnaligned(fromByteOffset: (i + 8) * 4, as: V.self))
+                let d0 = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - k
+                let d1 = raw.loadUnaligned(fromByteOffset: (i + 8) * 4, as: V.self) - k
+                a0 += d0
+                a1 += d1
+                b0 += d0 * d0
+                b1 += d1 * d1
                 i += 16
             }
-            var tail = V()
-            var lane = 0
-            while i < end {
-                tail[lane] = x[i]
-                lane += 1
-                i += 1
-                if lane == 8 || i == end {
-                    // Lanes past `lane` hold zeros; f(0) must not be counted for them.
-                    let mapped = f(tail)
-                    for l in 0..<lane { a0[l] += mapped[l] }
-                    tail = V()
-                    lane = 0
-                }
-            }
-            let s = a0 + a1
             var block = 0.0
-            for l in 0..<8 { block += Double(s[l]) }
-            total += block
+            var blockSquares = 0.0
+            while i < end {
+                let d = x[i] - center
+                block += Double(d)
+                blockSquares += Double(d * d)
+                i += 1
+            }
+            let a = a0 + a1
+            let b = b0 + b1
+            for l in 0..<8 {
+                block += Double(a[l])
+                blockSquares += Double(b[l])
+            }
+            sum += block
+            squares += blockSquares
             start = end
         }
-        return total
+        return (sum, squares)
     }
 
     /// y[n,c,i] = x[n,c,i]·scale[c] + shift[c]. x is (N,C,HW), scale and shift are (C).
