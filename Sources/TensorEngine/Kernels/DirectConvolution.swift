@@ -314,9 +314,11 @@ extension Kernels {
         return true
     }
 
-    /// The adjoint of a stride-2 convolution, one polyphase plane of dx at a time: each plane is the
-    /// stride-1 adjoint (the direct kernel) of its sub-convolution, scattered into dx's rows and
-    /// columns of its parity; planes no tap reads get zero.
+    /// The adjoint of a stride-2 convolution by polyphase planes: each plane of dx (its rows and
+    /// columns of one parity) is the stride-1 adjoint (the direct kernel) of its sub-convolution;
+    /// then one pass writes dx row by row, interleaving the two planes of the row's parity (a plane
+    /// no tap reads gives zeros). Written whole, dx needs no clearing first (a serial clear and four
+    /// strided scatters cost about 1 % of a ResNet-20 training step).
     static func conv2dPolyphaseBackwardInput(
         _ dy: UnsafePointer<Float>,
         _ w: UnsafePointer<Float>,
@@ -324,9 +326,10 @@ extension Kernels {
         _ g: Conv2DGeometry,
         simd: SIMDLevel
     ) {
-        dx.update(repeating: 0, count: g.inputCount)
         let cg = g.inPerGroup
         let rs = g.kernelHeight * g.kernelWidth
+        // planes[2a + b]: (N, C, ⌈(H − a)/2⌉, ⌈(W − b)/2⌉), nil where no tap reads the plane.
+        var planes = [[Float]?](repeating: nil, count: 4)
         for a in 0..<2 {
             for b in 0..<2 {
                 guard let (sub, rows, columns) = polyphasePlane(g, a, b) else { continue }
@@ -341,30 +344,61 @@ extension Kernels {
                         }
                     }
                 }
-                let plane = [Float](unsafeUninitializedCapacity: sub.inputCount) { out, initialized in
+                planes[2 * a + b] = [Float](unsafeUninitializedCapacity: sub.inputCount) { out, initialized in
                     wsub.withUnsafeBufferPointer { pw in
                         guard let pw = pw.baseAddress, let po = out.baseAddress else { return }
                         conv2dDirectBackwardInput(dy, pw, po, sub, simd: simd)
                     }
                     initialized = sub.inputCount
                 }
-                plane.withUnsafeBufferPointer { pp in
-                    guard let src = pp.baseAddress else { return }
-                    let planeSize = sub.height * sub.width
-                    let full = g.height * g.width
-                    parallelChunks(g.batch * g.inChannels, costPerItem: planeSize) { range in
-                        for nc in range {
-                            let from = src + nc * planeSize
-                            let to = dx + nc * full + a * g.width + b
-                            for i in 0..<sub.height {
-                                let row = to + 2 * i * g.width
-                                let values = from + i * sub.width
-                                for j in 0..<sub.width { row[2 * j] = values[j] }
+            }
+        }
+        let full = g.height * g.width
+        let widths = [(g.width + 1) / 2, g.width / 2]
+        let heights = [(g.height + 1) / 2, g.height / 2]
+        withOptionalBuffer(planes[0]) { p00 in
+            withOptionalBuffer(planes[1]) { p01 in
+                withOptionalBuffer(planes[2]) { p10 in
+                    withOptionalBuffer(planes[3]) { p11 in
+                        let sources = [p00, p01, p10, p11].map { $0?.baseAddress }
+                        parallelChunks(g.batch * g.inChannels, costPerItem: full) { range in
+                            for nc in range {
+                                for h in 0..<g.height {
+                                    let (a, i) = (h % 2, h / 2)
+                                    // Row i of the even- and odd-column planes of parity a.
+                                    let even = sources[2 * a].map { $0 + (nc * heights[a] + i) * widths[0] }
+                                    let odd = sources[2 * a + 1].map { $0 + (nc * heights[a] + i) * widths[1] }
+                                    interleaveRow(even, odd, dx + nc * full + h * g.width, count: g.width)
+                                }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// to[2j] = even[j], to[2j + 1] = odd[j] for 2j, 2j + 1 < count; a missing row reads as zeros.
+    @inline(__always)
+    static func interleaveRow(
+        _ even: UnsafePointer<Float>?,
+        _ odd: UnsafePointer<Float>?,
+        _ to: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
+        var j = 0
+        if let even, let odd {
+            while 2 * j + 16 <= count {
+                let e = UnsafeRawPointer(even + j).loadUnaligned(as: SIMD8<Float>.self)
+                let o = UnsafeRawPointer(odd + j).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(to + 2 * j).storeBytes(of: interleave(e, o), as: SIMD16<Float>.self)
+                j += 8
+            }
+        }
+        while 2 * j < count {
+            to[2 * j] = even?[j] ?? 0
+            if 2 * j + 1 < count { to[2 * j + 1] = odd?[j] ?? 0 }
+            j += 1
         }
     }
 

@@ -407,7 +407,7 @@ extension Kernels {
                 if h >= 0 && h < plan.height {
                     copyRow(image + h * plan.width, to, count: copied)
                 } else {
-                    to.update(repeating: 0, count: copied)
+                    zeroRow(to, count: copied)
                 }
             }
         }
