@@ -332,6 +332,10 @@ DISTURBANCES = [
      "the driver and daemon restarted at a session's start (the audit then in flight resumed), then a session's "
      "work beside them: debug and release builds, test runs, perf, EngineBench and AttackBench A/B runs and "
      "`make bench-paired` with the daemon paused (.runs/experiments/pauses.log), and a clean-clone CI run"),
+    ("2026-12-05T11:22:00", "2026-12-05T14:25:00",
+     "the driver and daemon restarted at a session's start (the audit then in flight resumed), then a session's "
+     "work beside them: debug and release builds, test runs, perf, AttackBench and EngineBench A/B runs and "
+     "`make bench-paired` with the daemon paused (.runs/experiments/pauses.log), and clean-clone CI runs"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
