@@ -30,7 +30,9 @@ extension Kernels {
         )
         precondition(
             reluOutput.map { $0.count == g.count } ?? !keepMasked,
-            "batchNormBackward: the relu output has \(reluOutput?.count ?? 0) elements for \(g.count)"
+            reluOutput == nil
+                ? "batchNormBackward: keepMasked needs the relu output it masks by"
+                : "batchNormBackward: the relu output has \(reluOutput?.count ?? 0) elements for \(g.count)"
         )
         var sumG = [Float](repeating: 0, count: C)
         var sumGXhat = [Float](repeating: 0, count: C)
