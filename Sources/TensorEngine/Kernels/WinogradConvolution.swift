@@ -516,6 +516,7 @@ extension Kernels {
         let tiles = plan.blockTiles
         let step = plan.mPointStride
         let used = plan.usedTiles(ofBlock: block)
+        let tileRows = plan.rows(ofBlock: block)
         for k in 0..<plan.outChannels {
             let src = m + k * tiles
             var t = 0
@@ -538,17 +539,18 @@ extension Kernels {
                 )
                 t += 8
             }
-            winogradStoreRows(rows, channel: k, block: block, plan, bias, y, epilogue: epilogue)
+            winogradStoreRows(rows, channel: k, tileRows: tileRows, plan, bias, y, epilogue: epilogue)
         }
     }
 
     /// Stores output channel k of one block's tile rows from `rows` (output row a of the block's r-th
-    /// tile row at a·tile·blockTiles + tile·r·S) through the epilogue.
+    /// tile row at a·tile·blockTiles + tile·r·S) through the epilogue; `tileRows` is the block's
+    /// `plan.rows(ofBlock:)`, computed once per block rather than once per channel (a division).
     @inline(__always)
     static func winogradStoreRows(
         _ rows: UnsafePointer<Float>,
         channel k: Int,
-        block: Int,
+        tileRows: (count: Int, n: Int, i: Int),
         _ plan: WinogradPlan,
         _ bias: UnsafePointer<Float>?,
         _ y: UnsafeMutablePointer<Float>,
@@ -556,9 +558,8 @@ extension Kernels {
     ) {
         let tile = plan.tile
         let outPlane = plan.outH * plan.outW
-        let (rowCount, n0, i0) = plan.rows(ofBlock: block)
-        var (n, i) = (n0, i0)
-        for r in 0..<rowCount {
+        var (n, i) = (tileRows.n, tileRows.i)
+        for r in 0..<tileRows.count {
             plan.advance(&n, &i)
             for a in 0..<tile {
                 let oh = tile * i + a

@@ -105,7 +105,7 @@ public func batchNormTraining(
             invStd: invStd,
             scale: scale.scalars,
             reluOutput: fuseMask ? output.scalars : nil,
-            keepMasked: fuseMask && residual != nil && needed.count > 3 && needed[3]
+            keepMasked: fuseMask && residual != nil && needed[3]
         )
         let residualGradient = masked.map { Tensor(shape: x.shape, scalars: $0) } ?? g
         return [
