@@ -275,6 +275,66 @@ struct BatchNormBackwardKernelTests {
             #expect(fused.masked == (keep ? masked : nil))
         }
     }
+
+    /// The mask recomputed from x (`reluAffine`, a relu after batch norm without a residual) gives
+    /// the bits of the relu output's mask, and of a separate `reluGradient` pass: with entries whose
+    /// affine value is exactly 0, −0 or NaN, and scalar tails (S = 13 and 9).
+    @Test(arguments: [(2, 3, 13), (4, 16, 49), (3, 2, 9)])
+    func reluMaskFromTheAffineInputEqualsTheOutputsMask(_ dims: (Int, Int, Int)) {
+        let (N, C, S) = dims
+        var rng = RandomGenerator(seed: 29)
+        let a = (0..<C).map { c in c == 0 ? 0 : rng.nextNormal() }
+        let b = (0..<C).map { c in c == 0 ? -0.0 : rng.nextNormal() * 0.5 }
+        var x = (0..<(N * C * S)).map { _ in rng.nextNormal() }
+        // Exact zeros of x·a + b where b/a is exact, and NaN inputs.
+        for i in stride(from: 5, to: x.count, by: 17) where (i / S) % C != 0 {
+            let c = (i / S) % C
+            x[i] = -b[c] / a[c]
+        }
+        // NaN inputs in the last channel only (its sums are NaN in every variant).
+        for i in stride(from: 11, to: x.count, by: 23) where (i / S) % C == C - 1 { x[i] = .nan }
+        let g = (0..<(N * C * S)).map { _ in rng.nextNormal() }
+        let y = Kernels.channelAffine(x, batch: N, channels: C, spatial: S, scale: a, shift: b, relu: true)
+        // Statistics of the finite values, so that only the NaN channel's results are NaN.
+        let finite = x.map { $0.isNaN ? 0 : $0 }
+        let stats = Kernels.batchNormStatistics(finite, batch: N, channels: C, spatial: S)
+        let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
+        let scale = (0..<C).map { _ in rng.nextNormal() }
+        func backward(
+            _ g: [Float],
+            output: [Float]?,
+            affine: (scale: [Float], shift: [Float])?,
+            keep: Bool
+        ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
+            Kernels.batchNormBackward(
+                g,
+                x,
+                batch: N,
+                channels: C,
+                spatial: S,
+                mean: stats.mean,
+                invStd: invStd,
+                scale: scale,
+                reluOutput: output,
+                reluAffine: affine,
+                keepMasked: keep
+            )
+        }
+        let masked = Kernels.reluGradient(g, y)
+        #expect(masked.contains(0) && masked != g)
+        let separate = backward(masked, output: nil, affine: nil, keep: false)
+        func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
+        for keep in [false, true] {
+            let byOutput = backward(g, output: y, affine: nil, keep: keep)
+            let byAffine = backward(g, output: nil, affine: (a, b), keep: keep)
+            for fused in [byOutput, byAffine] {
+                #expect(bits(fused.dx) == bits(separate.dx), "keep \(keep)")
+                #expect(bits(fused.sumG) == bits(separate.sumG))
+                #expect(bits(fused.sumGXhat) == bits(separate.sumGXhat))
+                #expect(fused.masked.map(bits) == (keep ? bits(masked) : nil))
+            }
+        }
+    }
 }
 
 @Suite("Dedicated activation kernels equal the generic loops")
@@ -286,6 +346,9 @@ struct ActivationKernelTests {
         let b = (0..<n).map { _ in rng.nextNormal() }
         #expect(Kernels.relu(a) == a.map { Swift.max($0, 0) })
         #expect(Kernels.reluGradient(b, a) == zip(b, a).map { $1 > 0 ? $0 : 0 })
+        // NaN in x: zero gradient, in the vector loop as in the scalar tail.
+        let withNaN = a.enumerated().map { $0.offset % 3 == 1 ? Float.nan : $0.element }
+        #expect(Kernels.reluGradient(b, withNaN) == zip(b, withNaN).map { $1 > 0 ? $0 : 0 })
         #expect(Kernels.add(a, b) == zip(a, b).map { $0 + $1 })
     }
 }

@@ -39,7 +39,8 @@ extension Kernels {
                         while i + 8 <= range.upperBound {
                             let gv = loadVector8(pg, i)
                             let xv = loadVector8(px, i)
-                            storeVector8(gv.replacing(with: zero, where: xv .<= zero), po, i)
+                            // Zero unless x > 0 (NaN included), as the scalar tail.
+                            storeVector8(gv.replacing(with: zero, where: .!(xv .> zero)), po, i)
                             i += 8
                         }
                         while i < range.upperBound {

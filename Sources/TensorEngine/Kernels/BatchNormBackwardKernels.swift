@@ -7,8 +7,11 @@ extension Kernels {
     /// Returns dx (N,C,S) and the per-channel sums Σg and Σg·x̂ (which are d offset and d scale).
     ///
     /// With `reluOutput` (a relu's output, of g's shape) the gradient is first taken through that
-    /// relu: g is replaced by g where the output is positive and by 0 elsewhere, as
+    /// relu: g is replaced by g where the output is positive and by 0 elsewhere (NaN included), as
     /// `reluGradient(g, reluOutput)` would, but inside the two passes instead of a pass of its own.
+    /// With `reluAffine` instead, the relu's input is recomputed from x as `channelAffine` computes
+    /// it (x·scale + shift per channel, the same operations, so the same mask) and the output is not
+    /// read: one stream fewer in each pass, for a relu that follows batch norm without a residual.
     /// With `keepMasked` the masked g is also returned (a residual branch takes it as its gradient);
     /// without, pass 2 masks again instead of reading a masked copy. The results are the same bits
     /// as `batchNormBackward(reluGradient(g, reluOutput), …)`.
@@ -22,6 +25,7 @@ extension Kernels {
         invStd: [Float],
         scale: [Float],
         reluOutput: [Float]? = nil,
+        reluAffine: (scale: [Float], shift: [Float])? = nil,
         keepMasked: Bool = false
     ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
         precondition(
@@ -29,10 +33,18 @@ extension Kernels {
             "batchNormBackward: g \(g.count), x \(x.count) for N=\(N) C=\(C) S=\(S)"
         )
         precondition(
-            reluOutput.map { $0.count == g.count } ?? !keepMasked,
+            reluOutput.map { $0.count == g.count } ?? (!keepMasked || reluAffine != nil),
             reluOutput == nil
-                ? "batchNormBackward: keepMasked needs the relu output it masks by"
+                ? "batchNormBackward: keepMasked needs a relu mask (reluOutput or reluAffine)"
                 : "batchNormBackward: the relu output has \(reluOutput?.count ?? 0) elements for \(g.count)"
+        )
+        precondition(
+            reluOutput == nil || reluAffine == nil,
+            "batchNormBackward: give the relu's output or its affine input, not both"
+        )
+        precondition(
+            reluAffine.map { $0.scale.count == C && $0.shift.count == C } ?? true,
+            "batchNormBackward: reluAffine needs C = \(C) scales and shifts"
         )
         var sumG = [Float](repeating: 0, count: C)
         var sumGXhat = [Float](repeating: 0, count: C)
@@ -48,10 +60,12 @@ extension Kernels {
                                 withOptionalMutableBuffer(&masked) { pk in
                                     parallelChunks(C, costPerItem: N * S * 4) { channels in
                                         for c in channels {
+                                            let affine = reluAffine.map { (a: $0.scale[c], b: $0.shift[c]) }
                                             let (sumGc, sumGXhatc) = batchNormBackwardSums(
                                                 pg,
                                                 px,
                                                 pm,
+                                                affine,
                                                 pk,
                                                 channel: c,
                                                 batch: N,
@@ -68,6 +82,7 @@ extension Kernels {
                                                 pk.map { UnsafeBufferPointer($0) } ?? pg,
                                                 px,
                                                 pk == nil ? pm : nil,
+                                                pk == nil ? affine : nil,
                                                 pdx,
                                                 channel: c,
                                                 batch: N,
@@ -91,26 +106,45 @@ extension Kernels {
         return (dx, sumG, sumGXhat, masked)
     }
 
-    /// g where `mask` (when given) is positive, 0 elsewhere: eight at a time.
+    /// g where `mask` (when given) is positive, 0 elsewhere (NaN included), eight at a time; and where
+    /// `affine` (when given: the relu's input x·a + b) is positive.
     @inline(__always)
     static func maskedGradient8(
         _ g: UnsafeBufferPointer<Float>,
         _ mask: UnsafeBufferPointer<Float>?,
+        _ affine: (a: Float, b: Float)?,
+        _ x: SIMD8<Float>,
         _ i: Int
     ) -> SIMD8<Float> {
-        let v = loadVector8(g, i)
-        guard let mask else { return v }
+        var v = loadVector8(g, i)
         let zero = SIMD8<Float>()
-        return v.replacing(with: zero, where: loadVector8(mask, i) .<= zero)
+        if let mask { v.replace(with: zero, where: .!(loadVector8(mask, i) .> zero)) }
+        if let affine { v.replace(with: zero, where: .!(x * affine.a + affine.b .> zero)) }
+        return v
+    }
+
+    /// `maskedGradient8` for one element.
+    @inline(__always)
+    static func maskedGradient(
+        _ g: UnsafeBufferPointer<Float>,
+        _ mask: UnsafeBufferPointer<Float>?,
+        _ affine: (a: Float, b: Float)?,
+        _ x: Float,
+        _ i: Int
+    ) -> Float {
+        if let mask, !(mask[i] > 0) { return 0 }
+        if let affine, !(x * affine.a + affine.b > 0) { return 0 }
+        return g[i]
     }
 
     /// Pass 1 of one channel: Σg and Σg·x̂, accumulated per plane in Float and over planes in Double,
-    /// g masked by `mask` and the masked values stored into `keep` when given.
+    /// g masked by `mask` or `affine` and the masked values stored into `keep` when given.
     @inline(__always)
     static func batchNormBackwardSums(
         _ pg: UnsafeBufferPointer<Float>,
         _ px: UnsafeBufferPointer<Float>,
         _ pm: UnsafeBufferPointer<Float>?,
+        _ affine: (a: Float, b: Float)?,
         _ pk: UnsafeMutableBufferPointer<Float>?,
         channel c: Int,
         batch N: Int,
@@ -127,17 +161,17 @@ extension Kernels {
             var b = SIMD8<Float>()
             var i = 0
             while i + 8 <= S {
-                let gv = maskedGradient8(pg, pm, base + i)
+                let xv = loadVector8(px, base + i)
+                let gv = maskedGradient8(pg, pm, affine, xv, base + i)
                 if let pk { storeVector8(gv, pk, base + i) }
                 a += gv
-                b += gv * (loadVector8(px, base + i) - mu)
+                b += gv * (xv - mu)
                 i += 8
             }
             var ra = a.sum()
             var rb = b.sum()
             while i < S {
-                var gv = pg[base + i]
-                if let pm, pm[base + i] <= 0 { gv = 0 }
+                let gv = maskedGradient(pg, pm, affine, px[base + i], base + i)
                 pk?[base + i] = gv
                 ra += gv
                 rb += gv * (px[base + i] - mu)
@@ -149,14 +183,15 @@ extension Kernels {
         return (Float(sg), Float(sgx) * invStd)
     }
 
-    /// Pass 2 of one channel: dx = k·(g − meanG − (x − mean)·coefficient), g masked by `mask` when
-    /// given; eight at a time (a scalar loop here stayed scalar, with an overflow check per element),
+    /// Pass 2 of one channel: dx = k·(g − meanG − (x − mean)·coefficient), g masked by `mask` or
+    /// `affine` when given; eight at a time (a scalar loop here stayed scalar, with an overflow check per element),
     /// the same expression per element.
     @inline(__always)
     static func batchNormBackwardInput(
         _ pg: UnsafeBufferPointer<Float>,
         _ px: UnsafeBufferPointer<Float>,
         _ pm: UnsafeBufferPointer<Float>?,
+        _ affine: (a: Float, b: Float)?,
         _ pdx: UnsafeMutableBufferPointer<Float>,
         channel c: Int,
         batch N: Int,
@@ -172,13 +207,13 @@ extension Kernels {
             var i = base
             let end = base + S
             while i + 8 <= end {
-                let gv = maskedGradient8(pg, pm, i)
-                storeVector8(k * (gv - meanG - (loadVector8(px, i) - mu) * coefficient), pdx, i)
+                let xv = loadVector8(px, i)
+                let gv = maskedGradient8(pg, pm, affine, xv, i)
+                storeVector8(k * (gv - meanG - (xv - mu) * coefficient), pdx, i)
                 i += 8
             }
             while i < end {
-                var gv = pg[i]
-                if let pm, pm[i] <= 0 { gv = 0 }
+                let gv = maskedGradient(pg, pm, affine, px[i], i)
                 pdx[i] = k * (gv - meanG - (px[i] - mu) * coefficient)
                 i += 1
             }

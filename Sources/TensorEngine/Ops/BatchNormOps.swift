@@ -104,7 +104,10 @@ public func batchNormTraining(
             mean: mean,
             invStd: invStd,
             scale: scale.scalars,
-            reluOutput: fuseMask ? output.scalars : nil,
+            // Without a residual the relu's input is x·a + b: the kernel recomputes the mask from x
+            // instead of reading the output.
+            reluOutput: fuseMask && residual != nil ? output.scalars : nil,
+            reluAffine: fuseMask && residual == nil ? (a, b) : nil,
             keepMasked: fuseMask && residual != nil && needed[3]
         )
         let residualGradient = masked.map { Tensor(shape: x.shape, scalars: $0) } ?? g
