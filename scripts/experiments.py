@@ -154,6 +154,13 @@ EXP3_STUDENTS = {
     "smallcnn-rkd-joint": (ROOT / "samples/models/fmnist-smallcnn.onnx",
                            ["--teacher", SHIPPED, "--projection", "joint"]),
 }
+# The other rows whose models were lost with the first machine (2026-12-03): the same commands again
+# (2026-12-05), their models committed, so that their AutoAttack audits can follow as resnet20-rkd-2's did.
+EXP3_STUDENTS.update({
+    f"{row}-2": EXP3_STUDENTS[row]
+    for row in ("smallcnn-rkd", "smallcnn-rkd-fd", "smallcnn-rkd-beta0.5", "smallcnn-rkd-alpha0-beta0.5",
+                "smallcnn-rkd-beta5", "smallcnn-finetune", "resnet20-finetune")
+})
 
 # Experiment 4 (ablations, paper tables 3–7): experiment 1's Robust-KD student (exact, both terms)
 # with one setting changed at a time; the base row is exp1.rkd-exact (all three stages, α 50, β 5e-3,
