@@ -343,6 +343,11 @@ DISTURBANCES = [
      "the driver and daemon restarted at a session's start (the audit then in flight resumed), then a session's "
      "work beside them: debug and release builds, test runs, perf, AttackBench and EngineBench A/B runs and "
      "`make bench-paired` with the daemon paused (.runs/experiments/pauses.log), and clean-clone CI runs"),
+    ("2026-12-05T14:07:00", "2026-12-05T17:00:00",
+     "the driver and daemon restarted at a session's start (the audit then in flight resumed; the driver "
+     "restarted again at 14:24 with experiment 3's second runs), then a session's work beside them: debug and "
+     "release builds, test runs, perf, AttackBench and EngineBench A/B runs with the daemon paused "
+     "(.runs/experiments/pauses.log), a clean-clone CI run and `make bench-paired`"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);
