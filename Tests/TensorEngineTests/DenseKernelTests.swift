@@ -245,30 +245,13 @@ struct BatchNormBackwardKernelTests {
         let stats = Kernels.batchNormStatistics(x, batch: N, channels: C, spatial: S)
         let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
         let scale = (0..<C).map { _ in rng.nextNormal() }
-        func backward(
-            _ g: [Float],
-            relu: [Float]?,
-            keep: Bool
-        ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
-            Kernels.batchNormBackward(
-                g,
-                x,
-                batch: N,
-                channels: C,
-                spatial: S,
-                mean: stats.mean,
-                invStd: invStd,
-                scale: scale,
-                reluOutput: relu,
-                keepMasked: keep
-            )
-        }
+        let bn = BatchNormBackwardCase(x: x, dims: dims, mean: stats.mean, invStd: invStd, scale: scale)
         let masked = Kernels.reluGradient(g, y)
         #expect(masked.contains(0) && masked != g)
-        let separate = backward(masked, relu: nil, keep: false)
+        let separate = bn.backward(masked)
         #expect(separate.masked == nil)
         for keep in [false, true] {
-            let fused = backward(g, relu: y, keep: keep)
+            let fused = bn.backward(g, output: y, keep: keep)
             #expect(fused.dx == separate.dx)
             #expect(fused.sumG == separate.sumG)
             #expect(fused.sumGXhat == separate.sumGXhat)
@@ -300,33 +283,14 @@ struct BatchNormBackwardKernelTests {
         let stats = Kernels.batchNormStatistics(finite, batch: N, channels: C, spatial: S)
         let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
         let scale = (0..<C).map { _ in rng.nextNormal() }
-        func backward(
-            _ g: [Float],
-            output: [Float]?,
-            affine: (scale: [Float], shift: [Float])?,
-            keep: Bool
-        ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
-            Kernels.batchNormBackward(
-                g,
-                x,
-                batch: N,
-                channels: C,
-                spatial: S,
-                mean: stats.mean,
-                invStd: invStd,
-                scale: scale,
-                reluOutput: output,
-                reluAffine: affine,
-                keepMasked: keep
-            )
-        }
+        let bn = BatchNormBackwardCase(x: x, dims: dims, mean: stats.mean, invStd: invStd, scale: scale)
         let masked = Kernels.reluGradient(g, y)
         #expect(masked.contains(0) && masked != g)
-        let separate = backward(masked, output: nil, affine: nil, keep: false)
+        let separate = bn.backward(masked)
         func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
         for keep in [false, true] {
-            let byOutput = backward(g, output: y, affine: nil, keep: keep)
-            let byAffine = backward(g, output: nil, affine: (a, b), keep: keep)
+            let byOutput = bn.backward(g, output: y, keep: keep)
+            let byAffine = bn.backward(g, affine: (a, b), keep: keep)
             for fused in [byOutput, byAffine] {
                 #expect(bits(fused.dx) == bits(separate.dx), "keep \(keep)")
                 #expect(bits(fused.sumG) == bits(separate.sumG))
@@ -388,5 +352,37 @@ struct LayoutKernelTests {
         let lhs = zip(y, g).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let rhs = zip(x, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         #expect(Swift.abs(lhs - rhs) < 1e-5)
+    }
+}
+
+/// One input, its statistics and a scale for `Kernels.batchNormBackward`: the call the relu-mask
+/// tests make with each way of giving the mask.
+private struct BatchNormBackwardCase {
+    let x: [Float]
+    let dims: (Int, Int, Int)
+    let mean: [Float]
+    let invStd: [Float]
+    let scale: [Float]
+
+    func backward(
+        _ g: [Float],
+        output: [Float]? = nil,
+        affine: (scale: [Float], shift: [Float])? = nil,
+        keep: Bool = false
+    ) -> (dx: [Float], sumG: [Float], sumGXhat: [Float], masked: [Float]?) {
+        let (n, c, s) = dims
+        return Kernels.batchNormBackward(
+            g,
+            x,
+            batch: n,
+            channels: c,
+            spatial: s,
+            mean: mean,
+            invStd: invStd,
+            scale: scale,
+            reluOutput: output,
+            reluAffine: affine,
+            keepMasked: keep
+        )
     }
 }
