@@ -242,10 +242,7 @@ struct BatchNormBackwardKernelTests {
         let g = (0..<(N * C * S)).map { _ in rng.nextNormal() }
         // A relu output: zero at about half the positions.
         let y = (0..<(N * C * S)).map { _ in max(0, rng.nextNormal()) }
-        let stats = Kernels.batchNormStatistics(x, batch: N, channels: C, spatial: S)
-        let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
-        let scale = (0..<C).map { _ in rng.nextNormal() }
-        let bn = BatchNormBackwardCase(x: x, dims: dims, mean: stats.mean, invStd: invStd, scale: scale)
+        let bn = BatchNormBackwardCase(x: x, statisticsOf: x, dims: dims, random: &rng)
         let masked = Kernels.reluGradient(g, y)
         #expect(masked.contains(0) && masked != g)
         let separate = bn.backward(masked)
@@ -280,10 +277,7 @@ struct BatchNormBackwardKernelTests {
         let y = Kernels.channelAffine(x, batch: N, channels: C, spatial: S, scale: a, shift: b, relu: true)
         // Statistics of the finite values, so that only the NaN channel's results are NaN.
         let finite = x.map { $0.isNaN ? 0 : $0 }
-        let stats = Kernels.batchNormStatistics(finite, batch: N, channels: C, spatial: S)
-        let invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
-        let scale = (0..<C).map { _ in rng.nextNormal() }
-        let bn = BatchNormBackwardCase(x: x, dims: dims, mean: stats.mean, invStd: invStd, scale: scale)
+        let bn = BatchNormBackwardCase(x: x, statisticsOf: finite, dims: dims, random: &rng)
         let masked = Kernels.reluGradient(g, y)
         #expect(masked.contains(0) && masked != g)
         let separate = bn.backward(masked)
@@ -363,6 +357,17 @@ private struct BatchNormBackwardCase {
     let mean: [Float]
     let invStd: [Float]
     let scale: [Float]
+
+    /// Mean and 1/σ from `values` (x, or x without its NaN entries), a random scale per channel.
+    init(x: [Float], statisticsOf values: [Float], dims: (Int, Int, Int), random: inout RandomGenerator) {
+        let (n, c, s) = dims
+        let stats = Kernels.batchNormStatistics(values, batch: n, channels: c, spatial: s)
+        self.x = x
+        self.dims = dims
+        mean = stats.mean
+        invStd = stats.variance.map { 1 / ($0 + 1e-5).squareRoot() }
+        scale = (0..<c).map { _ in random.nextNormal() }
+    }
 
     func backward(
         _ g: [Float],
