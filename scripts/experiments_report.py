@@ -121,8 +121,7 @@ def table(rows):
         )
     marked = sorted({label for _, prefix, seconds, _ in rows if seconds for label in disturbed(prefix)})
     if marked:
-        lines += ["", "† The job's training overlapped " + "; ".join(marked)
-                  + ": its time is an upper bound, not a cost to compare."]
+        lines += disturbance_note(marked)
     return lines
 
 
@@ -366,6 +365,12 @@ def host(name):
         return summary["host"]
     started = summary.get("started_at") or ""
     return HOST_SINCE[1] if started >= HOST_SINCE[0] else EARLIER_HOST
+
+
+def disturbance_note(labels):
+    """The footnote under a table with † times: what the marked jobs' training overlapped, a line each."""
+    return ["", "† The job's training overlapped at least one of these, so its time is an upper bound, not a cost "
+            "to compare:", ""] + [f"- {label}" for label in labels]
 
 
 def disturbed(name):
@@ -785,8 +790,7 @@ def main():
     out += ablation_table()
     marked = sorted({label for _, _, name in EXP4_ROWS for label in disturbed(name)})
     if marked:
-        out += ["", "† The job's training overlapped " + "; ".join(marked)
-                + ": its time is an upper bound, not a cost to compare."]
+        out += disturbance_note(marked)
     other = sorted({host(name) for _, _, name in EXP4_ROWS if name.startswith("exp4.") and training(name)[0]}
                    - {host("exp1.rkd-exact-rerun")})
     if other:
