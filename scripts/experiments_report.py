@@ -596,9 +596,11 @@ def findings1():
 def gain_sentence(rows, source):
     """How much of PGD-20's gain over `source` AutoAttack keeps in `rows` ((label, measures) pairs),
     for the rows PGD-20 says gained more than 2 points; empty when none did."""
+    if source["aa"] is None or source["pgd10"] is None:
+        return ""
     shares = [(x["aa"] - source["aa"]) / (x["pgd10"] - source["pgd10"])
               for _, x in rows if x["pgd10"] - source["pgd10"] > 0.02]
-    if not shares or source["aa"] is None:
+    if not shares:
         return ""
     low, high = min(shares), max(shares)
     span = f"{100 * low:.0f} %" if abs(high - low) < 0.005 else f"{100 * low:.0f}–{100 * high:.0f} %"
