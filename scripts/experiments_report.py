@@ -80,6 +80,8 @@ def measures(prefix):
         "aa": aa if aa_examples == AA_EXAMPLES else None,
         "aa_partial": (aa, aa_examples) if 0 < aa_examples < AA_EXAMPLES else None,
         "flags": ", ".join(sorted(flags)) if (linf or l2 or aa_reports) else PENDING,
+        # The host kinds AutoAttack's slices ran on (reports saved before 2026-12-04 17:30 do not say).
+        "aa_hosts": sorted({r["host"] for r in aa_reports if r.get("host")}),
     }
 
 
@@ -100,11 +102,25 @@ def cell(value, form):
 
 
 def aa_cell(m):
-    """AutoAttack's cell; while its slices come in, the share so far and on how many examples."""
+    """AutoAttack's cell; while its slices come in, the share so far and on how many examples; ‡ when
+    its slices ran on more than one host kind."""
+    mark = " §" if len(m["aa_hosts"]) > 1 else ""
     if m["aa_partial"]:
         value, examples = m["aa_partial"]
-        return f"{percent(m['l2'])} | … ({percent(value)} on {examples} of {AA_EXAMPLES})"
-    return f"{percent(m['l2'])} | {percent(m['aa'])}"
+        return f"{percent(m['l2'])} | … ({percent(value)} on {examples} of {AA_EXAMPLES}){mark}"
+    return f"{percent(m['l2'])} | {percent(m['aa'])}{mark}"
+
+
+def mixed_hosts_note(rows):
+    """The footnote under a table with § cells: which host kinds each one's AutoAttack slices ran on."""
+    mixed = [(label, m["aa_hosts"]) for label, m in ((label, measures(prefix)) for label, prefix, _, _ in rows)
+             if len(m["aa_hosts"]) > 1]
+    if not mixed:
+        return []
+    return ["", "§ AutoAttack's 100-image slices of this row ran on different host kinds. Each example's "
+            "outcome is exact for the host it ran on, but the engine's kernels there (AVX2, AVX-512) sum in "
+            "different orders, so an example on the margin could come out differently on the other:", ""] + [
+        f"- {label}: {' and '.join(hosts)}" for label, hosts in mixed]
 
 
 def table(rows):
@@ -122,7 +138,7 @@ def table(rows):
     marked = sorted({label for _, prefix, seconds, _ in rows if seconds for label in disturbed(prefix)})
     if marked:
         lines += disturbance_note(marked)
-    return lines
+    return lines + mixed_hosts_note(rows)
 
 
 def commands(names):
@@ -347,6 +363,11 @@ DISTURBANCES = [
      "restarted again at 14:24 with experiment 3's second runs), then a session's work beside them: debug and "
      "release builds, test runs, perf, AttackBench and EngineBench A/B runs with the daemon paused "
      "(.runs/experiments/pauses.log), a clean-clone CI run and `make bench-paired`"),
+    ("2026-12-05T16:57:00", "2026-12-05T19:50:00",
+     "the driver and daemon restarted at a session's start on a new machine (an AVX-512 AMD EPYC; the audit "
+     "then in flight started again), then a session's work beside them: debug and release builds, test runs, "
+     "perf, AttackBench and EngineBench runs and `make bench` with the daemon paused "
+     "(.runs/experiments/pauses.log), and a clean-clone CI run"),
 ]
 
 # The machine a job ran on. Results saved from 2026-12-04 17:30 on carry it ("host", from /proc/cpuinfo);

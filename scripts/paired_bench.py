@@ -50,6 +50,21 @@ def rkd_rates(binary, runs):
     return rates
 
 
+def host():
+    """The machine, as rkd's audit reports name it: CPU model, widest vector set the engine uses, cores."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    vector = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "no avx2"
+    return f"{model}, {vector}, {os.cpu_count()} cores"
+
+
 def commit():
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
@@ -106,7 +121,7 @@ def main():
                 for r in rounds),
         }
     date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    report = {"date": date, "commit": commit(), "peer": tool, "threads": args.threads, "rounds": args.rounds,
+    report = {"date": date, "commit": commit(), "host": host(), "peer": tool, "threads": args.threads, "rounds": args.rounds,
               "runs": args.runs, "summary": summary, "by_round": rounds}
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +139,7 @@ def main():
         "",
         f"- date: {date}",
         f"- commit: {report['commit']}",
+        f"- host: {report['host']}",
         f"- peer: {tool}, {args.threads} threads; rkd: RKD_THREADS={os.environ.get('RKD_THREADS', 'unset (every core)')}",
         f"- rounds: {args.rounds}",
         "",

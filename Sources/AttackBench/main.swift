@@ -25,7 +25,8 @@ import Training
 var peersPath: String?
 var outputStem = "docs/benchmarks/attacks"
 var runs = 3
-/// Workload groups to run (step, pgd, train, rkd, autoattack); all when empty. A partial run writes no files.
+/// Workload groups to run (step, pgd, train, rkd, autoattack; train-step is the train group's standard
+/// step alone, for profiling); all when empty. A partial run writes no files.
 var only: Set<String> = []
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
@@ -41,7 +42,7 @@ while let flag = arguments.popFirst() {
     default:
         FileHandle.standardError.write(
             Data(
-                "AttackBench: unknown flag \(flag) (--peers, --output, --runs, --only step,pgd,train,rkd,autoattack)\n"
+                "AttackBench: unknown flag \(flag) (--peers, --output, --runs, --only step,pgd,train,train-step,rkd,autoattack)\n"
                     .utf8
             )
         )
@@ -131,7 +132,7 @@ do {
     }
 
     // Training steps on ResNet-20, batch 128, the first 128 test images with their labels.
-    if selected("train") {
+    if selected("train") || only.contains("train-step") {
         let model = ResNet20(inputChannels: 1, imageSize: 28, width: 16, seed: 0)
         var optimizer = SGD(learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         let x = Tensor(shape: batch.shape, scalars: batch.images)
@@ -156,7 +157,7 @@ do {
                     )
                 }
             ),
-        ] as [(String, () throws -> Float)] {
+        ] as [(String, () throws -> Float)] where selected("train") || !name.hasPrefix("PGD") {
             let seconds = try time(runs) { _ = try body() }
             rows.append(rkdImagesPerSecond("\(name) ResNet-20, batch 128", label: "\(name)", seconds))
         }
