@@ -1,6 +1,34 @@
 import Foundation
+import Synchronization
 import TensorEngine
 import Testing
+
+/// What `runTogether`'s bodies saw: which ran, whether one gave up waiting for the others, and the
+/// kernel thread each ran on.
+private final class TogetherProbe: Sendable {
+    let threads: Int
+    let started = Atomic<Int>(0)
+    let ran = Atomic<Int>(0)
+    let timedOut = Atomic<Int>(0)
+    let ids: Mutex<[Int]> = Mutex([])
+
+    init(_ threads: Int) { self.threads = threads }
+
+    func run(_ index: Int) {
+        started.add(1, ordering: .acquiringAndReleasing)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while started.load(ordering: .acquiring) < threads {
+            if ContinuousClock.now > deadline {
+                timedOut.add(1, ordering: .relaxed)
+                break
+            }
+        }
+        ids.withLock { $0.append(Int(bitPattern: UInt(pthread_self()))) }
+        ran.bitwiseOr(1 << index, ordering: .releasing)
+    }
+
+    func threadIDs() -> [Int] { ids.withLock { $0 } }
+}
 
 @Suite("FMA peak probe")
 struct PeakProbeTests {
@@ -23,6 +51,19 @@ struct PeakProbeTests {
         #expect(abs(value - lanes * lane) <= 1e-5 * lanes * lane, "\(simd): \(value) vs \(lanes * lane)")
         #expect(Kernels.fmaPeakLanes(simd) == Int(lanes))
         #expect(Kernels.fmaPeakFlopsPerRound(simd) == 2 * Int(lanes))
+    }
+
+    /// Every body runs, each on a thread of its own, all at once: each one waits (up to 20 s) until
+    /// all have started, which bodies run one after another (as `DispatchQueue.concurrentPerform`
+    /// may) never see.
+    @Test(arguments: [1, 2, 3])
+    func runTogetherStartsEveryBodyAtOnce(_ threads: Int) {
+        let probe = TogetherProbe(threads)
+        let seconds = Kernels.runTogether(threads) { index in probe.run(index) }
+        #expect(probe.ran.load(ordering: .acquiring) == (1 << threads) - 1)
+        #expect(probe.timedOut.load(ordering: .acquiring) == 0, "bodies did not run at once")
+        #expect(Set(probe.threadIDs()).count == threads)
+        #expect(seconds >= 0)
     }
 
     @Test func measuredPeakIsPositiveAndFinite() {

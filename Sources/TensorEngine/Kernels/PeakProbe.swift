@@ -1,12 +1,18 @@
-import Dispatch
+import Foundation
+import Synchronization
 import TensorEngineAVX512
 
 extension Kernels {
     /// The machine's single-precision FMA peak as the engine's kernels can reach it, in GFLOP/s:
     /// register-only rounds of independent FMAs at the vector width `simd` runs at, on `threads`
-    /// threads at once, best of `trials` timings of about 50 ms each. Benchmarks report kernels and
-    /// whole models as a fraction of it; the CPU's clock under load (and, on a shared host, its
-    /// neighbours) is in the figure, which a data sheet's peak would leave out.
+    /// threads started together (`runTogether`), best of `trials` timings of about 30 ms each.
+    /// Benchmarks report kernels and whole models as a fraction of it; the CPU's clock under load
+    /// (and, on a shared host, its neighbours) is in the figure, which a data sheet's peak would
+    /// leave out.
+    ///
+    /// The probe once ran on `DispatchQueue.concurrentPerform`, which may run every iteration on the
+    /// calling thread while its pool's threads start: on an AVX-512 host it read one core's peak
+    /// (283 GFLOP/s where two threads reach 573), and kernels showed as 140 % of it.
     public static func measuredPeakGFLOPS(
         threads: Int = EngineThreads.count,
         simd: SIMDLevel = .active,
@@ -14,22 +20,50 @@ extension Kernels {
     ) -> Double {
         let level = simd.supported
         let flopsPerRound = Double(fmaPeakFlopsPerRound(level))
-        let rounds = level == .avx512 ? 2_000_000 : 4_000_000
-        let clock = ContinuousClock()
+        let rounds = level == .avx512 ? 8_000_000 : 16_000_000
+        let count = max(threads, 1)
         var best = 0.0
         for trial in 0..<max(trials, 1) {
-            let start = clock.now
-            DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { thread in
-                let seed = Float(trial * 31 + thread + 1)
-                let value = fmaPeakValue(rounds, seed: seed, simd: level)
+            let seconds = runTogether(count) { thread in
+                let value = fmaPeakValue(rounds, seed: Float(trial * 31 + thread + 1), simd: level)
                 // Keeps the loops alive: the result is never this, but the optimiser cannot know.
                 if value == .infinity { print("") }
             }
-            let elapsed = clock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            best = max(best, flopsPerRound * Double(rounds) * Double(max(threads, 1)) / seconds / 1e9)
+            best = max(best, flopsPerRound * Double(rounds) * Double(count) / seconds / 1e9)
         }
         return best
+    }
+
+    /// Runs `body(0)`…`body(threads − 1)` on `threads` threads at once (the caller and threads of
+    /// its own, each started before any body runs) and returns the seconds from the start of the
+    /// bodies to the end of the last.
+    public static func runTogether(_ threads: Int, _ body: @escaping @Sendable (Int) -> Void) -> Double {
+        let rendezvous = Rendezvous()
+        let count = max(threads, 1)
+        for index in 1..<count {
+            let thread = Thread {
+                rendezvous.ready.add(1, ordering: .releasing)
+                while !rendezvous.go.load(ordering: .acquiring) {}
+                body(index)
+                rendezvous.finished.add(1, ordering: .releasing)
+            }
+            thread.start()
+        }
+        while rendezvous.ready.load(ordering: .acquiring) < count - 1 {}
+        let clock = ContinuousClock()
+        let start = clock.now
+        rendezvous.go.store(true, ordering: .releasing)
+        body(0)
+        while rendezvous.finished.load(ordering: .acquiring) < count - 1 {}
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// The flags `runTogether`'s threads meet on.
+    private final class Rendezvous: Sendable {
+        let ready = Atomic<Int>(0)
+        let go = Atomic<Bool>(false)
+        let finished = Atomic<Int>(0)
     }
 
     /// Lanes of the peak loop at `simd`'s width: 24 SIMD16 accumulators with AVX-512, 12 SIMD8 with AVX2.
