@@ -260,7 +260,8 @@ do {
     var markdown = """
         # Attack benchmarks
 
-        `make bench` (AttackBench, scripts/attack_peers.py), \(ProcessInfo.processInfo.activeProcessorCount) cores, \
+        `make bench` (AttackBench, scripts/attack_peers.py), \(SIMDLevel.cpuModel), the engine's \
+        \(SIMDLevel.active.supported.rawValue) kernels, \(ProcessInfo.processInfo.activeProcessorCount) cores, \
         RKD_THREADS=\(ProcessInfo.processInfo.environment["RKD_THREADS"] ?? "default"); medians of \(runs) runs \
         (the AutoAttack row: one run). Peers run in the same `make bench`, just before, on the same machine.
 

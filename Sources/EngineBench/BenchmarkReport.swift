@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// One measured figure.
 struct BenchmarkRow: Codable {
@@ -24,11 +25,7 @@ struct BenchmarkReport: Codable {
     var notes: [String] = []
 
     static func machine() -> (cpu: String, commit: String) {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model =
-            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
-            ?? "unknown"
+        let cpu = "\(SIMDLevel.cpuModel), the engine's \(SIMDLevel.active.supported.rawValue) kernels"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "rev-parse", "--short", "HEAD"]
@@ -41,7 +38,7 @@ struct BenchmarkReport: Codable {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             commit = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return (model, commit)
+        return (cpu, commit)
     }
 
     func markdown() -> String {

@@ -21,12 +21,22 @@ public enum SIMDLevel: String, Sendable, CaseIterable {
 
     /// What the CPU and the operating system support.
     public static let detected: SIMDLevel = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return .avx2 }
+        guard let flags = cpuinfoLine("flags") else { return .avx2 }
         let set = Set(flags.split(separator: " ").map(String.init))
         return set.contains("avx512f") ? .avx512 : .avx2
     }()
+
+    /// The CPU's model name ("unknown CPU" where /proc/cpuinfo has none), for benchmark reports.
+    public static let cpuModel: String = cpuinfoLine("model name") ?? "unknown CPU"
+
+    /// The value of the first /proc/cpuinfo line named `name`.
+    private static func cpuinfoLine(_ name: String) -> String? {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+            let value = line.split(separator: ":", maxSplits: 1).dropFirst().first
+        else { return nil }
+        return value.trimmingCharacters(in: .whitespaces)
+    }
 
     /// This level if the CPU has it, else AVX2.
     public var supported: SIMDLevel { self == .avx512 && Self.detected != .avx512 ? .avx2 : self }
