@@ -340,6 +340,11 @@ def harden(name, model, flags):
     """One hardening job; keeps harden.json as results/NAME.json and the model as models/NAME.onnx."""
     output = MODELS / f"{name}.onnx"
     if not done(name):
+        if "--method" not in flags and "--projection" not in flags:
+            # The Robust-KD rows without --projection ran with the default of their day, one projection
+            # per layer; spelled out so that a rerun does what they did (the default is joint since
+            # 2026-12-05).
+            flags = [*flags, "--projection", "per-layer"]
         args = ["harden", model, *flags]
         job_id = job(name, args)
         if not job_id:

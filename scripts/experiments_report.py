@@ -863,7 +863,9 @@ def main():
         "",
         "## Commands",
         "",
-        "Every job, as submitted (the driver adds `--detach --json`):",
+        "Every job, as submitted (the driver adds `--detach --json`). A Robust-KD job whose command has no "
+        "`--projection` ran before 2026-12-05, when that flag's default became joint: it ran per layer, and "
+        "`--projection per-layer` repeats it today (scripts/experiments.py adds the flag to such rows).",
         "",
     ]
     names = (["exp1.teacher"] + [f"exp1.{r}" for _, r in EXP1_ROWS]

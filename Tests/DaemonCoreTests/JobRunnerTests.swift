@@ -428,7 +428,12 @@ struct JobRunnerTests {
         request.teacher = "fmnist-resnet20-at"
         let harden = try ProtoMapping.hardenSpec(request, seed: Self.fixedSeed)
         #expect(harden.method == .robustKD && harden.alpha == 50 && harden.beta == 5e-3 && harden.projections == 1)
-        #expect(harden.projectionScope == .perLayer)
+        // Unset, the projection scope is joint (as robust as per layer in the experiments, a cheaper
+        // step); per layer when asked.
+        #expect(harden.projectionScope == .joint)
+        var perLayerRequest = request
+        perLayerRequest.projectionScope = .perLayer
+        #expect(try ProtoMapping.hardenSpec(perLayerRequest, seed: Self.fixedSeed).projectionScope == .perLayer)
         // The L2 feature distance sums over whole maps: its α defaults to 1e-3 (α 50 and 1 diverge).
         var l2Request = request
         l2Request.featureDistance = .l2

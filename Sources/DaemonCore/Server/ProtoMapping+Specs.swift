@@ -138,8 +138,8 @@ extension ProtoMapping {
             }
         let projectionScope: HardenSpec.ProjectionScope =
             switch message.projectionScope {
-            case .unspecified, .perLayer: .perLayer
-            case .joint: .joint
+            case .perLayer: .perLayer
+            case .unspecified, .joint: .joint
             case .UNRECOGNIZED(let value): throw unknown("spec.projection_scope", value)
             }
         let data = try selection(message.hasData ? message.data : nil, defaultSplit: .train, field: "spec.data")
