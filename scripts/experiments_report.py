@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
+MODELS = ROOT / "experiments" / "models"
 OUTPUT = ROOT / "docs" / "EXPERIMENTS.md"
 PENDING = "…"
 
@@ -82,6 +83,9 @@ def measures(prefix):
         "flags": ", ".join(sorted(flags)) if (linf or l2 or aa_reports) else PENDING,
         # The host kinds AutoAttack's slices ran on (reports saved before 2026-12-04 17:30 do not say).
         "aa_hosts": sorted({r["host"] for r in aa_reports if r.get("host")}),
+        # A hardened model that was lost with an earlier machine before its AutoAttack audit: never measured.
+        "aa_lost": not aa_reports and load(prefix) is not None and "training" in load(prefix)
+        and not (MODELS / f"{prefix}.onnx").exists(),
     }
 
 
@@ -105,6 +109,8 @@ def aa_cell(m):
     """AutoAttack's cell; while its slices come in, the share so far and on how many examples; ‡ when
     its slices ran on more than one host kind."""
     mark = " §" if len(m["aa_hosts"]) > 1 else ""
+    if m["aa_lost"]:
+        return f"{percent(m['l2'])} | – (model lost)"
     if m["aa_partial"]:
         value, examples = m["aa_partial"]
         return f"{percent(m['l2'])} | … ({percent(value)} on {examples} of {AA_EXAMPLES}){mark}"
@@ -719,11 +725,12 @@ def main():
         "(scripts/experiments.py: every step is a job of a private rkdd in .runs/experiments/, resumable",
         "across interruptions) and written here by scripts/experiments_report.py from",
         "experiments/results/. A cell shown as “…” has not been measured yet: the run is long and",
-        "continues across sessions. Nothing here is estimated. The models each step trains (teachers with",
+        "continues across sessions; “– (model lost)”: the model was lost before it could be measured, and",
+        "the row's second run stands for it. Nothing here is estimated. The models each step trains (teachers with",
         "their manifests, hardened students) are kept in experiments/models/, beside the results, so that",
         "a run on another machine takes up the pending audits; the first run (2026-12-03) kept them on its",
         "machine only, which was then lost: its experiment-1 rows are run again from a new teacher, and",
-        "experiment 3's hardened rows of that run have no AutoAttack audit (marked below).",
+        "experiment 3's hardened rows of that run have no AutoAttack audit (“– (model lost)” below).",
         "",
         "Columns: robust accuracy in % on the first 1000 Fashion-MNIST test images (clean, FGSM L∞ 0.1,",
         "PGD-20 L∞ 0.05 and 0.1, PGD-20 L2 1.0; seed 0) and AutoAttack standard at L∞ 0.1 on the first",
