@@ -224,8 +224,8 @@ let package = Package(
         .testTarget(
             name: "DaemonCoreTests",
             dependencies: [
-                "Attacks", "DaemonCore", "DaemonAPI", "Datasets", "Jobs", "NN", "NPY", "ONNXInterop", "TensorEngine",
-                "Training",
+                "Attacks", "DaemonCore", "DaemonAPI", "Datasets", "Distillation", "Jobs", "NN", "NPY", "ONNXInterop",
+                "TensorEngine", "Training",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -133,6 +133,21 @@ struct HardenJobTests {
             let markdown = String(decoding: try await downloadArtifact(client, job.id, "report.md"), as: UTF8.self)
             #expect(markdown.contains("| attack | ε | before | after | change |"))
 
+            // Paired through adapters at the default α and β: the job's log says what to try instead.
+            let lines = try await client.watchJob(.with { $0.jobID = job.id }) { response in
+                var lines: [Rkd_V1_LogLine] = []
+                for try await event in response.messages {
+                    if case .log(let line) = event.event { lines.append(line) }
+                }
+                return lines
+            }
+            #expect(
+                lines.contains {
+                    $0.level == .warning && $0.message.contains("adapters") && $0.message.contains("--beta")
+                },
+                "\(lines.map(\.message))"
+            )
+
             // onnxruntime runs the hardened model with the engine's outputs.
             var rng = RandomGenerator(seed: 1)
             let x = Tensor.uniform([3, 1, 28, 28], using: &rng)
