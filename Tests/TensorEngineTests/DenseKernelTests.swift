@@ -66,7 +66,7 @@ struct DenseKernelTests {
         let (sa, sb) = shapes
         var a = random(sa.reduce(1, *), seed: 6)
         var b = random(sb.reduce(1, *), seed: 7)
-        let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, 1e-40]
+        let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNormalMagnitude / 1024]  // a subnormal
         for (i, v) in specials.enumerated() {
             if i < a.count { a[a.count - 1 - i] = v }
             if i < b.count { b[(i * 7) % b.count] = specials[(i + 2) % specials.count] }
@@ -111,7 +111,8 @@ struct DenseKernelTests {
     @Test(arguments: [0, 5, 8, 13, 70001])
     func negationFlipsTheSignBit(_ n: Int) {
         var x = random(n, seed: 8)
-        for (i, v) in [Float(0), -0, .infinity, -.infinity, .nan, 1e-40].enumerated() where i < n { x[i] = v }
+        let subnormal = Float.leastNormalMagnitude / 1024
+        for (i, v) in [Float(0), -0, .infinity, -.infinity, .nan, subnormal].enumerated() where i < n { x[i] = v }
         let negated = Kernels.negate(x)
         #expect(negated.map(\.bitPattern) == x.map { $0.bitPattern ^ 0x8000_0000 })
     }
