@@ -84,7 +84,7 @@ def measures(prefix):
         # The host kinds AutoAttack's slices ran on (reports saved before 2026-12-04 17:30 do not say).
         "aa_hosts": sorted({r["host"] for r in aa_reports if r.get("host")}),
         # A hardened model that was lost with an earlier machine before its AutoAttack audit: never measured.
-        "aa_lost": not aa_reports and load(prefix) is not None and "training" in load(prefix)
+        "aa_lost": not aa_reports and "training" in (load(prefix) or {})
         and not (MODELS / f"{prefix}.onnx").exists(),
     }
 
@@ -106,7 +106,7 @@ def cell(value, form):
 
 
 def aa_cell(m):
-    """AutoAttack's cell; while its slices come in, the share so far and on how many examples; ‡ when
+    """AutoAttack's cell; while its slices come in, the share so far and on how many examples; § when
     its slices ran on more than one host kind."""
     mark = " §" if len(m["aa_hosts"]) > 1 else ""
     if m["aa_lost"]:
@@ -117,10 +117,10 @@ def aa_cell(m):
     return f"{percent(m['l2'])} | {percent(m['aa'])}{mark}"
 
 
-def mixed_hosts_note(rows):
-    """The footnote under a table with § cells: which host kinds each one's AutoAttack slices ran on."""
-    mixed = [(label, m["aa_hosts"]) for label, m in ((label, measures(prefix)) for label, prefix, _, _ in rows)
-             if len(m["aa_hosts"]) > 1]
+def mixed_hosts_note(measured):
+    """The footnote under a table with § cells (`measured`: its rows' (label, measures) pairs): which
+    host kinds each one's AutoAttack slices ran on."""
+    mixed = [(label, m["aa_hosts"]) for label, m in measured if len(m["aa_hosts"]) > 1]
     if not mixed:
         return []
     return ["", "§ AutoAttack's 100-image slices of this row ran on different host kinds. Each example's "
@@ -134,8 +134,10 @@ def table(rows):
         "| model | clean | FGSM 0.1 | PGD-20 0.05 | PGD-20 0.1 | PGD-20 L2 1.0 | AutoAttack 0.1 | flags | training s | images/s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    measured = []
     for label, prefix, seconds, rate in rows:
         m = measures(prefix)
+        measured.append((label, m))
         lines.append(
             f"| {label} | {percent(m['clean'])} | {percent(m['fgsm'])} | {percent(m['pgd05'])} | "
             f"{percent(m['pgd10'])} | {aa_cell(m)} | {m['flags'] or 'none'} | "
@@ -144,7 +146,7 @@ def table(rows):
     marked = sorted({label for _, prefix, seconds, _ in rows if seconds for label in disturbed(prefix)})
     if marked:
         lines += disturbance_note(marked)
-    return lines + mixed_hosts_note(rows)
+    return lines + mixed_hosts_note(measured)
 
 
 def commands(names):
