@@ -113,7 +113,8 @@ struct EnginePoolTests {
     /// fixed order: run on the pool (the parts on two threads) and run serially (inside another
     /// region, where the pool runs it on one thread), it is the same bit for bit.
     @Test func directFilterGradientIsTheSameOnOneThreadAsOnThePool() {
-        // 3×3, padding 1, on 28×28 inputs: several chunks of images in both parts, groups, stride 2.
+        // 3×3, padding 1, on 28×28 inputs: several chunks of images in both parts, groups, stride 2,
+        // and 16 output channels (with AVX-512 the kernel with output channels in the lanes).
         func geometry(_ n: Int, _ c: Int, _ k: Int, stride: Int = 1, groups: Int = 1) -> Conv2DGeometry {
             Conv2DGeometry(
                 batch: n,
@@ -132,7 +133,9 @@ struct EnginePoolTests {
                 groups: groups
             )
         }
-        let cases = [geometry(10, 16, 8), geometry(19, 4, 4, groups: 2), geometry(33, 4, 8, stride: 2)]
+        let cases = [
+            geometry(10, 16, 8), geometry(19, 4, 4, groups: 2), geometry(33, 4, 8, stride: 2), geometry(10, 16, 16),
+        ]
         for g in cases {
             #expect(g.validate() == nil)
             var rng = RandomGenerator(seed: 7)

@@ -15,7 +15,9 @@ import Foundation
 //   more channels on both sides, F(4×4, 3×3) (WinogradF4.swift) for 16 to 31, forward and input
 //   gradient (16 products per 2×2 tile and channel pair instead of 36, 36 per 4×4 tile instead of
 //   144, on the direct kernel's register blocks); the filter gradient by F(2×2)'s adjoint where the
-//   forward takes F(2×2) (WinogradFilterGradient.swift), elsewhere direct;
+//   forward takes F(2×2) (WinogradFilterGradient.swift), elsewhere direct; with AVX-512, 3×3 stride-1
+//   filter gradients with 16k output channels run direct with the output channels in the vector
+//   lanes (DirectConvolutionFilter.swift), which beats the adjoint too;
 // - im2col (Im2Col.swift): everything else — columns for a chunk of images, one GEMM per group.
 //
 // Measured at batch 128 on the 2-core AVX2 machine (see DESIGN.md), the direct kernel runs the
@@ -133,7 +135,7 @@ extension Kernels {
             dy.count == g.outputCount,
             "conv2dBackwardFilter: dy has \(dy.count) elements, (N,K,Ho,Wo) needs \(g.outputCount)"
         )
-        let algorithm = resolvedBackwardFilter(algorithm, g)
+        let algorithm = resolvedBackwardFilter(algorithm, g, simd: simd.supported)
         return [Float](unsafeUninitializedCapacity: g.weightCount) { out, initialized in
             x.withUnsafeBufferPointer { px in
                 dy.withUnsafeBufferPointer { pdy in
@@ -173,15 +175,22 @@ extension Kernels {
         }
     }
 
-    static func resolvedBackwardFilter(_ a: Conv2DAlgorithm, _ g: Conv2DGeometry) -> Conv2DAlgorithm {
+    static func resolvedBackwardFilter(
+        _ a: Conv2DAlgorithm,
+        _ g: Conv2DGeometry,
+        simd: SIMDLevel = SIMDLevel.active.supported
+    ) -> Conv2DAlgorithm {
         switch a {
         case .automatic:
             if g.isPointwise { return .pointwise }
             // As in the forward: a strided 1×1 stays a subsampling copy and one GEMM.
             let stridedPointwise = !g.isUnitStride && g.kernelHeight * g.kernelWidth == 1
-            // F(2×2)'s adjoint where the forward takes F(2×2) (32→32 @14: 1.25× the direct kernel);
-            // at 16→16 @28 it ran 0.78×, at 64→64 @7 0.89× (EngineBench --only winograd, 2026-12-05).
-            if g.winogradChoice == .winograd { return .winograd }
+            // F(2×2)'s adjoint where the forward takes F(2×2) (32→32 @14: 1.25× the direct kernel on
+            // the AVX2 host); at 16→16 @28 it ran 0.78×, at 64→64 @7 0.89× (EngineBench --only
+            // winograd, 2026-12-05). With AVX-512 the direct kernel with output channels in the lanes
+            // beats it at all three (32→32 @14: 1.16 against 1.74 ms, 2026-12-05, Zen 5).
+            let lanes = simd == .avx512 && g.laneFilterGradientApplies
+            if g.winogradChoice == .winograd && !lanes { return .winograd }
             if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col

@@ -1,0 +1,217 @@
+// The 3×3 stride-1 filter gradient with output channels in the vector lanes, for CPUs with AVX-512.
+//
+// dw[k][c][r,s] = Σ_positions dy[k][position] · x[c][position + (r, s)]. The other filter-gradient
+// block (`filterBlock512`) keeps positions in the lanes and must end each chunk with horizontal sums,
+// and it runs over the stacked grid's junk positions (a 7×7 output on an 8×8 grid: 64 positions for
+// 49). Here the lanes are 16 output channels: dy is first transposed to position-major order
+// (`transposeToPositionMajor512`), so each output position is one aligned vector load of dy and 18
+// FMAs with x's values broadcast from memory, and only real positions are visited. The sums stay in
+// registers across a whole chunk and are added to `out` once.
+
+/// Output channels per lane block.
+public let filterLanes512 = 16
+/// Input channels per register block (2 × 9 taps: 18 accumulators).
+public let filterChannels512 = 2
+
+/// For 16 output channels (the lanes) and 2 input channels: out[(cc·9 + 3r + s)·16 + lane] +=
+/// Σ over the `rows` output rows t and their `width` positions j of dyT[(t·width + j)·positionStride +
+/// lane] · x_cc[rowBases[t] + j + r·rowLength + s].
+///
+/// - dyT: the chunk's dy in position-major order, at this block's first output channel.
+/// - x0, x1: the two input channels' stacked grids (the same pointer twice for a lone channel).
+/// - rowBases: the grid position of each output row's first position.
+public func filterLaneBlock512(
+    _ dyT: UnsafePointer<Float>,
+    positionStride: Int,
+    _ x0: UnsafePointer<Float>,
+    _ x1: UnsafePointer<Float>,
+    rowLength: Int,
+    rowBases: UnsafePointer<Int>,
+    rows: Int,
+    width: Int,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    typealias V = SIMD16<Float>
+    var a00 = V()
+    var a01 = V()
+    var a02 = V()
+    var a03 = V()
+    var a04 = V()
+    var a05 = V()
+    var a06 = V()
+    var a07 = V()
+    var a08 = V()
+    var a10 = V()
+    var a11 = V()
+    var a12 = V()
+    var a13 = V()
+    var a14 = V()
+    var a15 = V()
+    var a16 = V()
+    var a17 = V()
+    var a18 = V()
+    var d = UnsafeRawPointer(dyT)
+    let step = 4 * positionStride
+    for t in 0..<rows {
+        let base = rowBases[t]
+        let p0 = x0 + base
+        let q0 = p0 + rowLength
+        let r0 = q0 + rowLength
+        let p1 = x1 + base
+        let q1 = p1 + rowLength
+        let r1 = q1 + rowLength
+        var j = 0
+        while j < width {
+            let g = d.loadUnaligned(as: V.self)
+            a00.addProduct(g, V(repeating: p0[j]))
+            a01.addProduct(g, V(repeating: p0[j &+ 1]))
+            a02.addProduct(g, V(repeating: p0[j &+ 2]))
+            a03.addProduct(g, V(repeating: q0[j]))
+            a04.addProduct(g, V(repeating: q0[j &+ 1]))
+            a05.addProduct(g, V(repeating: q0[j &+ 2]))
+            a06.addProduct(g, V(repeating: r0[j]))
+            a07.addProduct(g, V(repeating: r0[j &+ 1]))
+            a08.addProduct(g, V(repeating: r0[j &+ 2]))
+            a10.addProduct(g, V(repeating: p1[j]))
+            a11.addProduct(g, V(repeating: p1[j &+ 1]))
+            a12.addProduct(g, V(repeating: p1[j &+ 2]))
+            a13.addProduct(g, V(repeating: q1[j]))
+            a14.addProduct(g, V(repeating: q1[j &+ 1]))
+            a15.addProduct(g, V(repeating: q1[j &+ 2]))
+            a16.addProduct(g, V(repeating: r1[j]))
+            a17.addProduct(g, V(repeating: r1[j &+ 1]))
+            a18.addProduct(g, V(repeating: r1[j &+ 2]))
+            d += step
+            j &+= 1
+        }
+    }
+    let o = UnsafeMutableRawPointer(out)
+    @inline(__always)
+    func add(_ index: Int, _ v: V) {
+        let at = 64 * index
+        o.storeBytes(of: o.loadUnaligned(fromByteOffset: at, as: V.self) + v, toByteOffset: at, as: V.self)
+    }
+    add(0, a00)
+    add(1, a01)
+    add(2, a02)
+    add(3, a03)
+    add(4, a04)
+    add(5, a05)
+    add(6, a06)
+    add(7, a07)
+    add(8, a08)
+    add(9, a10)
+    add(10, a11)
+    add(11, a12)
+    add(12, a13)
+    add(13, a14)
+    add(14, a15)
+    add(15, a16)
+    add(16, a17)
+    add(17, a18)
+}
+
+/// dst[q·dstStride + k] = src[k·srcStride + q] for k < 16·kBlocks and q < columns: rows of a
+/// channel-major matrix (dy of one image: K rows of Ho·Wo) into position-major order, 16×16 blocks
+/// transposed in registers and the last columns one at a time.
+public func transposeToPositionMajor512(
+    _ src: UnsafePointer<Float>,
+    srcStride: Int,
+    kBlocks: Int,
+    columns: Int,
+    _ dst: UnsafeMutablePointer<Float>,
+    dstStride: Int
+) {
+    typealias V = SIMD16<Float>
+    let whole = columns / 16 * 16
+    for kb in 0..<kBlocks {
+        let rows = src + 16 * kb * srcStride
+        let out = dst + 16 * kb
+        var q = 0
+        while q < whole {
+            @inline(__always)
+            func row(_ i: Int) -> V { UnsafeRawPointer(rows + i * srcStride + q).loadUnaligned(as: V.self) }
+            var m = (
+                row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7), row(8), row(9), row(10), row(11),
+                row(12), row(13), row(14), row(15)
+            )
+            // Four rounds of the perfect shuffle (row i with row i + 8) transpose a 16×16 block: each
+            // rotates the eight bits (row, lane) of an element's index left by one.
+            m = perfectShuffle(m)
+            m = perfectShuffle(m)
+            m = perfectShuffle(m)
+            m = perfectShuffle(m)
+            @inline(__always)
+            func store(_ i: Int, _ v: V) {
+                UnsafeMutableRawPointer(out + (q + i) * dstStride).storeBytes(of: v, as: V.self)
+            }
+            store(0, m.0)
+            store(1, m.1)
+            store(2, m.2)
+            store(3, m.3)
+            store(4, m.4)
+            store(5, m.5)
+            store(6, m.6)
+            store(7, m.7)
+            store(8, m.8)
+            store(9, m.9)
+            store(10, m.10)
+            store(11, m.11)
+            store(12, m.12)
+            store(13, m.13)
+            store(14, m.14)
+            store(15, m.15)
+            q += 16
+        }
+        while q < columns {
+            for k in 0..<16 { out[q * dstStride + k] = rows[k * srcStride + q] }
+            q += 1
+        }
+    }
+}
+
+typealias Sixteen = (
+    SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
+    SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
+    SIMD16<Float>, SIMD16<Float>
+)
+
+/// Rows 2i and 2i + 1 of the result interleave rows i and i + 8 of m (low halves, then high halves).
+@inline(__always)
+func perfectShuffle(_ m: Sixteen) -> Sixteen {
+    (
+        zipLow(m.0, m.8), zipHigh(m.0, m.8), zipLow(m.1, m.9), zipHigh(m.1, m.9), zipLow(m.2, m.10),
+        zipHigh(m.2, m.10), zipLow(m.3, m.11), zipHigh(m.3, m.11), zipLow(m.4, m.12), zipHigh(m.4, m.12),
+        zipLow(m.5, m.13), zipHigh(m.5, m.13), zipLow(m.6, m.14), zipHigh(m.6, m.14), zipLow(m.7, m.15),
+        zipHigh(m.7, m.15)
+    )
+}
+
+/// (a0, b0, a1, b1, …, a7, b7).
+@inline(__always)
+func zipLow(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+}
+
+/// (a8, b8, a9, b9, …, a15, b15).
+@inline(__always)
+func zipHigh(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16(
+        a[8],
+        b[8],
+        a[9],
+        b[9],
+        a[10],
+        b[10],
+        a[11],
+        b[11],
+        a[12],
+        b[12],
+        a[13],
+        b[13],
+        a[14],
+        b[14],
+        a[15],
+        b[15]
+    )
+}
