@@ -70,7 +70,7 @@ struct ConvEpilogueStoreTests {
 
     /// The residual buffer as the destination: each entry is read before it is overwritten.
     @Test func storeIntoTheResidual() {
-        for count in [8, 13, 28, 31] {
+        for count in [5, 7, 8, 13, 28, 31] {
             let src = Self.values(count, seed: 7)
             var residual = Self.values(count, seed: 8)
             let want = Self.expected(src, bias: 1, residual: residual, offset: 0, relu: true)

@@ -300,7 +300,11 @@ struct ConvEpilogue {
     ) {
         typealias V8 = SIMD8<Float>
         guard count >= 8 else {
-            storeScalars(src, bias: bias, dst, offset: offset, count: count)
+            if count >= 4 {
+                storeShort(src, bias: bias, dst, offset: offset, count: count)
+            } else {
+                storeScalars(src, bias: bias, dst, offset: offset, count: count)
+            }
             return
         }
         let r = residual.map { UnsafeRawPointer($0 + offset) }
@@ -322,6 +326,33 @@ struct ConvEpilogue {
             byte += 32
         }
         to.storeBytes(of: last, toByteOffset: lastByte, as: V8.self)
+    }
+
+    /// `store` for 4 to 7 entries (a 7×7 output's rows): two vectors of 4, the second ending at the
+    /// last entry and overlapping the first, both computed before either is stored.
+    @inline(__always)
+    private func storeShort(
+        _ src: UnsafePointer<Float>,
+        bias: Float,
+        _ dst: UnsafeMutablePointer<Float>,
+        offset: Int,
+        count: Int
+    ) {
+        typealias V4 = SIMD4<Float>
+        let r = residual.map { UnsafeRawPointer($0 + offset) }
+        let from = UnsafeRawPointer(src)
+        let relu = relu
+        @inline(__always)
+        func value(_ byte: Int) -> V4 {
+            var v = from.loadUnaligned(fromByteOffset: byte, as: V4.self) + bias
+            if let r { v += r.loadUnaligned(fromByteOffset: byte, as: V4.self) }
+            return relu ? v.replacing(with: 0, where: v .< 0) : v
+        }
+        let lastByte = 4 * (count - 4)
+        let (head, tail) = (value(0), value(lastByte))
+        let to = UnsafeMutableRawPointer(dst)
+        to.storeBytes(of: head, as: V4.self)
+        to.storeBytes(of: tail, toByteOffset: lastByte, as: V4.self)
     }
 
     /// `store` one entry at a time (for rows shorter than a vector).
