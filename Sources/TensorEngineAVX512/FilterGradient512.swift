@@ -20,6 +20,8 @@ public let filterChannels512 = 2
 /// - dyT: the chunk's dy in position-major order, at this block's first output channel.
 /// - x0, x1: the two input channels' stacked grids (the same pointer twice for a lone channel).
 /// - rowBases: the grid position of each output row's first position.
+/// - columnStride: the convolution's stride, 1 or 2: position j of a row reads columns
+///   columnStride·j + s.
 public func filterLaneBlock512(
     _ dyT: UnsafePointer<Float>,
     positionStride: Int,
@@ -29,6 +31,29 @@ public func filterLaneBlock512(
     rowBases: UnsafePointer<Int>,
     rows: Int,
     width: Int,
+    columnStride: Int = 1,
+    _ out: UnsafeMutablePointer<Float>
+) {
+    precondition(columnStride == 1 || columnStride == 2, "filterLaneBlock512: stride 1 or 2, not \(columnStride)")
+    // One copy of the loop per stride, each with its stride a constant of the addressing.
+    if columnStride == 2 {
+        laneBlock(dyT, positionStride, x0, x1, rowLength, rowBases, rows, width, step: 2, out)
+    } else {
+        laneBlock(dyT, positionStride, x0, x1, rowLength, rowBases, rows, width, step: 1, out)
+    }
+}
+
+@inline(__always)
+private func laneBlock(
+    _ dyT: UnsafePointer<Float>,
+    _ positionStride: Int,
+    _ x0: UnsafePointer<Float>,
+    _ x1: UnsafePointer<Float>,
+    _ rowLength: Int,
+    _ rowBases: UnsafePointer<Int>,
+    _ rows: Int,
+    _ width: Int,
+    step: Int,
     _ out: UnsafeMutablePointer<Float>
 ) {
     typealias V = SIMD16<Float>
@@ -51,7 +76,7 @@ public func filterLaneBlock512(
     var a17 = V()
     var a18 = V()
     var d = UnsafeRawPointer(dyT)
-    let step = 4 * positionStride
+    let byteStep = 4 * positionStride
     for t in 0..<rows {
         let base = rowBases[t]
         let p0 = x0 + base
@@ -61,7 +86,8 @@ public func filterLaneBlock512(
         let q1 = p1 + rowLength
         let r1 = q1 + rowLength
         var j = 0
-        while j < width {
+        let end = step * width
+        while j < end {
             let g = d.loadUnaligned(as: V.self)
             a00.addProduct(g, V(repeating: p0[j]))
             a01.addProduct(g, V(repeating: p0[j &+ 1]))
@@ -81,8 +107,8 @@ public func filterLaneBlock512(
             a16.addProduct(g, V(repeating: r1[j]))
             a17.addProduct(g, V(repeating: r1[j &+ 1]))
             a18.addProduct(g, V(repeating: r1[j &+ 2]))
-            d += step
-            j &+= 1
+            d += byteStep
+            j &+= step
         }
     }
     let o = UnsafeMutableRawPointer(out)

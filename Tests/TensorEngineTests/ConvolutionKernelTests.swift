@@ -165,16 +165,21 @@ struct ConvolutionKernelTests {
         }
     }
 
-    /// 3×3 stride-1 geometries of the AVX-512 filter gradient with output channels in the lanes: 16,
-    /// 32 and 48 output channels, an odd number of input channels (a lone last channel), paddings from
-    /// 0 to 2 on each side, rows of 5 to 30 positions (whole 16×16 transposes and their tails), one
-    /// chunk and several chunks in two parts (37 images of 7×7 at 32 channels: chunks of 32).
+    /// 3×3 stride-1 and stride-2 geometries of the AVX-512 filter gradient with output channels in the
+    /// lanes: 16, 32, 48 and 64 output channels, an odd number of input channels (a lone last channel),
+    /// paddings from 0 to 2 on each side, odd and even sizes, rows of 4 to 30 positions (whole 16×16
+    /// transposes and their tails), one chunk and several chunks in two parts (37 images of 7×7 at 32
+    /// channels: chunks of 32; 20 images of 10×10 outputs at 48 channels: chunks of 10).
     static let laneFilterCases: [ConvCase] = [
         ConvCase(3, 16, 16, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1)),
         ConvCase(37, 9, 32, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
         ConvCase(6, 8, 48, 5, 9, kernel: (3, 3), pads: (0, 2, 1, 0)),
         ConvCase(2, 17, 16, 4, 26, kernel: (3, 3), pads: (2, 2, 2, 2)),
         ConvCase(9, 64, 64, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(5, 16, 32, 28, 28, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(7, 9, 16, 9, 12, kernel: (3, 3), stride: (2, 2), pads: (0, 1, 2, 0)),
+        ConvCase(20, 8, 48, 20, 20, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1)),
+        ConvCase(3, 32, 64, 14, 14, kernel: (3, 3), stride: (2, 2), pads: (2, 2, 2, 2)),
     ]
 
     /// The direct filter gradient of both vector widths (with AVX-512: output channels in the lanes)
@@ -185,6 +190,7 @@ struct ConvolutionKernelTests {
         let g = c.g
         #expect(g.validate() == nil)
         #expect(g.laneFilterGradientApplies)
+        #expect(Kernels.resolvedBackwardFilter(.direct, g, simd: .avx512) == .direct)
         let o = ConvOracle(g, salt: 7)
         for simd in SIMDLevel.allCases {
             for algorithm in [Conv2DAlgorithm.direct, .automatic] {

@@ -206,12 +206,12 @@ extension Kernels {
 }
 
 extension Conv2DGeometry {
-    /// The output-channel-lane filter gradient runs it: 3×3, stride 1, undilated, one group, output
+    /// The output-channel-lane filter gradient runs it: 3×3, stride 1 or 2, undilated, one group, output
     /// channels a multiple of 16, and 8 or more input channels (with 1, ResNet-20's stem, half of each
     /// block's sums are discarded and the other kernel was faster: 0.20 against 0.25 ms).
     var laneFilterGradientApplies: Bool {
-        kernelHeight == 3 && kernelWidth == 3 && isUnitStride && dilationH == 1 && dilationW == 1 && groups == 1
-            && outChannels % filterLanes512 == 0 && inChannels >= 8
+        kernelHeight == 3 && kernelWidth == 3 && strideH == strideW && (strideH == 1 || strideH == 2)
+            && dilationH == 1 && dilationW == 1 && groups == 1 && outChannels % filterLanes512 == 0 && inChannels >= 8
     }
 }
 
@@ -219,7 +219,7 @@ extension Kernels {
     /// Floats of dy per chunk in position-major order: with the chunk's stacked x, it stays in L2.
     static let laneFilterChunkFloats = 51_200
 
-    /// The filter gradient of a 3×3 stride-1 convolution with 16 output channels in the vector lanes
+    /// The filter gradient of a 3×3 stride-1 or stride-2 convolution with 16 output channels in the vector lanes
     /// (`filterLaneBlock512`), for AVX-512: dy is transposed chunk by chunk to position-major order and
     /// only real output positions are visited. Work items are (16 output channels, 2 input channels)
     /// of one part of the batch; as in the other direct filter gradient, each item's sums run over its
@@ -235,23 +235,42 @@ extension Kernels {
         let cs = g.inChannels
         let outPlane = g.outHeight * g.outWidth
         let imagesPerChunk = max(1, min(g.batch, laneFilterChunkFloats / (outPlane * ks)))
-        let grid = DirectConvPlan(g, targetPositions: 0, simd: .avx512)
-        var plan = grid
+        var plan = DirectConvPlan(g, targetPositions: 0, simd: .avx512)
         plan.chunk = imagesPerChunk
+        // Stride 1: the direct kernels' stacked grid (images and rows share their padding). Stride 2:
+        // each image padded on its own (rows H + padTop + padBottom of W + padLeft + padRight), output
+        // (oh, ow) reading row 2·oh + r and column 2·ow + s of its image's block.
+        let stride = g.strideH
+        let rowsPerImage = stride == 1 ? plan.rowsPerImage : g.height + g.padTop + g.padBottom
+        let rowLength = stride == 1 ? plan.rowLength : g.width + g.padLeft + g.padRight
+        let channelStride = stride == 1 ? plan.channelStride : imagesPerChunk * rowsPerImage * rowLength
+        func loadInput(_ n0: Int, _ count: Int, _ xpad: UnsafeMutablePointer<Float>) {
+            if stride == 1 {
+                plan.loadInput(x, images: n0, count: count, group: 0, xpad)
+                return
+            }
+            let plane = g.height * g.width
+            for c in 0..<cs {
+                for n in 0..<count {
+                    let src = x + ((n0 + n) * cs + c) * plane
+                    let dst = xpad + c * channelStride + (n * rowsPerImage + g.padTop) * rowLength + g.padLeft
+                    for h in 0..<g.height { copyRow(src + h * g.width, dst + h * rowLength, count: g.width) }
+                }
+            }
+        }
         let laneBlocks = ks / filterLanes512
         let channelPairs = (cs + filterChannels512 - 1) / filterChannels512
         let items = laneBlocks * channelPairs
         let sumsPerItem = filterChannels512 * 9 * filterLanes512
         let chunksPerPart = (plan.chunks + filterBatchParts - 1) / filterBatchParts
         let parts = (plan.chunks + chunksPerPart - 1) / chunksPerPart
-        let rowLength = plan.rowLength
         // partials[part][item][(cc·9 + tap)·16 + lane]
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: parts * items * sumsPerItem)
         partials.initialize(repeating: 0, count: parts * items * sumsPerItem)
         defer { partials.deallocate() }
         let cost = chunksPerPart * imagesPerChunk * outPlane * sumsPerItem
         parallelChunks(parts * items, costPerItem: cost) { range in
-            let padCount = cs * plan.channelStride
+            let padCount = cs * channelStride
             let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padCount)
             xpad.initialize(repeating: 0, count: padCount)
             // 64-byte aligned: each position's 16 lanes are one cache line.
@@ -265,7 +284,7 @@ extension Kernels {
             }
             for t in 0..<(imagesPerChunk * g.outHeight) {
                 let (n, oh) = t.quotientAndRemainder(dividingBy: g.outHeight)
-                rowBases[t] = (n * plan.rowsPerImage + oh) * rowLength
+                rowBases[t] = (n * rowsPerImage + stride * oh) * rowLength
             }
             var first = range.lowerBound
             while first < range.upperBound {
@@ -275,7 +294,7 @@ extension Kernels {
                 for chunk in (part * chunksPerPart)..<min(plan.chunks, (part + 1) * chunksPerPart) {
                     let n0 = chunk * plan.chunk
                     let count = min(plan.chunk, g.batch - n0)
-                    plan.loadInput(x, images: n0, count: count, group: 0, xpad)
+                    loadInput(n0, count, xpad)
                     for n in 0..<count {
                         transposeToPositionMajor512(
                             dy + (n0 + n) * ks * outPlane,
@@ -293,12 +312,13 @@ extension Kernels {
                         filterLaneBlock512(
                             dyT + lb * filterLanes512,
                             positionStride: ks,
-                            xpad + c0 * plan.channelStride,
-                            xpad + c1 * plan.channelStride,
+                            xpad + c0 * channelStride,
+                            xpad + c1 * channelStride,
                             rowLength: rowLength,
                             rowBases: rowBases,
                             rows: count * g.outHeight,
                             width: g.outWidth,
+                            columnStride: stride,
                             partSums + item * sumsPerItem
                         )
                     }
