@@ -63,7 +63,12 @@ let package = Package(
         ),
         .target(
             name: "TensorEngineAVX512",
+            dependencies: ["CKernels512"],
             swiftSettings: avx512SwiftSettings
+        ),
+        .target(
+            name: "CKernels512",
+            cSettings: [.unsafeFlags(["-O3", "-mavx512f"])]
         ),
         .target(
             name: "TensorEngineTestSupport",

@@ -1,3 +1,5 @@
+import CKernels512
+
 // The 3×3 stride-1 filter gradient with output channels in the vector lanes, for CPUs with AVX-512.
 //
 // dw[k][c][r,s] = Σ_positions dy[k][position] · x[c][position + (r, s)]. The other filter-gradient
@@ -139,7 +141,7 @@ private func laneBlock(
 
 /// dst[q·dstStride + k] = src[k·srcStride + q] for k < 16·kBlocks and q < columns: rows of a
 /// channel-major matrix (dy of one image: K rows of Ho·Wo) into position-major order, 16×16 blocks
-/// transposed in registers and the last columns one at a time.
+/// transposed in registers (`rkd_transpose16x16`, in C) and the last columns one at a time.
 public func transposeToPositionMajor512(
     _ src: UnsafePointer<Float>,
     srcStride: Int,
@@ -148,45 +150,13 @@ public func transposeToPositionMajor512(
     _ dst: UnsafeMutablePointer<Float>,
     dstStride: Int
 ) {
-    typealias V = SIMD16<Float>
     let whole = columns / 16 * 16
     for kb in 0..<kBlocks {
         let rows = src + 16 * kb * srcStride
         let out = dst + 16 * kb
         var q = 0
         while q < whole {
-            @inline(__always)
-            func row(_ i: Int) -> V { UnsafeRawPointer(rows + i * srcStride + q).loadUnaligned(as: V.self) }
-            var m = (
-                row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7), row(8), row(9), row(10), row(11),
-                row(12), row(13), row(14), row(15)
-            )
-            // Four rounds of the perfect shuffle (row i with row i + 8) transpose a 16×16 block: each
-            // rotates the eight bits (row, lane) of an element's index left by one.
-            m = perfectShuffle(m)
-            m = perfectShuffle(m)
-            m = perfectShuffle(m)
-            m = perfectShuffle(m)
-            @inline(__always)
-            func store(_ i: Int, _ v: V) {
-                UnsafeMutableRawPointer(out + (q + i) * dstStride).storeBytes(of: v, as: V.self)
-            }
-            store(0, m.0)
-            store(1, m.1)
-            store(2, m.2)
-            store(3, m.3)
-            store(4, m.4)
-            store(5, m.5)
-            store(6, m.6)
-            store(7, m.7)
-            store(8, m.8)
-            store(9, m.9)
-            store(10, m.10)
-            store(11, m.11)
-            store(12, m.12)
-            store(13, m.13)
-            store(14, m.14)
-            store(15, m.15)
+            rkd_transpose16x16(rows + q, srcStride, out + q * dstStride, dstStride)
             q += 16
         }
         while q < columns {
@@ -194,50 +164,4 @@ public func transposeToPositionMajor512(
             q += 1
         }
     }
-}
-
-typealias Sixteen = (
-    SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
-    SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>,
-    SIMD16<Float>, SIMD16<Float>
-)
-
-/// Rows 2i and 2i + 1 of the result interleave rows i and i + 8 of m (low halves, then high halves).
-@inline(__always)
-func perfectShuffle(_ m: Sixteen) -> Sixteen {
-    (
-        zipLow(m.0, m.8), zipHigh(m.0, m.8), zipLow(m.1, m.9), zipHigh(m.1, m.9), zipLow(m.2, m.10),
-        zipHigh(m.2, m.10), zipLow(m.3, m.11), zipHigh(m.3, m.11), zipLow(m.4, m.12), zipHigh(m.4, m.12),
-        zipLow(m.5, m.13), zipHigh(m.5, m.13), zipLow(m.6, m.14), zipHigh(m.6, m.14), zipLow(m.7, m.15),
-        zipHigh(m.7, m.15)
-    )
-}
-
-/// (a0, b0, a1, b1, …, a7, b7).
-@inline(__always)
-func zipLow(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
-}
-
-/// (a8, b8, a9, b9, …, a15, b15).
-@inline(__always)
-func zipHigh(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    SIMD16(
-        a[8],
-        b[8],
-        a[9],
-        b[9],
-        a[10],
-        b[10],
-        a[11],
-        b[11],
-        a[12],
-        b[12],
-        a[13],
-        b[13],
-        a[14],
-        b[14],
-        a[15],
-        b[15]
-    )
 }
