@@ -58,7 +58,7 @@ let package = Package(
         // ---- Engine -----------------------------------------------------------------------
         .target(
             name: "TensorEngine",
-            dependencies: ["COpenBLAS", "CMalloc", "TensorEngineAVX512"],
+            dependencies: ["COpenBLAS", "CMalloc", "CKernels512", "TensorEngineAVX512"],
             swiftSettings: numericSwiftSettings
         ),
         .target(

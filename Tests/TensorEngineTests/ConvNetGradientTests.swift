@@ -14,7 +14,8 @@ let convOptionsGrid: [(String, Conv2DOptions, [Int], [Int])] = [
     ("depthwise stride 2", Conv2DOptions(stride: 2, padding: 1, groups: 3), [1, 3, 5, 5], [3, 1, 3, 3]),
     ("1x1", Conv2DOptions(), [2, 3, 3, 3], [2, 3, 1, 1]),
     // 32 channels on both sides: the automatic choice runs Winograd F(2×2, 3×3) forward and for the
-    // input gradient (an odd size leaves half tiles).
+    // input gradient (an odd size leaves half tiles); with AVX-512, F(4×4, 3×3) with channels in the
+    // lanes.
     ("3x3 pad 1, 32 channels (Winograd)", Conv2DOptions(stride: 1, padding: 1), [1, 32, 3, 5], [32, 32, 3, 3]),
     // 16 to 31 channels: F(4×4, 3×3), a 4×4 tile and a part-filled one across.
     ("3x3 pad 1, 16 channels (Winograd F(4×4))", Conv2DOptions(stride: 1, padding: 1), [1, 16, 4, 6], [16, 16, 3, 3]),
@@ -24,7 +25,9 @@ let convOptionsGrid: [(String, Conv2DOptions, [Int], [Int])] = [
 /// kernels (3–6e-6 of the largest output against 1–5e-7, measured on ConvolutionKernelTests' Winograd
 /// cases), enough to reach the quotient at a step of 1e-2; the ops are linear in each input, so the
 /// quotient has no truncation error at any step, and a larger one divides the rounding by more.
-let coarseStepCases: Set<String> = ["3x3 pad 1, 16 channels (Winograd F(4×4))"]
+let coarseStepCases: Set<String> = [
+    "3x3 pad 1, 16 channels (Winograd F(4×4))", "3x3 pad 1, 32 channels (Winograd)",
+]
 
 let convGradientCases: [GradientCase] = convOptionsGrid.flatMap { name, options, xs, ws -> [GradientCase] in
     let step: Float = coarseStepCases.contains(name) ? 5e-2 : 1e-2

@@ -214,6 +214,12 @@ struct ConvolutionKernelTests {
         ConvCase(2, 64, 60, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
         ConvCase(1, 2, 3, 40, 35, kernel: (3, 3), pads: (2, 2, 2, 2)),
         ConvCase(11, 1, 16, 3, 3, kernel: (3, 3), pads: (1, 0, 0, 1)),
+        // With AVX-512, F(4×4) with channels in the lanes (16, 32 or 64 on both sides): unequal
+        // channel counts, odd sizes with asymmetric padding, one image per block and several.
+        ConvCase(3, 16, 64, 9, 11, kernel: (3, 3), pads: (2, 0, 1, 2)),
+        ConvCase(7, 64, 32, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(9, 32, 16, 5, 20, kernel: (3, 3), pads: (1, 2, 0, 1)),
+        ConvCase(13, 64, 64, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
     ]
 
     /// Winograd F(2×2, 3×3) and F(4×4, 3×3) forward and input gradient, and the filter gradient by

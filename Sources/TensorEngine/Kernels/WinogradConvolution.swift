@@ -160,14 +160,20 @@ extension Kernels {
             tile: tile,
             outChannels: g.outChannels,
             inChannels: g.inChannels,
-            adjoint: false
+            adjoint: false,
+            lanes: plan.lanesApply
         )
         let filters = WinogradFilterCache.shared.filters(key, weights: w, count: g.weightCount) {
-            tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
+            if plan.lanesApply { return winogradLaneFilters(winograd4Filters(w, plan), plan) }
+            return tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
         }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
-            winogradConvolution(x, pu, bias, y, plan, epilogue: epilogue)
+            if plan.lanesApply {
+                winogradLanes(x, pu, bias, y, plan, epilogue: epilogue)
+            } else {
+                winogradConvolution(x, pu, bias, y, plan, epilogue: epilogue)
+            }
         }
     }
 
@@ -186,7 +192,13 @@ extension Kernels {
         let k = g.outChannels
         let c = g.inChannels
         let plan = WinogradPlan(adjoint, tile: tile, simd: simd)
-        let key = WinogradFilterCache.Key(tile: tile, outChannels: k, inChannels: c, adjoint: true)
+        let key = WinogradFilterCache.Key(
+            tile: tile,
+            outChannels: k,
+            inChannels: c,
+            adjoint: true,
+            lanes: plan.lanesApply
+        )
         let filters = WinogradFilterCache.shared.filters(key, weights: w, count: g.weightCount) {
             // flipped[c][k][t] = w[k][c][8 − t].
             var flipped = [Float](repeating: 0, count: g.weightCount)
@@ -196,12 +208,19 @@ extension Kernels {
                 }
             }
             return flipped.withUnsafeBufferPointer { pw in
-                pw.baseAddress.map { tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan) } ?? []
+                pw.baseAddress.map {
+                    if plan.lanesApply { return winogradLaneFilters(winograd4Filters($0, plan), plan) }
+                    return tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan)
+                } ?? []
             }
         }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
-            winogradConvolution(dy, pu, nil, dx, plan)
+            if plan.lanesApply {
+                winogradLanes(dy, pu, nil, dx, plan, epilogue: .none)
+            } else {
+                winogradConvolution(dy, pu, nil, dx, plan)
+            }
         }
     }
 

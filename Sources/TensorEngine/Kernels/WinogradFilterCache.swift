@@ -20,6 +20,9 @@ final class WinogradFilterCache: Sendable {
         var inChannels: Int
         /// The input gradient's filters (flipped, channel axes swapped) rather than the forward's.
         var adjoint: Bool
+        /// Packed for the channel-lane kernel ((36, C, K), WinogradLanes.swift) rather than the
+        /// tile-lane one.
+        var lanes: Bool = false
     }
 
     struct Entry {
