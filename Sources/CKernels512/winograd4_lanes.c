@@ -92,7 +92,8 @@ static inline __attribute__((always_inline)) void products(const float *v, const
     enum { lanes = 16 };
     const int KV = K / lanes;
     const int TB = 24 / KV;
-    for (int t0 = 0; t0 < tiles; t0 += TB) {
+    int t0 = 0;
+    for (; t0 + TB <= tiles; t0 += TB) {
         for (int k0 = 0; k0 < K; k0 += KV * lanes) {
             __m512 acc[24];
             for (int i = 0; i < 24; i++) acc[i] = _mm512_setzero_ps();
@@ -109,6 +110,16 @@ static inline __attribute__((always_inline)) void products(const float *v, const
                 for (int q = 0; q < KV; q++) _mm512_storeu_ps(m + (t0 + t) * K + k0 + q * lanes, acc[t * KV + q]);
             }
         }
+    }
+    // The last tiles, fewer than a block, one at a time.
+    for (; t0 < tiles; t0++) {
+        __m512 acc[4];
+        for (int q = 0; q < KV; q++) acc[q] = _mm512_setzero_ps();
+        for (int c = 0; c < C; c++) {
+            __m512 x = _mm512_set1_ps(v[t0 * C + c]);
+            for (int q = 0; q < KV; q++) acc[q] = _mm512_fmadd_ps(x, _mm512_loadu_ps(u + c * K + q * lanes), acc[q]);
+        }
+        for (int q = 0; q < KV; q++) _mm512_storeu_ps(m + t0 * K + q * lanes, acc[q]);
     }
 }
 

@@ -30,9 +30,9 @@ void rkd_winograd4_lanes_output(const float *m, ptrdiff_t pointStride, ptrdiff_t
                                 const float *bias, float *out, ptrdiff_t rowStride, ptrdiff_t positionStride);
 
 /// The Winograd products of one transform point with the output channels in the lanes:
-/// M[t][k] = Σ_c V[t][c]·U[c][k] for t < tiles (a multiple of 24), V (tiles, C), U (C, K), M (tiles, K),
-/// C and K each 16, 32 or 64 (the register blocks are specialised on them). Returns 0, or −1 for
-/// channel counts it has no block for (nothing is written then).
+/// M[t][k] = Σ_c V[t][c]·U[c][k] for t < tiles, V (tiles, C), U (C, K), M (tiles, K), C and K each 16,
+/// 32 or 64 (the register blocks are specialised on them; tiles past the last whole block run one at
+/// a time). Returns 0, or −1 for channel counts it has no block for (nothing is written then).
 int rkd_winograd_lanes_products(const float *v, const float *u, float *m, int tiles, int C, int K);
 
 #endif

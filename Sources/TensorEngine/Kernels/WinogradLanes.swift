@@ -15,7 +15,7 @@ import Foundation
 // (`rkd_winograd_lanes_products`), and the outputs, position-major, are transposed back to NCHW
 // rows and stored through the convolution's epilogue.
 //
-// Layouts (floats), per block of `images` images with T tiles (rounded up to 24):
+// Layouts (floats), per block of `images` images with T tiles:
 //   grid: (images, gridRows, gridColumns, C), x[n, c, h, w] at (n, h + padTop, w + padLeft, c);
 //   V: (36, T, C); M: (36, T, K); U: (36, C, K); outputs: (images, tilesH·4, tilesW·4, K).
 
@@ -78,7 +78,7 @@ extension Kernels {
         let images = plan.laneImagesPerBlock
         let blocks = (plan.batch + images - 1) / images
         let tilesPerImage = plan.tilesH * plan.tilesW
-        let tiles = (images * tilesPerImage + 23) / 24 * 24
+        let tiles = images * tilesPerImage
         let (gridRows, gridColumns) = (plan.laneGridRows, plan.laneGridColumns)
         let gridImage = gridRows * gridColumns * cs
         let outRows = plan.tilesH * 4
@@ -96,31 +96,39 @@ extension Kernels {
                 return p
             }
             // Zeroed once: the padding of the grid stays zero (each block writes only image
-            // positions), V's rounding tiles stay finite.
+            // positions).
             let grid = allocate(images * gridImage)
             let v = allocate(36 * tiles * cs)
             let m = allocate(36 * tiles * ks)
             let out = allocate(images * outImage)
-            let rows = allocate(16 * 16)
+            let staging = allocate(16 * (plane + 16))
+            let planes = allocate(16 * outRows * outColumns)
             defer {
-                for p in [grid, v, m, out, rows] { p.deallocate() }
+                for p in [grid, v, m, out, staging, planes] { p.deallocate() }
             }
             for block in range {
                 let n0 = block * images
                 let count = min(images, plan.batch - n0)
-                // The grid: for each image, channel block and input row, 16 channel rows transposed
-                // into the row's positions, 16 columns at a time.
+                // The grid: each channel block of an image's planes transposed 16 positions at a time
+                // into `staging` (position-major, 16 floats a position), then copied row by row into
+                // the padded grid.
                 for n in 0..<count {
                     for cb in 0..<(cs / 16) {
                         let src = input + ((n0 + n) * cs + 16 * cb) * plane
+                        var p = 0
+                        while p + 16 <= plane {
+                            rkd_transpose16x16(src + p, plane, staging + 16 * p, 16)
+                            p += 16
+                        }
+                        if p < plane { rkd_transpose_block(src + p, plane, 16, Int32(plane - p), staging + 16 * p, 16) }
                         for h in 0..<height {
                             let dst =
                                 grid + n * gridImage + ((h + plan.padTop) * gridColumns + plan.padLeft) * cs + 16 * cb
-                            var w = 0
-                            while w < width {
-                                let columns = min(16, width - w)
-                                rkd_transpose_block(src + h * width + w, plane, 16, Int32(columns), dst + w * cs, cs)
-                                w += columns
+                            let row = staging + 16 * h * width
+                            if cs == 16 {
+                                copyRow(row, dst, count: 16 * width)
+                            } else {
+                                for w in 0..<width { copyRow(row + 16 * w, dst + w * cs, count: 16) }
                             }
                         }
                     }
@@ -142,7 +150,7 @@ extension Kernels {
                         }
                     }
                 }
-                let used = (count * tilesPerImage + 23) / 24 * 24
+                let used = count * tilesPerImage
                 for xi in 0..<36 {
                     let status = rkd_winograd_lanes_products(
                         v + xi * tiles * cs,
@@ -172,27 +180,33 @@ extension Kernels {
                         }
                     }
                 }
-                // Back to NCHW rows: 16 positions × 16 channels at a time into `rows`, then each
-                // channel's row through the epilogue.
+                // Back to NCHW: each image's outputs (outRows·outColumns positions, a multiple of 16)
+                // transposed 16 × 16 at a time, straight into the output planes when the grid is
+                // the output and nothing is left to add, else into `planes` and from there row by row
+                // through the epilogue.
+                let direct = epilogue.isIdentity && outRows == plan.outH && outColumns == plan.outW
+                let gridPlane = outRows * outColumns
                 for n in 0..<count {
                     for kb in 0..<(ks / 16) {
-                        for oh in 0..<plan.outH {
-                            let src = out + n * outImage + oh * outColumns * ks + 16 * kb
-                            var ow = 0
-                            while ow < plan.outW {
-                                let columns = min(16, plan.outW - ow)
-                                rkd_transpose_block(src + ow * ks, ks, Int32(columns), 16, rows, 16)
-                                for k in 0..<16 {
-                                    let offset = ((n0 + n) * ks + 16 * kb + k) * outPlane + oh * plan.outW + ow
-                                    epilogue.store(
-                                        rows + 16 * k,
-                                        bias: 0,
-                                        output + offset,
-                                        offset: offset,
-                                        count: columns
-                                    )
-                                }
-                                ow += columns
+                        let src = out + n * outImage + 16 * kb
+                        let planesStart = output + ((n0 + n) * ks + 16 * kb) * outPlane
+                        let (to, toStride) = direct ? (planesStart, outPlane) : (planes, gridPlane)
+                        var p = 0
+                        while p < gridPlane {
+                            rkd_transpose16x16(src + p * ks, ks, to + p, toStride)
+                            p += 16
+                        }
+                        if direct { continue }
+                        for k in 0..<16 {
+                            for oh in 0..<plan.outH {
+                                let offset = ((n0 + n) * ks + 16 * kb + k) * outPlane + oh * plan.outW
+                                epilogue.store(
+                                    planes + k * gridPlane + oh * outColumns,
+                                    bias: 0,
+                                    output + offset,
+                                    offset: offset,
+                                    count: plan.outW
+                                )
                             }
                         }
                     }
