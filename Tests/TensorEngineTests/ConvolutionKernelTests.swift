@@ -99,6 +99,8 @@ let convCases: [ConvCase] = [
     // Groups over several chunks of images: the direct filter gradient's two parts of the batch
     // (three chunks and two, the last part-filled).
     ConvCase(19, 4, 4, 28, 28, kernel: (3, 3), pads: (1, 1, 1, 1), groups: 2),
+    // With AVX-512, F(4×4) with channels in the lanes whose tiles overshoot the output (8×8 for 7×7).
+    ConvCase(3, 32, 16, 7, 7, kernel: (3, 3), pads: (1, 1, 1, 1)),
 ]
 
 /// Random inputs of one convolution geometry (seeded by the geometry and `salt`) and the naive loop

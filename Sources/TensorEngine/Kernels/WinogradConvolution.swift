@@ -164,8 +164,7 @@ extension Kernels {
             lanes: plan.lanesApply
         )
         let filters = WinogradFilterCache.shared.filters(key, weights: w, count: g.weightCount) {
-            if plan.lanesApply { return winogradLaneFilters(winograd4Filters(w, plan), plan) }
-            return tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
+            tile == 4 ? winograd4Filters(w, plan) : winogradFilters(w, plan)
         }
         filters.withUnsafeBufferPointer { pu in
             guard let pu = pu.baseAddress else { return }
@@ -208,10 +207,7 @@ extension Kernels {
                 }
             }
             return flipped.withUnsafeBufferPointer { pw in
-                pw.baseAddress.map {
-                    if plan.lanesApply { return winogradLaneFilters(winograd4Filters($0, plan), plan) }
-                    return tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan)
-                } ?? []
+                pw.baseAddress.map { tile == 4 ? winograd4Filters($0, plan) : winogradFilters($0, plan) } ?? []
             }
         }
         filters.withUnsafeBufferPointer { pu in
@@ -252,16 +248,20 @@ extension Kernels {
     /// up to 4 consecutive 3×3 filters (of one output channel, 9 floats apart) and their count, and
     /// writes the transformPoints values of U for filter q at q·transformPoints of its last argument
     /// (ξ = alpha·row + column): four at a time, so that F(4×4)'s transforms run on 4-lane vectors.
+    ///
+    /// With `lanes` (the channel-lane kernel, WinogradLanes.swift) the layout is (ξ, C, K) instead.
     @inline(__always)
     static func packWinogradFilters(
         _ w: UnsafePointer<Float>,
         _ plan: WinogradPlan,
+        lanes: Bool = false,
         _ transform: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
     ) -> [Float] {
         let cs = plan.inChannels
+        let ks = plan.outChannels
         let points = plan.transformPoints
         let blockStride = plan.channelBlocks * cs * 4
-        var packed = [Float](repeating: 0, count: plan.filterCount)
+        var packed = [Float](repeating: 0, count: lanes ? points * cs * ks : plan.filterCount)
         packed.withUnsafeMutableBufferPointer { pp in
             guard let pp = pp.baseAddress else { return }
             // In parallel over blocks of 4 output channels (disjoint entries): serial, the transforms
@@ -274,8 +274,8 @@ extension Kernels {
                 let u = UnsafeMutablePointer<Float>.allocate(capacity: 4 * cs * points)
                 defer { u.deallocate() }
                 for kb in blocks {
-                    let lanes = min(4, plan.outChannels - 4 * kb)
-                    for q in 0..<lanes {
+                    let count = min(4, plan.outChannels - 4 * kb)
+                    for q in 0..<count {
                         var c = 0
                         while c < cs {
                             let count = min(4, cs - c)
@@ -284,9 +284,16 @@ extension Kernels {
                         }
                     }
                     for xi in 0..<points {
-                        let run = pp + xi * blockStride + kb * cs * 4
-                        for c in 0..<cs {
-                            for q in 0..<lanes { run[4 * c + q] = u[(q * cs + c) * points + xi] }
+                        if lanes {
+                            let run = pp + xi * cs * ks + 4 * kb
+                            for c in 0..<cs {
+                                for q in 0..<count { run[c * ks + q] = u[(q * cs + c) * points + xi] }
+                            }
+                        } else {
+                            let run = pp + xi * blockStride + kb * cs * 4
+                            for c in 0..<cs {
+                                for q in 0..<count { run[4 * c + q] = u[(q * cs + c) * points + xi] }
+                            }
                         }
                     }
                 }

@@ -17,7 +17,8 @@
 // register file.
 
 extension Kernels {
-    /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed by `packWinogradFilters`. Computed in Double
+    /// U = G·w[k,c]·Gᵀ (6×6) for every filter, packed by `packWinogradFilters` (for the channel-lane
+    /// kernel when the plan runs it). Computed in Double
     /// and rounded once, four filters at a time in the lanes of a vector (the same operations per
     /// lane as one at a time, so the same bits; the divisions dominated the scalar version, and at
     /// 64 channels the forward and input-gradient transforms took ~1.5 % of a training step).
@@ -32,7 +33,7 @@ extension Kernels {
                 a0 / 24 - a1 / 12 + a2 / 6, a2
             )
         }
-        return packWinogradFilters(w, plan) { f, count, u in
+        return packWinogradFilters(w, plan, lanes: plan.lanesApply) { f, count, u in
             // Element i of filters 0 ..< count in the lanes (zero past count).
             @inline(__always)
             func load(_ i: Int) -> D {

@@ -46,24 +46,8 @@ extension WinogradPlan {
 private let winogradLanesEnabled = ProcessInfo.processInfo.environment["RKD_WINOGRAD_LANES"] != "0"
 
 extension Kernels {
-    /// U repacked for the lane kernel: (36, C, K) from `packWinogradFilters`' (36, channel block, C, 4).
-    static func winogradLaneFilters(_ packed: [Float], _ plan: WinogradPlan) -> [Float] {
-        let cs = plan.inChannels
-        let ks = plan.outChannels
-        let blockStride = plan.channelBlocks * cs * 4
-        var lanes = [Float](repeating: 0, count: 36 * cs * ks)
-        for xi in 0..<36 {
-            for c in 0..<cs {
-                for k in 0..<ks {
-                    lanes[(xi * cs + c) * ks + k] = packed[xi * blockStride + (k / 4) * cs * 4 + c * 4 + k % 4]
-                }
-            }
-        }
-        return lanes
-    }
-
     /// output = epilogue(conv(input, w) + bias) by F(4×4, 3×3) with channels in the lanes, U the lane
-    /// filters (`winogradLaneFilters`); `plan.lanesApply` must hold.
+    /// filters (`winograd4Filters` of the same plan); `plan.lanesApply` must hold.
     static func winogradLanes(
         _ input: UnsafePointer<Float>,
         _ u: UnsafePointer<Float>,
@@ -180,16 +164,35 @@ extension Kernels {
                         }
                     }
                 }
-                // Back to NCHW: each image's outputs (outRows·outColumns positions, a multiple of 16)
-                // transposed 16 × 16 at a time, straight into the output planes when the grid is
-                // the output and nothing is left to add, else into `planes` and from there row by row
-                // through the epilogue.
-                let direct = epilogue.isIdentity && outRows == plan.outH && outColumns == plan.outW
+                // Back to NCHW, 16 positions × 16 channels at a time. With nothing left to add: when
+                // the grid is the output (28×28), whole planes straight into the output; else (the
+                // tiles overshoot it) row by row into the output with masks. With an epilogue: into
+                // `planes`, and from there row by row through it.
+                let exact = outRows == plan.outH && outColumns == plan.outW
                 let gridPlane = outRows * outColumns
                 for n in 0..<count {
                     for kb in 0..<(ks / 16) {
                         let src = out + n * outImage + 16 * kb
                         let planesStart = output + ((n0 + n) * ks + 16 * kb) * outPlane
+                        if epilogue.isIdentity && !exact {
+                            for oh in 0..<plan.outH {
+                                var ow = 0
+                                while ow < plan.outW {
+                                    let columns = min(16, plan.outW - ow)
+                                    rkd_transpose_block(
+                                        src + (oh * outColumns + ow) * ks,
+                                        ks,
+                                        Int32(columns),
+                                        16,
+                                        planesStart + oh * plan.outW + ow,
+                                        outPlane
+                                    )
+                                    ow += columns
+                                }
+                            }
+                            continue
+                        }
+                        let direct = epilogue.isIdentity
                         let (to, toStride) = direct ? (planesStart, outPlane) : (planes, gridPlane)
                         var p = 0
                         while p < gridPlane {
