@@ -55,7 +55,9 @@ struct BenchmarkReport: Codable {
         if let peakGFLOPS {
             lines.append(
                 "- peak: \(String(format: "%.0f", peakGFLOPS)) GFLOP/s, measured: register-only FMAs at the engine's "
-                    + "vector width on \(threads) threads, best of 5 (column *% of peak*)"
+                    + "vector width on \(threads) threads, best of 5 (column *% of peak*). A convolution's GFLOP/s "
+                    + "count the multiply-adds of the direct algorithm; Winograd does fewer, so its rows can pass "
+                    + "100 %."
             )
         }
         lines.append("")
