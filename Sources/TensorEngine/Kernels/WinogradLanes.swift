@@ -34,11 +34,24 @@ extension WinogradPlan {
     /// Rows and columns of a block's padded grid per image: the tiles' 6×6 patches.
     var laneGridRows: Int { tilesH * 4 + 2 }
     var laneGridColumns: Int { tilesW * 4 + 2 }
-    /// Images per block: V and M within about 384 KB, and at least two blocks per thread.
+    /// Images per block: at least two blocks per thread, V and M within 576 KB, and of those counts
+    /// the one that leaves the fewest tiles past the products' last whole register block (they run
+    /// one at a time), then the largest within 384 KB. 32→32 @14 takes 3 images (48 tiles, 4 blocks
+    /// of 12) where 2 left 8 of 32 tiles to the single-tile loop.
     var laneImagesPerBlock: Int {
         let tilesPerImage = tilesH * tilesW
-        let fitting = max(1, 98_304 / (36 * tilesPerImage * (inChannels + outChannels)))
-        return max(1, min(fitting, batch / (2 * EngineThreads.count)))
+        let perImage = 36 * tilesPerImage * (inChannels + outChannels)
+        let most = max(1, min(147_456 / perImage, batch / (2 * EngineThreads.count)))
+        let blockTiles = 24 / max(1, outChannels / 16)
+        var best = (images: 1, single: Double.infinity)
+        for images in 1...most {
+            let tiles = images * tilesPerImage
+            let single = Double(tiles % blockTiles) / Double(tiles)
+            let fewer = single < best.single - 1e-9
+            let tied = abs(single - best.single) <= 1e-9 && images * perImage <= 98_304
+            if fewer || tied { best = (images, single) }
+        }
+        return best.images
     }
 }
 
