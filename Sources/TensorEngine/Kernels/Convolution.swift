@@ -335,7 +335,10 @@ struct ConvEpilogue {
     }
 
     /// `store` for 4 to 7 entries (a 7×7 output's rows): two vectors of 4, the second ending at the
-    /// last entry and overlapping the first, both computed before either is stored.
+    /// last entry and overlapping the first, both computed before either is stored. (Its vector step
+    /// repeats `store`'s on purpose: one generic helper for both widths was not specialised into them,
+    /// and the PGD-7 adversarial-training step, whose eval-mode convolutions store through here, ran
+    /// at 181–193 instead of 332–348 images/s; AttackBench --only train, alternated, 2026-12-05.)
     @inline(__always)
     private func storeShort(
         _ src: UnsafePointer<Float>,
