@@ -27,6 +27,23 @@ func kernelDot(_ a: [Float], _ b: [Float]) -> (value: Double, scale: Double) {
     return (value, scale)
 }
 
+extension Conv2DGeometry {
+    /// A seed for a geometry's test data that is the same in every run (FNV-1a over its fields):
+    /// `hashValue`, used before, is seeded per process, so each run drew other data.
+    var testSeed: UInt64 {
+        let fields = [
+            batch, inChannels, height, width, outChannels, kernelHeight, kernelWidth, strideH, strideW, dilationH,
+            dilationW, padTop, padLeft, padBottom, padRight, groups,
+        ]
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for field in fields {
+            hash ^= UInt64(truncatingIfNeeded: field)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash & 0xFFFF
+    }
+}
+
 func kernelRandom(_ count: Int, _ rng: inout RandomGenerator) -> [Float] {
     (0..<count).map { _ in rng.nextNormal() }
 }
@@ -115,7 +132,7 @@ struct ConvOracle {
     let dw0: [Float]
 
     init(_ g: Conv2DGeometry, salt: UInt64) {
-        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + salt)
+        var rng = RandomGenerator(seed: g.testSeed + salt)
         x = kernelRandom(g.inputCount, &rng)
         w = kernelRandom(g.weightCount, &rng)
         bias = kernelRandom(g.outChannels, &rng)
@@ -139,12 +156,15 @@ struct ConvolutionKernelTests {
         let (x, w, bias, dy, y0, dx0, dw0) = (o.x, o.w, o.bias, o.dy, o.y0, o.dx0, o.dw0)
         let yNoBias0 = NaiveKernels.conv2d(x, w, bias: nil, g)
         for algorithm in convAlgorithms {
+            // F(4×4)'s rounding: see winogradKernelsEqualNaive.
+            let f4 = algorithm == .winograd4 || (algorithm == .automatic && g.winogradChoice == .winograd4)
+            let tolerance = f4 ? 2e-5 : 1e-5
             let y = Kernels.conv2d(x, w, bias: bias, g, algorithm: algorithm)
-            #expect(kernelRelativeError(y, y0) <= 1e-5, "conv2d \(algorithm)")
+            #expect(kernelRelativeError(y, y0) <= tolerance, "conv2d \(algorithm)")
             let yNoBias = Kernels.conv2d(x, w, bias: nil, g, algorithm: algorithm)
-            #expect(kernelRelativeError(yNoBias, yNoBias0) <= 1e-5, "conv2d without bias \(algorithm)")
+            #expect(kernelRelativeError(yNoBias, yNoBias0) <= tolerance, "conv2d without bias \(algorithm)")
             let dx = Kernels.conv2dBackwardInput(dy, w, g, algorithm: algorithm)
-            #expect(kernelRelativeError(dx, dx0) <= 1e-5, "conv2dBackwardInput \(algorithm)")
+            #expect(kernelRelativeError(dx, dx0) <= tolerance, "conv2dBackwardInput \(algorithm)")
             let dw = Kernels.conv2dBackwardFilter(x, dy, g, algorithm: algorithm)
             #expect(kernelRelativeError(dw, dw0) <= 1e-5, "conv2dBackwardFilter \(algorithm)")
         }
@@ -231,11 +251,15 @@ struct ConvolutionKernelTests {
         let g = c.g
         #expect(g.validate() == nil)
         let o = ConvOracle(g, salt: 5)
+        // F(4×4)'s rounding reaches 1e-5 of the largest output at 64 channels (7.4e-6 the largest of 40
+        // random draws of 64→64 @7, 1.01e-5 seen once at 64→32 @7; the tile-lane and channel-lane
+        // kernels give the same bits), F(2×2)'s stays under 1e-6.
+        let tolerance = algorithm == .winograd4 ? 2e-5 : 1e-5
         for simd in SIMDLevel.allCases {
             let y = Kernels.conv2d(o.x, o.w, bias: o.bias, g, algorithm: algorithm, simd: simd)
-            #expect(kernelRelativeError(y, o.y0) <= 1e-5, "conv2d \(algorithm) \(simd)")
+            #expect(kernelRelativeError(y, o.y0) <= tolerance, "conv2d \(algorithm) \(simd)")
             let dx = Kernels.conv2dBackwardInput(o.dy, o.w, g, algorithm: algorithm, simd: simd)
-            #expect(kernelRelativeError(dx, o.dx0) <= 1e-5, "conv2dBackwardInput \(algorithm) \(simd)")
+            #expect(kernelRelativeError(dx, o.dx0) <= tolerance, "conv2dBackwardInput \(algorithm) \(simd)")
             let dw = Kernels.conv2dBackwardFilter(o.x, o.dy, g, algorithm: algorithm, simd: simd)
             #expect(kernelRelativeError(dw, o.dw0) <= 1e-5, "conv2dBackwardFilter \(algorithm) \(simd)")
         }
@@ -286,7 +310,7 @@ struct ConvolutionKernelTests {
     @Test(arguments: convCases)
     func backwardKernelsAreAdjoints(_ c: ConvCase) {
         let g = c.g
-        var rng = RandomGenerator(seed: UInt64(g.hashValue & 0xFFFF) + 7)
+        var rng = RandomGenerator(seed: g.testSeed + 7)
         let x = kernelRandom(g.inputCount, &rng)
         let w = kernelRandom(g.weightCount, &rng)
         let dy = kernelRandom(g.outputCount, &rng)
