@@ -35,4 +35,22 @@ void rkd_winograd4_lanes_output(const float *m, ptrdiff_t pointStride, ptrdiff_t
 /// a time). Returns 0, or −1 for channel counts it has no block for (nothing is written then).
 int rkd_winograd_lanes_products(const float *v, const float *u, float *m, int tiles, int C, int K);
 
+/// The filter gradient by Winograd F(2×2, 3×3)'s adjoint with channels in the lanes, for `tiles` tiles
+/// of one tile row. Input transforms: tile t's 4×4 patch point (i, j) is the 16 floats at
+/// grid + i·rowStride + (2t + j)·positionStride, and (Bᵀ·d·B)[ξ = 4a + b] goes to
+/// v + ξ·pointStride + t·tileStride.
+void rkd_winograd2_lanes_input(const float *grid, ptrdiff_t rowStride, ptrdiff_t positionStride, int tiles,
+                               float *v, ptrdiff_t pointStride, ptrdiff_t tileStride);
+
+/// Output-gradient transforms: tile t's 2×2 gradient point (a, b) is the 16 floats at
+/// dy + a·rowStride + (2t + b)·positionStride, and (A·dy·Aᵀ)[ξ] (4×4, A = [1 0; 1 1; 1 −1; 0 −1]) goes
+/// to y + ξ·pointStride + t·tileStride.
+void rkd_winograd2_lanes_gradient(const float *dy, ptrdiff_t rowStride, ptrdiff_t positionStride, int tiles,
+                                  float *y, ptrdiff_t pointStride, ptrdiff_t tileStride);
+
+/// The adjoint's products of one transform point: du[c][k] += Σ_t V[t][c]·Y[t][k] for t < tiles, V
+/// (tiles, C), Y (tiles, K), du (C, K), C and K each 16, 32 or 64 (register blocks of 16 sums
+/// specialised on them, kept in registers over all the tiles). Returns 0, or −1 for other counts.
+int rkd_winograd2_lanes_filter_products(const float *v, const float *y, float *du, int tiles, int C, int K);
+
 #endif

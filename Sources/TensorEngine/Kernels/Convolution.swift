@@ -191,6 +191,13 @@ extension Kernels {
             // beats it at all three (32→32 @14: 1.16 against 1.74 ms, 2026-12-05, Zen 5).
             let lanes = simd == .avx512 && g.laneFilterGradientApplies
             if g.winogradChoice == .winograd && !lanes { return .winograd }
+            // With AVX-512 and 16 or 32 channels, F(2×2)'s adjoint with channels in the lanes beats
+            // the direct lane kernel (WinogradLanes.swift).
+            if g.winogradApplies
+                && winogradLaneFilterGradientApplies(inChannels: g.inChannels, outChannels: g.outChannels, simd: simd)
+            {
+                return .winograd
+            }
             if g.directForwardApplies && !stridedPointwise && g.outPerGroup >= 4 { return .direct }
             return .im2col
         case .pointwise: return g.isPointwise ? .pointwise : .im2col

@@ -82,6 +82,10 @@ extension Kernels {
         simd: SIMDLevel = .active
     ) {
         precondition(g.winogradApplies, "conv2dWinogradBackwardFilter: needs 3×3, stride 1, no dilation, one group")
+        if winogradLaneFilterGradientApplies(inChannels: g.inChannels, outChannels: g.outChannels, simd: simd) {
+            winogradLaneFilterGradient(x, dy, dw, g)
+            return
+        }
         let plan = WinogradPlan.filterGradient(g, simd: simd)
         let points = plan.transformPoints
         let perSlot = (plan.blocks + WinogradPlan.filterSlots - 1) / WinogradPlan.filterSlots
