@@ -274,8 +274,7 @@ extension Kernels {
             let xpad = UnsafeMutablePointer<Float>.allocate(capacity: padCount)
             xpad.initialize(repeating: 0, count: padCount)
             // 64-byte aligned: each position's 16 lanes are one cache line.
-            let dyT = UnsafeMutableRawPointer.allocate(byteCount: 4 * imagesPerChunk * outPlane * ks, alignment: 64)
-                .bindMemory(to: Float.self, capacity: imagesPerChunk * outPlane * ks)
+            let dyT = allocateZeroed(imagesPerChunk * outPlane * ks)
             let rowBases = UnsafeMutablePointer<Int>.allocate(capacity: imagesPerChunk * g.outHeight)
             defer {
                 xpad.deallocate()

@@ -64,6 +64,16 @@ func winogradLaneFilterGradientApplies(inChannels: Int, outChannels: Int, simd: 
         && max(inChannels, outChannels) <= 32
 }
 
+/// `count` zeroed floats, 64-byte aligned (a vector of 16 per cache line); free with `deallocate()`.
+func allocateZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64).bindMemory(
+        to: Float.self,
+        capacity: count
+    )
+    p.initialize(repeating: 0, count: count)
+    return p
+}
+
 /// False when `RKD_WINOGRAD_LANES=0`: F(4×4) then runs the tile-lane kernel (for comparisons).
 private let winogradLanesEnabled = ProcessInfo.processInfo.environment["RKD_WINOGRAD_LANES"] != "0"
 
@@ -94,20 +104,14 @@ extension Kernels {
         let outPlane = plan.outH * plan.outW
         let cost = 36 * tilesPerImage * images * (cs + ks) * 8
         parallelChunks(blocks, costPerItem: cost) { range in
-            func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
-                    .bindMemory(to: Float.self, capacity: count)
-                p.initialize(repeating: 0, count: count)
-                return p
-            }
             // Zeroed once: the padding of the grid stays zero (each block writes only image
             // positions).
-            let grid = allocate(images * gridImage)
-            let v = allocate(36 * tiles * cs)
-            let m = allocate(36 * tiles * ks)
-            let out = allocate(images * outImage)
-            let staging = allocate(16 * (height * width + 16))
-            let planes = allocate(16 * outRows * outColumns)
+            let grid = allocateZeroed(images * gridImage)
+            let v = allocateZeroed(36 * tiles * cs)
+            let m = allocateZeroed(36 * tiles * ks)
+            let out = allocateZeroed(images * outImage)
+            let staging = allocateZeroed(16 * (height * width + 16))
+            let planes = allocateZeroed(16 * outRows * outColumns)
             defer {
                 for p in [grid, v, m, out, staging, planes] { p.deallocate() }
             }
@@ -312,18 +316,12 @@ extension Kernels {
         defer { partials.deallocate() }
         let cost = perPart * tilesPerImage * 16 * (cs * ks + 8 * (cs + ks))
         parallelChunks(parts, costPerItem: cost) { range in
-            func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
-                    .bindMemory(to: Float.self, capacity: count)
-                p.initialize(repeating: 0, count: count)
-                return p
-            }
             // Zeroed once: the grids' padding (and dy's positions past the output) stay zero.
-            let grid = allocate(images * gridRows * gridColumns * cs)
-            let gradient = allocate(images * gradientRows * gradientColumns * ks)
-            let v = allocate(16 * tiles * cs)
-            let y = allocate(16 * tiles * ks)
-            let staging = allocate(16 * (max(g.height * g.width, outH * outW) + 16))
+            let grid = allocateZeroed(images * gridRows * gridColumns * cs)
+            let gradient = allocateZeroed(images * gradientRows * gradientColumns * ks)
+            let v = allocateZeroed(16 * tiles * cs)
+            let y = allocateZeroed(16 * tiles * ks)
+            let staging = allocateZeroed(16 * (max(g.height * g.width, outH * outW) + 16))
             defer {
                 for p in [grid, gradient, v, y, staging] { p.deallocate() }
             }
