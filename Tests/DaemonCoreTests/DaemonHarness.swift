@@ -147,7 +147,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.environment = environment
         // Appended to, so that the log of a restarted daemon follows its predecessor's.
         if !FileManager.default.fileExists(atPath: log.path) {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()

@@ -56,7 +56,7 @@ enum ProtoMapping {
         message.unit = progress.unit
         message.rate = progress.rate
         if let eta = progress.etaSeconds, eta.isFinite, eta >= 0 {
-            message.eta = Google_Protobuf_Duration(timeInterval: eta)
+            message.eta = Google_Protobuf_Duration(rounding: eta, rule: .toNearestOrAwayFromZero)
         }
         return message
     }
