@@ -15,9 +15,11 @@ import Foundation
 //   more channels on both sides, F(4×4, 3×3) (WinogradF4.swift) for 16 to 31, forward and input
 //   gradient (16 products per 2×2 tile and channel pair instead of 36, 36 per 4×4 tile instead of
 //   144, on the direct kernel's register blocks); the filter gradient by F(2×2)'s adjoint where the
-//   forward takes F(2×2) (WinogradFilterGradient.swift), elsewhere direct; with AVX-512, 3×3 stride-1
-//   filter gradients with 16k output channels run direct with the output channels in the vector
-//   lanes (DirectConvolutionFilter.swift), which beats the adjoint too;
+//   forward takes F(2×2) (WinogradFilterGradient.swift), elsewhere direct. With AVX-512: F(4×4) with
+//   channels in the vector lanes for 16, 32 or 64 channels on both sides, also at 14×14
+//   (WinogradLanes.swift); the filter gradient by F(2×2)'s adjoint with channels in the lanes at 16 or
+//   32 channels, else for 3×3 stride-1 or stride-2 convolutions with 16k output channels direct with
+//   the output channels in the lanes (DirectConvolutionFilter.swift);
 // - im2col (Im2Col.swift): everything else — columns for a chunk of images, one GEMM per group.
 //
 // Measured at batch 128 on the 2-core AVX2 machine (see DESIGN.md), the direct kernel runs the
@@ -256,7 +258,7 @@ extension Conv2DGeometry {
         guard winograd4Enabled else { return channels >= 32 ? .winograd : nil }
         if channels < 32 { return .winograd4 }
         // With AVX-512, F(4×4) with channels in the lanes (WinogradLanes.swift) wins wherever it runs,
-        // whatever its tiles overshoot: 32→32 @14 0.90 ms against F(2×2)'s 1.17 (EngineBench --only
+        // whatever its tiles overshoot: 32→32 @14 0.61 ms against F(2×2)'s 1.17 (EngineBench --only
         // winograd, 2026-12-05, Zen 5).
         if winogradLanesApply(inChannels: inChannels, outChannels: outChannels, simd: SIMDLevel.active.supported) {
             return .winograd4
