@@ -262,8 +262,10 @@ extension Kernels {
         let channelPairs = (cs + filterChannels512 - 1) / filterChannels512
         let items = laneBlocks * channelPairs
         let sumsPerItem = filterChannels512 * 9 * filterLanes512
-        let chunksPerPart = (plan.chunks + filterBatchParts - 1) / filterBatchParts
-        let parts = (plan.chunks + chunksPerPart - 1) / chunksPerPart
+        // Chunks counted here rather than read from `plan`, whose grid fields are a stride-1 view.
+        let chunks = (g.batch + imagesPerChunk - 1) / imagesPerChunk
+        let chunksPerPart = (chunks + filterBatchParts - 1) / filterBatchParts
+        let parts = (chunks + chunksPerPart - 1) / chunksPerPart
         // partials[part][item][(cc·9 + tap)·16 + lane]
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: parts * items * sumsPerItem)
         partials.initialize(repeating: 0, count: parts * items * sumsPerItem)
@@ -290,9 +292,9 @@ extension Kernels {
                 let part = first / items
                 let last = min(range.upperBound, (part + 1) * items)
                 let partSums = partials + part * items * sumsPerItem
-                for chunk in (part * chunksPerPart)..<min(plan.chunks, (part + 1) * chunksPerPart) {
-                    let n0 = chunk * plan.chunk
-                    let count = min(plan.chunk, g.batch - n0)
+                for chunk in (part * chunksPerPart)..<min(chunks, (part + 1) * chunksPerPart) {
+                    let n0 = chunk * imagesPerChunk
+                    let count = min(imagesPerChunk, g.batch - n0)
                     loadInput(n0, count, xpad)
                     for n in 0..<count {
                         transposeToPositionMajor512(
